@@ -1,0 +1,254 @@
+"""Run one :mod:`~bpcheck._calls` request against a student's functions.
+
+This module is the only place that calls student code. It hands the student
+fresh copies of every argument, compares the originals afterwards to see what
+was mutated, converts whatever came back into plain arrays, and turns an
+exception into a :class:`~bpcheck._calls.StudentError` carrying the student's
+own traceback. It imports nothing of the rest of the harness but the call
+types, so that it can run alone inside an isolated worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bpcheck._calls import (
+    Array,
+    Call,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    ProbeCall,
+    Reply,
+    StudentError,
+    UpdateCall,
+)
+
+
+@dataclass(frozen=True)
+class StudentFunctions:
+    """A student module adapted to the functional contract.
+
+    ``forward`` and ``backward`` are None when the module lacks them; the
+    optional ``compute_loss`` and ``update`` are None when absent.
+    """
+
+    forward: Callable[..., Any] | None
+    backward: Callable[..., Any] | None
+    compute_loss: Callable[..., Any] | None = None
+    update: Callable[..., Any] | None = None
+
+
+class _ContractViolation(Exception):
+    """Student code returned something the contract does not allow."""
+
+    def __init__(self, function: str, summary: str) -> None:
+        super().__init__(summary)
+        self.function = function
+
+
+class _StudentRaised(Exception):
+    def __init__(self, error: StudentError) -> None:
+        super().__init__(error.summary)
+        self.error = error
+
+
+def execute(functions: StudentFunctions, call: Call) -> Reply:
+    """Answer ``call`` with ``functions``; never raises for anything the student did."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return _HANDLERS[type(call)](functions, call)
+    except _StudentRaised as raised:
+        return Reply(error=raised.error)
+    except _ContractViolation as violation:
+        return Reply(error=StudentError(violation.function, str(violation)))
+
+
+def _invoke(name: str, function: Callable[..., Any] | None, *args: Any) -> Any:
+    if function is None:
+        raise _ContractViolation(name, f"the module has no function {name}()")
+    try:
+        return function(*args)
+    except (Exception, SystemExit) as exc:  # KeyboardInterrupt stays the user's
+        raise _StudentRaised(student_error(name, exc)) from None
+
+
+def student_error(function: str, exc: BaseException, action: str | None = None) -> StudentError:
+    """``exc`` as raised by student code, with the harness's own frame dropped.
+
+    ``action`` says what raised in the summary; it defaults to ``function()``.
+    """
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    lines = traceback.format_exception(type(exc), exc, tb)
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return StudentError(function, f"{action or function + '()'} raised {summary}", "".join(lines))
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"ndarray of {value.dtype}"
+    return type(value).__name__
+
+
+def _to_array(function: str, what: str, value: Any) -> Array:
+    """A numeric array copy of ``value``, or a contract violation saying what it was."""
+    try:
+        array = np.array(value, copy=True)
+        if array.dtype == object:
+            array = array.astype(np.float64)
+    except (TypeError, ValueError):
+        raise _ContractViolation(
+            function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
+        ) from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise _ContractViolation(
+            function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
+        )
+    return array
+
+
+def _mutated(name: str, before: Any, after: Any) -> list[str]:
+    """Names of the parts of an argument that changed (dicts by key, arrays by value)."""
+    if isinstance(before, Mapping):
+        changed = [
+            f"{name}[{key!r}]"
+            for key in before
+            if key not in after or not _same(before[key], after[key])
+        ]
+        return changed + [f"{name}[{key!r}] (added)" for key in after if key not in before]
+    return [] if _same(before, after) else [name]
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and bool(np.array_equal(before, after, equal_nan=True))
+        )
+    return bool(before == after)
+
+
+def _guarded(arguments: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], tuple[str, ...]]]:
+    """Copies to hand the student, and a function listing which of them changed."""
+    handed = copy.deepcopy(arguments)
+
+    def mutated() -> tuple[str, ...]:
+        return tuple(
+            part
+            for name, original in arguments.items()
+            for part in _mutated(name, original, handed[name])
+        )
+
+    return handed, mutated
+
+
+def _unpack_forward(result: Any) -> tuple[Any, Any]:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise _ContractViolation(
+            "forward", f"forward() must return a pair (AL, cache); it returned a {_type_name(result)}"
+        )
+    return result[0], result[1]
+
+
+def _forward(functions: StudentFunctions, call: ForwardCall) -> Reply:
+    args, mutated = _guarded({"params": call.params, "X": call.X, "activations": list(call.activations)})
+    AL, _ = _unpack_forward(_invoke("forward", functions.forward, *args.values()))
+    return Reply(AL=_to_array("forward", "AL", AL), mutated=mutated())
+
+
+def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
+    args, mutated = _guarded(
+        {
+            "params": call.params,
+            "X": call.X,
+            "Y": call.Y,
+            "activations": list(call.activations),
+            "loss": call.loss,
+        }
+    )
+    AL, cache = _unpack_forward(
+        _invoke("forward", functions.forward, args["params"], args["X"], args["activations"])
+    )
+    AL = _to_array("forward", "AL", AL)
+    gradients, returned_types = [], {}
+    for _ in range(call.backward_calls):
+        grads = _invoke(
+            "backward",
+            functions.backward,
+            args["params"],
+            cache,
+            args["Y"],
+            args["activations"],
+            args["loss"],
+        )
+        if not isinstance(grads, Mapping):
+            raise _ContractViolation(
+                "backward",
+                f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
+                f"it returned a {_type_name(grads)}",
+            )
+        returned_types = {
+            str(key): _type_name(value)
+            for key, value in grads.items()
+            if not isinstance(value, np.ndarray)
+        }
+        gradients.append(
+            {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}
+        )
+    return Reply(AL=AL, gradients=gradients, returned_types=returned_types, mutated=mutated())
+
+
+def _probes(functions: StudentFunctions, call: ProbeCall) -> Reply:
+    outputs = []
+    for probe in call.probes:
+        params = {name: np.array(value, copy=True) for name, value in call.params.items()}
+        params[probe.parameter].flat[probe.index] += probe.delta
+        AL, _ = _unpack_forward(
+            _invoke("forward", functions.forward, params, call.X.copy(), list(call.activations))
+        )
+        outputs.append(_to_array("forward", "AL", AL))
+    return Reply(probes=np.stack(outputs) if outputs else np.empty((0,)))
+
+
+def _loss(functions: StudentFunctions, call: LossCall) -> Reply:
+    args, mutated = _guarded({"AL": call.AL, "Y": call.Y, "loss": call.loss})
+    value = _invoke("compute_loss", functions.compute_loss, *args.values())
+    loss = _to_array("compute_loss", "the loss", value)
+    if loss.size != 1:
+        raise _ContractViolation(
+            "compute_loss", f"compute_loss() must return one number; it returned shape {loss.shape}"
+        )
+    return Reply(loss=float(loss.reshape(())), mutated=mutated())
+
+
+def _update(functions: StudentFunctions, call: UpdateCall) -> Reply:
+    args, mutated = _guarded(
+        {"params": call.params, "grads": call.grads, "learning_rate": call.learning_rate}
+    )
+    new = _invoke("update", functions.update, *args.values())
+    if not isinstance(new, Mapping):
+        raise _ContractViolation(
+            "update", f"update() must return a dict of parameters; it returned a {_type_name(new)}"
+        )
+    params = {str(key): _to_array("update", str(key), value) for key, value in new.items()}
+    return Reply(params=params, mutated=mutated())
+
+
+_HANDLERS: dict[type, Callable[[StudentFunctions, Any], Reply]] = {
+    ForwardCall: _forward,
+    GradientCall: _gradients,
+    ProbeCall: _probes,
+    LossCall: _loss,
+    UpdateCall: _update,
+}
+

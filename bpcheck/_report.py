@@ -1,0 +1,103 @@
+"""The built-in report writer: ``<student>.md`` and ``<student>.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from tabulate import tabulate
+
+from bpcheck._hookimpl import hookimpl
+from bpcheck._results import CheckResult, LayerRow, RunReport
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(temporary, path)
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
+
+
+def layer_table_markdown(rows: list[LayerRow]) -> str:
+    return tabulate(
+        [
+            (
+                f"{row.layer} ({row.activation})",
+                row.parameter,
+                "×".join(map(str, row.expected_shape)),
+                "×".join(map(str, row.got_shape)) if row.got_shape is not None else "missing",
+                _number(row.error_vs_reference),
+                _number(row.error_vs_finite_differences),
+                _number(row.scale_vs_reference),
+            )
+            for row in rows
+        ],
+        headers=(
+            "layer",
+            "gradient",
+            "expected shape",
+            "your shape",
+            "rel. error vs reference",
+            "rel. error vs finite differences",
+            "scale (yours / reference)",
+        ),
+        tablefmt="github",
+    )
+
+
+def failure_markdown(result: CheckResult) -> str:
+    """The explanation of one failing check: message, counterexample, table, command."""
+    parts = [f"### {result.name} — {result.status}", "", result.claim, "", "```text", result.message, "```"]
+    if result.counterexample:
+        parts += ["", f"**Minimal counterexample:** {result.counterexample['summary']}"]
+        if result.counterexample.get("arrays"):
+            arrays = json.dumps(result.counterexample["arrays"])
+            parts += ["", "```json", arrays, "```"]
+    if result.layers:
+        parts += ["", layer_table_markdown(result.layers)]
+    if result.traceback:
+        parts += ["", "Traceback:", "", "```text", result.traceback.rstrip(), "```"]
+    parts += [f"- {note}" for note in result.notes]
+    if result.reproduce:
+        parts += ["", f"Reproduce: `{result.reproduce}`"]
+    return "\n".join(parts)
+
+
+def report_markdown(report: RunReport) -> str:
+    summary = tabulate(
+        [
+            (result.name, result.status, f"{result.points:g}/{result.max_points:g}", result.message.splitlines()[0] if result.message else "")
+            for result in report.checks
+        ],
+        headers=("check", "status", "points", "message"),
+        tablefmt="github",
+    )
+    failures = [failure_markdown(result) for result in report.checks if result.status in ("failed", "error")]
+    lines = [
+        f"# bpcheck report: {report.student}",
+        "",
+        f"**Score: {report.score:g} / {report.max_score:g}** ({report.status}); "
+        f"profile {report.profile}, seed {report.seed}, bpcheck {report.bpcheck_version}",
+        "",
+        summary,
+    ]
+    if failures:
+        lines += ["", "## Failures", "", "\n\n".join(failures)]
+    return "\n".join(lines) + "\n"
+
+
+@hookimpl
+def bpcheck_write_report(report: RunReport, directory: Path) -> list[Path]:
+    markdown = directory / f"{report.student}.md"
+    data = directory / f"{report.student}.json"
+    write_atomically(markdown, report_markdown(report))
+    write_atomically(data, json.dumps(report.to_json(), indent=2) + "\n")
+    return [markdown, data]

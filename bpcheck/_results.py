@@ -1,0 +1,108 @@
+"""Results of a run, and their JSON form (schema ``bpcheck-report/1``).
+
+The JSON written for each student is documented in ``docs/report-schema.md``.
+Fields are only ever added within a schema version; a rename or removal
+bumps :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA = "bpcheck-report/1"
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One parameter of a failing counterexample, student against reference.
+
+    Errors are relative errors (see :func:`bpcheck._numerics.relative_error`);
+    None where a value could not be computed (a missing or misshapen gradient,
+    or a forward pass that raised).
+    """
+
+    layer: int
+    parameter: str
+    activation: str
+    expected_shape: list[int]
+    got_shape: list[int] | None
+    error_vs_reference: float | None
+    error_vs_finite_differences: float | None
+    scale_vs_reference: float | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check on one family (``family`` None: run once).
+
+    ``origin`` is "student" for anything the student's code did and "harness"
+    when bpcheck itself or a plugin failed, so graders can tell the two apart.
+    """
+
+    id: str
+    family: str | None
+    claim: str
+    status: str
+    points: float
+    max_points: float
+    message: str = ""
+    counterexample: dict[str, Any] | None = None
+    layers: list[LayerRow] = field(default_factory=list)
+    traceback: str = ""
+    notes: list[str] = field(default_factory=list)
+    reproduce: str = ""
+    origin: str = "student"
+
+    @property
+    def name(self) -> str:
+        """``gradient_values[relu-mse]``: the id pytest shows and ``-k`` selects."""
+        return f"{self.id}[{self.family}]" if self.family else self.id
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        layers = [LayerRow(**row) for row in data.get("layers", [])]
+        return cls(**{**data, "layers": layers})
+
+
+@dataclass
+class RunReport:
+    """Every check result for one student, with the diagnoses drawn from them."""
+
+    student: str
+    seed: int
+    profile: str
+    bpcheck_version: str
+    checks: list[CheckResult]
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(result.points for result in self.checks), 2)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(result.max_points for result in self.checks), 2)
+
+    @property
+    def status(self) -> str:
+        """"passed" when every check passed or was skipped, else "failed"."""
+        ok = all(result.status in ("passed", "skipped") for result in self.checks)
+        return "passed" if ok else "failed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "student": self.student,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "seed": self.seed,
+            "profile": self.profile,
+            "bpcheck_version": self.bpcheck_version,
+            "checks": [result.to_json() for result in self.checks],
+            "diagnoses": self.diagnoses,
+        }

@@ -1,0 +1,263 @@
+"""Plan the checks for a run and run each one, Hypothesis included.
+
+Both front ends go through here: the pytest plugin runs one planned check per
+test item, and ``bpcheck check`` runs them all in a loop; a check therefore
+behaves the same whichever way it is run.
+"""
+
+from __future__ import annotations
+
+import traceback
+import zlib
+from dataclasses import dataclass, field
+
+import hypothesis
+import numpy as np
+import pluggy
+from hypothesis.errors import FlakyFailure
+
+from bpcheck import __version__
+from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Case, Family, all_families
+from bpcheck._errors import PluginError
+from bpcheck._numerics import best_fit_scale, relative_error
+from bpcheck._profiles import profile_settings
+from bpcheck._results import CheckResult, LayerRow, RunReport
+from bpcheck._student import Student
+from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
+from bpcheck.checks._base import precision_of
+
+#: Cases with at most this many numbers are shown in full in reports.
+SMALL_CASE = 80
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is set up: Hypothesis profile and seed, and the assignment's scope."""
+
+    profile: str = "student"
+    seed: int = 0
+    max_examples: int | None = None
+    hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
+    losses: tuple[str, ...] = LOSSES
+
+    @property
+    def scope(self) -> tuple[Family, ...]:
+        return tuple(all_families(self.hidden_activations, self.losses))
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """One check on one family (or once), with its share of the check's points."""
+
+    check: Check
+    family: Family | None
+    max_points: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.check.id}[{self.family.id}]" if self.family else self.check.id
+
+
+def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
+    """Every plugin's checks, in registration order; ids must be unique."""
+    checks: list[Check] = []
+    seen: dict[str, str] = {}
+    for plugin_checks, implementation in zip(
+        reversed(manager.hook.bpcheck_checks()), manager.hook.bpcheck_checks.get_hookimpls()
+    ):
+        for declared in plugin_checks:
+            if declared.id in seen:
+                raise PluginError(
+                    implementation.plugin_name,
+                    "bpcheck_checks",
+                    f"check id {declared.id!r} is already declared by {seen[declared.id]}",
+                )
+            seen[declared.id] = implementation.plugin_name
+            checks.append(declared)
+    return checks
+
+
+def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
+    """Each check once per family it applies to, its points split evenly among them."""
+    planned = []
+    for declared in checks:
+        if not declared.per_family:
+            planned.append(PlannedCheck(declared, None, float(declared.points)))
+            continue
+        families = [family for family in options.scope if declared.applies_to(family)]
+        planned += [
+            PlannedCheck(declared, family, declared.points / len(families)) for family in families
+        ]
+    return planned
+
+
+def item_seed(seed: int, name: str) -> int:
+    """The Hypothesis seed of one planned check: stable across runs and processes."""
+    return zlib.crc32(f"{seed}:{name}".encode())
+
+
+def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
+    return (
+        f"pytest --student={student.spec} --bpcheck-profile={options.profile} "
+        f"--bpcheck-seed={options.seed} -k '{planned.name}'"
+    )
+
+
+def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) -> CheckResult:
+    """Run one planned check against ``student``; never raises for the student's mistakes."""
+    context = CheckContext(student, planned.family, options.scope)
+    result = _ResultBuilder(planned, student, options, context)
+    declared = planned.check
+    if declared.id != "api" and not student.api.usable:
+        return result.finish(
+            "error", "not run: the module cannot be used (see the api check)"
+        )
+    missing = [name for name in declared.requires if name not in student.api.optional]
+    if missing:
+        return result.skipped(f"the module has no {', '.join(missing)}()")
+    try:
+        if declared.cases is None:
+            declared.body(context)
+        else:
+            _property(planned, context, student, options)()
+    except CheckSkipped as skipped:
+        return result.skipped(str(skipped))
+    except CheckFailure as failure:
+        return result.failed(failure)
+    except FlakyFailure as flaky:
+        return result.flaky(flaky)
+    except Exception:  # a bug or misconfiguration of bpcheck or a plugin, not the student
+        return result.finish(
+            "error",
+            "bpcheck itself failed while running this check; this is not your mistake. "
+            "Please report it with the traceback.",
+            traceback=traceback.format_exc(),
+            origin="harness",
+        )
+    return result.finish("passed")
+
+
+def _property(
+    planned: PlannedCheck, context: CheckContext, student: Student, options: RunOptions
+) -> object:
+    assert planned.check.cases is not None
+    body = planned.check.body
+
+    def property_of_check(case: Case) -> None:
+        body(context, case)
+
+    # Keeps each student's and check's saved examples apart in the example database.
+    property_of_check._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
+        f"{student.name}:{planned.name}".encode()
+    )
+    test = hypothesis.given(planned.check.cases(context))(property_of_check)
+    test = hypothesis.seed(item_seed(options.seed, planned.name))(test)
+    return profile_settings(options.profile, options.max_examples)(test)
+
+
+@dataclass
+class _ResultBuilder:
+    planned: PlannedCheck
+    student: Student
+    options: RunOptions
+    context: CheckContext
+    extra_notes: list[str] = field(default_factory=list)
+
+    def finish(self, status: str, message: str = "", **details: object) -> CheckResult:
+        points = self.planned.max_points if status == "passed" else 0.0
+        return CheckResult(
+            id=self.planned.check.id,
+            family=self.planned.family.id if self.planned.family else None,
+            claim=self.planned.check.claim,
+            status=status,
+            points=round(points, 4),
+            max_points=round(self.planned.max_points, 4),
+            message=message,
+            notes=sorted(self.context.notes) + self.extra_notes,
+            **details,  # type: ignore[arg-type]
+        )
+
+    def skipped(self, reason: str) -> CheckResult:
+        self.planned = PlannedCheck(self.planned.check, self.planned.family, 0.0)
+        return self.finish("skipped", reason)
+
+    def failed(self, failure: CheckFailure) -> CheckResult:
+        self.extra_notes += failure.notes
+        case = failure.case
+        return self.finish(
+            failure.status,
+            failure.message,
+            counterexample=describe_case(case) if case is not None else None,
+            layers=layer_table(self.context, case, failure.gradients)
+            if case is not None and failure.gradients is not None
+            else [],
+            traceback=failure.traceback,
+            reproduce=reproduce_command(self.student, self.planned, self.options),
+        )
+
+    def flaky(self, flaky: FlakyFailure) -> CheckResult:
+        failures = [error for error in flaky.exceptions if isinstance(error, CheckFailure)]
+        self.extra_notes.append(
+            "The same case gave different results when run again: your code keeps state "
+            "between calls (see the repeatable check), so this counterexample may not be minimal."
+        )
+        if failures:
+            return self.failed(failures[0])
+        return self.finish("failed", str(flaky))
+
+
+def describe_case(case: Case) -> dict[str, object]:
+    """A counterexample for reports: the network and batch, and the arrays when small."""
+    architecture = case.architecture
+    return {
+        "summary": case.describe(),
+        "widths": list(architecture.widths),
+        "activations": list(architecture.activations),
+        "loss": architecture.loss,
+        "batch_size": case.batch_size,
+        "arrays": {name: np.round(value, 6).tolist() for name, value in case.arrays().items()}
+        if case.size() <= SMALL_CASE
+        else None,
+    }
+
+
+def layer_table(
+    context: CheckContext, case: Case, gradients: dict[str, np.ndarray]
+) -> list[LayerRow]:
+    """Per parameter: shapes, error against the reference and against finite
+    differences of the student's forward, and the best-fit scale."""
+    _, expected = reference_gradients(case)
+    precision = precision_of(*(value for value in gradients.values()))
+    try:
+        numeric: dict[str, np.ndarray] | None = context.finite_differences(case, precision)
+    except CheckFailure:
+        numeric = None
+    rows = []
+    activations = case.architecture.activations
+    for name, shape in case.architecture.parameter_shapes().items():
+        key = f"d{name}"
+        got = gradients.get(key)
+        comparable = got is not None and got.shape == shape
+        rows.append(
+            LayerRow(
+                layer=int(name[1:]),
+                parameter=key,
+                activation=activations[int(name[1:]) - 1],
+                expected_shape=list(shape),
+                got_shape=list(got.shape) if got is not None else None,
+                error_vs_reference=relative_error(got, expected[key]) if comparable else None,
+                error_vs_finite_differences=relative_error(got, numeric[key])
+                if comparable and numeric is not None
+                else None,
+                scale_vs_reference=best_fit_scale(got, expected[key]) if comparable else None,
+            )
+        )
+    return rows
+
+
+def run_student(
+    student: Student, options: RunOptions, manager: pluggy.PluginManager
+) -> RunReport:
+    """Every planned check against ``student``, as one report."""
+    results = [run_planned(planned, student, options) for planned in plan(collect_checks(manager), options)]
+    return RunReport(student.name, options.seed, options.profile, __version__, results)

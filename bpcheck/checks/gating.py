@@ -1,0 +1,80 @@
+"""``activation_gating``: units with f′(z) = 0 pass no gradient back."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+import bpcheck_reference as reference
+from bpcheck._contract import Array, Case
+from bpcheck.checks._base import (
+    CheckContext,
+    check,
+    expect,
+    expect_gradient_shapes,
+    family_cases,
+)
+
+#: |z| beyond which a sigmoid or tanh unit counts as saturated.
+SATURATED = 30.0
+#: A gated unit's gradient may be at most this fraction of its layer's.
+VANISHING = 1e-9
+
+
+def _gated(activation: str, Z: Array) -> Array:
+    """Units whose f′(z) is 0 (ReLU, z < 0) or vanishing (saturated) across the batch."""
+    if activation == "relu":
+        return np.all(Z < 0, axis=1)
+    return np.all(np.abs(Z) > SATURATED, axis=1)
+
+
+def _gated_cases(context: CheckContext) -> st.SearchStrategy[Case]:
+    """Cases with at least one hidden unit forced dead (ReLU) or saturated."""
+    return st.builds(_force_gated_unit, family_cases(context, min_depth=2), st.integers(0, 2**16))
+
+
+def _force_gated_unit(case: Case, choice: int) -> Case:
+    hidden = case.architecture.depth - 1
+    layer = 1 + choice % hidden
+    unit = choice // hidden % case.architecture.widths[layer]
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    params = {name: value.copy() for name, value in case.params.items()}
+    reach = float(np.max(np.abs(params[f"W{layer}"][unit] @ cache[f"A{layer - 1}"]))) + 1.0
+    offset = -reach if case.architecture.activations[layer - 1] == "relu" else reach + SATURATED
+    params[f"b{layer}"][unit, 0] = offset
+    return case.with_params(params)
+
+
+@check(
+    "activation_gating",
+    claim="A unit with f′(z) = 0 across the batch (dead ReLU, saturated sigmoid/tanh) gets a "
+    "zero row in dW and a zero entry in db.",
+    points=10,
+    cases=_gated_cases,
+    applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
+)
+def activation_gating(context: CheckContext, case: Case) -> None:
+    reply = context.gradients(case)
+    expect_gradient_shapes(reply, case)
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    leaks = []
+    for layer, activation in enumerate(case.architecture.activations[:-1], start=1):
+        dW, db = reply.grads[f"dW{layer}"], reply.grads[f"db{layer}"]
+        scale = max(float(np.abs(dW).max()), float(np.abs(db).max()), 1.0)
+        for unit in np.flatnonzero(_gated(activation, cache[f"Z{layer}"])):
+            allowed = 0.0 if activation == "relu" else VANISHING * scale
+            leak = max(float(np.abs(dW[unit]).max()), float(np.abs(db[unit]).max()))
+            if leak > allowed:
+                z = cache[f"Z{layer}"][unit]
+                leaks.append(
+                    f"layer {layer} ({activation}) unit {unit}: z in [{z.min():.3g}, {z.max():.3g}] "
+                    f"so f′(z) {'= 0' if activation == 'relu' else '≈ 0'}, yet "
+                    f"|dW{layer}[{unit}]|, |db{layer}[{unit}]| reach {leak:.3g}"
+                )
+    expect(
+        not leaks,
+        "gradient flows through units whose f′(z) is zero; δ must be multiplied by f′(z):\n- "
+        + "\n- ".join(leaks),
+        case=case,
+        gradients=reply.grads,
+    )

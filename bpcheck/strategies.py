@@ -1,0 +1,275 @@
+"""Hypothesis strategies for networks, batches and whole test cases.
+
+Each strategy validates its arguments first and then composes simple
+strategies, in the manner of :mod:`hypothesis.extra.numpy`. Keyword arguments
+left as None are derived from the others, as each docstring explains.
+
+Parameters and data are drawn from a seeded NumPy generator rather than
+element by element: Hypothesis then shrinks the *architecture and batch* to
+the smallest failing network, and the seed to 0, which is what a
+counterexample for backprop needs, and drawing stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+import bpcheck_reference as reference
+from bpcheck._contract import (
+    HIDDEN_ACTIVATIONS,
+    LOSSES,
+    MIN_OUTPUT_WIDTH,
+    OUTPUT_ACTIVATIONS,
+    Architecture,
+    Array,
+    Case,
+)
+
+__all__ = ["architectures", "batch_sizes", "cases", "parameters", "repair_kinks", "targets"]
+
+#: Default margin that every ReLU pre-activation keeps from the kink at 0.
+DEFAULT_KINK_MARGIN = 0.05
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _check_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgument(f"Expected int but got {name}={value!r} (type={type(value).__name__})")
+
+
+def _check_bounds(lower_name: str, lower: int, upper_name: str, upper: int, least: int) -> None:
+    _check_int(lower_name, lower)
+    _check_int(upper_name, upper)
+    if lower < least:
+        raise InvalidArgument(f"{lower_name}={lower} must be at least {least}")
+    if lower > upper:
+        raise InvalidArgument(f"{lower_name}={lower} is larger than {upper_name}={upper}")
+
+
+def _check_choices(name: str, values: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise InvalidArgument(
+            f"Expected a sequence of names but got {name}={values!r} (type={type(values).__name__})"
+        )
+    if not values:
+        raise InvalidArgument(f"{name}={values!r} is empty; choose from {', '.join(allowed)}")
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise InvalidArgument(
+            f"{name}={list(values)!r} contains unknown {unknown[0]!r}; choose from {', '.join(allowed)}"
+        )
+    return tuple(values)
+
+
+# ---------------------------------------------------------------- architectures
+
+
+def architectures(
+    *,
+    hidden_activations: Sequence[str] | None = None,
+    losses: Sequence[str] | None = None,
+    output_activations: Sequence[str] | None = None,
+    min_depth: int = 1,
+    max_depth: int = 4,
+    min_width: int = 1,
+    max_width: int = 8,
+) -> st.SearchStrategy[Architecture]:
+    """Networks of ``min_depth``..``max_depth`` layers, ``min_width``..``max_width`` units.
+
+    ``hidden_activations`` (default: all four) restricts the hidden layers and
+    ``losses`` (default: mse, bce, cce) the loss. The output activation is one
+    the loss allows (mse: any but softmax; bce: sigmoid; cce: softmax), further
+    restricted by ``output_activations`` when given. cce outputs have at least
+    2 units. About half the draws make every width equal, so that square layers,
+    where a transposed dW or the wrong layer's W still fits, come up often.
+    """
+    _check_bounds("min_depth", min_depth, "max_depth", max_depth, least=1)
+    _check_bounds("min_width", min_width, "max_width", max_width, least=1)
+    hidden = _check_choices(
+        "hidden_activations", hidden_activations or HIDDEN_ACTIVATIONS, HIDDEN_ACTIVATIONS
+    )
+    chosen_losses = _check_choices("losses", losses or LOSSES, LOSSES)
+    outputs_allowed = sorted({name for loss in LOSSES for name in OUTPUT_ACTIVATIONS[loss]})
+    outputs = (
+        _check_choices("output_activations", output_activations, outputs_allowed)
+        if output_activations is not None
+        else tuple(outputs_allowed)
+    )
+    pairings = [
+        (loss, output)
+        for loss in chosen_losses
+        for output in OUTPUT_ACTIVATIONS[loss]
+        if output in outputs and max(min_width, MIN_OUTPUT_WIDTH[loss]) <= max_width
+    ]
+    if not pairings:
+        raise InvalidArgument(
+            f"no valid output layer for losses={list(chosen_losses)!r}, "
+            f"output_activations={list(outputs)!r} and max_width={max_width}: mse pairs with "
+            "linear/relu/sigmoid/tanh, bce with sigmoid, cce with softmax of at least 2 units"
+        )
+    return _architectures(hidden, tuple(pairings), min_depth, max_depth, min_width, max_width)
+
+
+@st.composite
+def _architectures(
+    draw: st.DrawFn,
+    hidden: tuple[str, ...],
+    pairings: tuple[tuple[str, str], ...],
+    min_depth: int,
+    max_depth: int,
+    min_width: int,
+    max_width: int,
+) -> Architecture:
+    depth = draw(st.integers(min_depth, max_depth))
+    loss, output = draw(st.sampled_from(pairings))
+    activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
+    min_output = max(min_width, MIN_OUTPUT_WIDTH[loss])
+    if draw(st.booleans()):
+        widths = (draw(st.integers(min_output, max_width)),) * (depth + 1)
+    else:
+        inner = tuple(draw(st.integers(min_width, max_width)) for _ in range(depth))
+        widths = inner + (draw(st.integers(min_output, max_width)),)
+    return Architecture(widths, activations, loss)
+
+
+def batch_sizes(*, min_size: int = 1, max_size: int = 8) -> st.SearchStrategy[int]:
+    """Batch sizes M from ``min_size`` to ``max_size``."""
+    _check_bounds("min_size", min_size, "max_size", max_size, least=1)
+    return st.integers(min_size, max_size)
+
+
+# ------------------------------------------------------------- arrays for a case
+
+
+def _draw_parameters(rng: np.random.Generator, architecture: Architecture) -> dict[str, Array]:
+    params: dict[str, Array] = {}
+    for name, shape in architecture.parameter_shapes().items():
+        fan_in = architecture.widths[int(name[1:]) - 1]
+        scale = 1.0 / np.sqrt(fan_in) if name.startswith("W") else 0.5
+        params[name] = rng.normal(0.0, 1.0, size=shape) * scale
+    return params
+
+
+def _draw_targets(rng: np.random.Generator, loss: str, width: int, batch: int) -> Array:
+    if loss == "mse":
+        return rng.normal(0.0, 1.0, size=(width, batch))
+    if loss == "bce":
+        # Hard 0/1 labels or soft probabilities, both valid bce targets.
+        if rng.random() < 0.5:
+            return rng.integers(0, 2, size=(width, batch)).astype(np.float64)
+        return rng.uniform(0.0, 1.0, size=(width, batch))
+    # cce: one-hot columns, or probability columns on the simplex.
+    if rng.random() < 0.5:
+        return np.eye(width)[:, rng.integers(0, width, size=batch)]
+    return rng.dirichlet(np.ones(width), size=batch).T
+
+
+def parameters(architecture: Architecture) -> st.SearchStrategy[dict[str, Array]]:
+    """Parameters W1, b1, ... for ``architecture``: W ~ N(0, 1/n_in), b ~ N(0, 0.25)."""
+    if not isinstance(architecture, Architecture):
+        raise InvalidArgument(
+            f"Expected Architecture but got architecture={architecture!r} "
+            f"(type={type(architecture).__name__})"
+        )
+    return st.builds(
+        lambda seed: _draw_parameters(np.random.default_rng(seed), architecture), _seeds()
+    )
+
+
+def targets(loss: str, width: int, batch_size: int) -> st.SearchStrategy[Array]:
+    """Targets Y of shape (width, batch_size) valid for ``loss``: any real for mse,
+    in [0, 1] for bce, columns on the simplex for cce."""
+    _check_choices("loss", [loss], LOSSES)
+    _check_bounds("width", width, "width", width, least=MIN_OUTPUT_WIDTH[loss])
+    _check_bounds("batch_size", batch_size, "batch_size", batch_size, least=1)
+    return st.builds(
+        lambda seed: _draw_targets(np.random.default_rng(seed), loss, width, batch_size), _seeds()
+    )
+
+
+def _seeds() -> st.SearchStrategy[int]:
+    return st.integers(0, 2**32 - 1)
+
+
+# ---------------------------------------------------------------------- kinks
+
+
+def repair_kinks(case: Case, margin: float = DEFAULT_KINK_MARGIN) -> Case:
+    """``case`` with ReLU biases nudged so every ReLU pre-activation has |z| ≥ margin.
+
+    Layer by layer, each ReLU unit whose pre-activations come within ``margin``
+    of 0 gets the nearest bias that clears them all. Nothing else changes, so
+    finite differences never straddle a kink.
+    """
+    params = {name: value.copy() for name, value in case.params.items()}
+    A = case.X
+    for layer, activation in enumerate(case.architecture.activations, start=1):
+        W, b = params[f"W{layer}"], params[f"b{layer}"]
+        if activation == "relu":
+            products = W @ A
+            for unit in range(W.shape[0]):
+                b[unit, 0] = _clear_bias(products[unit], b[unit, 0], margin)
+        A = reference.ACTIVATIONS[activation][0](W @ A + b)
+    return case.with_params(params)
+
+
+def _clear_bias(products: Array, bias: float, margin: float) -> float:
+    """The bias nearest ``bias`` with |product + bias| ≥ margin for every product."""
+    candidates = [bias] + [edge for p in products for edge in (-p - margin, -p + margin)]
+    clear = [t for t in candidates if np.all(np.abs(products + t) >= margin * (1 - 1e-9))]
+    return float(min(clear, key=lambda t: abs(t - bias)))
+
+
+# ---------------------------------------------------------------------- cases
+
+
+def cases(
+    *,
+    architecture: st.SearchStrategy[Architecture] | None = None,
+    batch_size: st.SearchStrategy[int] | None = None,
+    kink_margin: float | None = DEFAULT_KINK_MARGIN,
+) -> st.SearchStrategy[Case]:
+    """Whole cases: a network, its parameters, a batch X and targets Y.
+
+    ``architecture`` is a strategy for the network, by default
+    :func:`architectures` (); ``batch_size`` one for M, by default
+    :func:`batch_sizes` (). With ``kink_margin`` (default 0.05) every ReLU
+    pre-activation is moved at least that far from 0 (see
+    :func:`repair_kinks`); pass None to keep kinks, e.g. for ReLU′(0) tests.
+    """
+    for name, value in (("architecture", architecture), ("batch_size", batch_size)):
+        if value is not None and not isinstance(value, st.SearchStrategy):
+            raise InvalidArgument(
+                f"Expected a strategy but got {name}={value!r} (type={type(value).__name__})"
+            )
+    if kink_margin is not None and not (isinstance(kink_margin, (int, float)) and kink_margin >= 0):
+        raise InvalidArgument(f"kink_margin={kink_margin!r} must be a number ≥ 0, or None")
+    return _cases(
+        architectures() if architecture is None else architecture,
+        batch_sizes() if batch_size is None else batch_size,
+        kink_margin,
+    )
+
+
+@st.composite
+def _cases(
+    draw: st.DrawFn,
+    architecture_strategy: st.SearchStrategy[Architecture],
+    batch_size_strategy: st.SearchStrategy[int],
+    kink_margin: float | None,
+) -> Case:
+    architecture = draw(architecture_strategy)
+    batch = draw(batch_size_strategy)
+    rng = np.random.default_rng(draw(_seeds()))
+    params = _draw_parameters(rng, architecture)
+    X = rng.normal(0.0, 1.0, size=(architecture.widths[0], batch))
+    Y = _draw_targets(rng, architecture.loss, architecture.widths[-1], batch)
+    case = Case(architecture, params, X, Y)
+    return case if kink_margin is None else repair_kinks(case, kink_margin)
