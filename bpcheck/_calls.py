@@ -86,13 +86,15 @@ class StudentError:
     """Student code raised, or returned something the contract does not allow.
 
     ``function`` is the student function at fault, ``summary`` one line saying
-    what happened, and ``traceback`` the student's own frames (empty when the
-    code returned rather than raised).
+    what happened, ``traceback`` the student's own frames (empty when the
+    code returned rather than raised), and ``exception`` the name of the
+    exception type it raised, if any.
     """
 
     function: str
     summary: str
     traceback: str = ""
+    exception: str = ""
 
 
 @dataclass

@@ -89,7 +89,9 @@ def student_error(function: str, exc: BaseException, action: str | None = None) 
     tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
     lines = traceback.format_exception(type(exc), exc, tb)
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return StudentError(function, f"{action or function + '()'} raised {summary}", "".join(lines))
+    return StudentError(
+        function, f"{action or function + '()'} raised {summary}", "".join(lines), type(exc).__name__
+    )
 
 
 def _type_name(value: Any) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 from bpcheck._hookimpl import hookimpl
-from bpcheck._results import CheckResult, LayerRow, RunReport
+from bpcheck._results import CheckResult, RunReport
+from bpcheck._text import layer_table
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -22,37 +23,6 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
-
-
-def layer_table_markdown(rows: list[LayerRow]) -> str:
-    return tabulate(
-        [
-            (
-                f"{row.layer} ({row.activation})",
-                row.parameter,
-                "×".join(map(str, row.expected_shape)),
-                "×".join(map(str, row.got_shape)) if row.got_shape is not None else "missing",
-                _number(row.error_vs_reference),
-                _number(row.error_vs_finite_differences),
-                _number(row.scale_vs_reference),
-            )
-            for row in rows
-        ],
-        headers=(
-            "layer",
-            "gradient",
-            "expected shape",
-            "your shape",
-            "rel. error vs reference",
-            "rel. error vs finite differences",
-            "scale (yours / reference)",
-        ),
-        tablefmt="github",
-    )
-
-
 def failure_markdown(result: CheckResult) -> str:
     """The explanation of one failing check: message, counterexample, table, command."""
     parts = [f"### {result.name} — {result.status}", "", result.claim, "", "```text", result.message, "```"]
@@ -62,7 +32,7 @@ def failure_markdown(result: CheckResult) -> str:
             arrays = json.dumps(result.counterexample["arrays"])
             parts += ["", "```json", arrays, "```"]
     if result.layers:
-        parts += ["", layer_table_markdown(result.layers)]
+        parts += ["", layer_table(result.layers, "github")]
     if result.traceback:
         parts += ["", "Traceback:", "", "```text", result.traceback.rstrip(), "```"]
     parts += [f"- {note}" for note in result.notes]

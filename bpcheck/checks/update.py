@@ -6,6 +6,7 @@ from bpcheck._calls import UpdateCall
 from bpcheck._contract import Case
 from bpcheck.checks._base import (
     CheckContext,
+    CheckSkipped,
     check,
     expect,
     expect_close,
@@ -27,7 +28,9 @@ LEARNING_RATE = 0.1
 )
 def update(context: CheckContext, case: Case) -> None:
     _, grads = reference_gradients(case)
-    reply = context.call(UpdateCall(case.params, grads, LEARNING_RATE), case)
+    reply = context.call_optional(UpdateCall(case.params, grads, LEARNING_RATE), case)
+    if reply is None:
+        raise CheckSkipped("update() is not implemented yet (it raises NotImplementedError)")
     assert reply.params is not None
     missing = sorted(set(case.params) - set(reply.params))
     expect(not missing, f"update() returned no {', '.join(missing)}", case=case)

@@ -1,0 +1,111 @@
+"""The ``bpcheck`` command: ``check`` one student, ``init`` a starter module."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from tabulate import tabulate
+
+from bpcheck import __version__
+from bpcheck._errors import ConfigError, PluginError
+from bpcheck._manager import get_plugin_manager
+from bpcheck._options import RawOption, run_options
+from bpcheck._running import run_student
+from bpcheck._student import InProcessStudent
+from bpcheck._text import failure_text
+
+#: Exit codes: like pytest, 0 all passed, 1 some check failed, 4 usage/configuration error.
+PASSED, FAILED, USAGE_ERROR = 0, 1, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bpcheck", description="Property-based checks of backpropagation code."
+    )
+    parser.add_argument("--version", action="version", version=f"bpcheck {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="run every check against one student module")
+    check.add_argument("student", help="module name, or path to a .py file")
+    check.add_argument("--profile", help="student (fast, default) or grade (derandomized, thorough)")
+    check.add_argument("--seed", help="Hypothesis seed (default: random for student, 0 for grade)")
+    check.add_argument("--examples", dest="max_examples", help="examples per check")
+    check.add_argument("--activations", help="hidden activations covered, e.g. relu,tanh")
+    check.add_argument("--losses", help="losses covered, e.g. mse,cce")
+    check.add_argument("--report-dir", default="reports", help="where reports go (default: reports)")
+
+    init = commands.add_parser("init", help="copy the starter module for a student")
+    init.add_argument("directory", nargs="?", default=".", help="where to put it (default: here)")
+    return parser
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    given = {
+        name: RawOption(getattr(arguments, name), f"the command line, --{flag}")
+        for name, flag in (
+            ("profile", "profile"),
+            ("seed", "seed"),
+            ("max_examples", "examples"),
+            ("activations", "activations"),
+            ("losses", "losses"),
+        )
+        if getattr(arguments, name) is not None
+    }
+    options = run_options(given)
+    manager = get_plugin_manager()
+    student = InProcessStudent(arguments.student, manager)
+    print(f"bpcheck {__version__}: student {arguments.student}, profile {options.profile}, seed {options.seed}")
+    report = run_student(student, options, manager)
+    for result in report.checks:
+        if result.status in ("failed", "error"):
+            print("\n" + "=" * 78 + "\n" + failure_text(result))
+    print()
+    print(
+        tabulate(
+            [(r.name, r.status, f"{r.points:g}/{r.max_points:g}") for r in report.checks],
+            headers=("check", "status", "points"),
+        )
+    )
+    written = [
+        path
+        for paths in manager.hook.bpcheck_write_report(report=report, directory=Path(arguments.report_dir))
+        for path in paths
+    ]
+    print(f"\nscore {report.score:g}/{report.max_score:g} ({report.status}); reports: "
+          + ", ".join(map(str, written)))
+    return PASSED if report.status == "passed" else FAILED
+
+
+def _init(arguments: argparse.Namespace) -> int:
+    target = Path(arguments.directory)
+    template = resources.files("bpcheck._student_template")
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in template.iterdir():
+        if entry.name.startswith(("_", ".")) or not entry.is_file():
+            continue
+        destination = target / entry.name
+        if destination.exists():
+            print(f"bpcheck init: {destination} already exists; left it as it is", file=sys.stderr)
+            continue
+        with resources.as_file(entry) as source:
+            shutil.copyfile(source, destination)
+        print(f"created {destination}")
+    return PASSED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        return _check(arguments) if arguments.command == "check" else _init(arguments)
+    except (ConfigError, PluginError) as error:
+        print(f"bpcheck: configuration error (not a problem with the student's code):\n{error}", file=sys.stderr)
+        return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

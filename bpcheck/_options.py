@@ -1,0 +1,67 @@
+"""Turn raw option values into :class:`~bpcheck._running.RunOptions`, saying
+where a bad value came from."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES
+from bpcheck._errors import ConfigError
+from bpcheck._profiles import PROFILES
+from bpcheck._running import RunOptions
+
+
+@dataclass(frozen=True)
+class RawOption:
+    """An option value as given, and where it came from ("--bpcheck-seed", "pytest.ini")."""
+
+    value: object
+    source: str
+
+
+def _names(setting: str, raw: RawOption, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.value
+    names = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not names or any(n not in allowed for n in names):
+        raise ConfigError(setting, raw.source, f"a comma-separated subset of {','.join(allowed)}", value)
+    return tuple(names)
+
+
+def _count(setting: str, raw: RawOption) -> int:
+    try:
+        number = int(str(raw.value))
+    except ValueError:
+        raise ConfigError(setting, raw.source, "a whole number", raw.value) from None
+    if number < 0:
+        raise ConfigError(setting, raw.source, "a whole number ≥ 0", raw.value)
+    return number
+
+
+def run_options(given: Mapping[str, RawOption | None]) -> RunOptions:
+    """Validate ``profile``, ``seed``, ``max_examples``, ``activations`` and ``losses``.
+
+    Missing values get defaults: profile "student"; seed random for the
+    student profile and 0 for grade (so grading is reproducible);
+    every activation and loss.
+    """
+    profile = given.get("profile")
+    profile_name = str(profile.value) if profile is not None else "student"
+    if profile is not None and profile_name not in PROFILES:
+        raise ConfigError("profile", profile.source, " or ".join(PROFILES), profile.value)
+    seed = given.get("seed")
+    examples = given.get("max_examples")
+    activations = given.get("activations")
+    losses = given.get("losses")
+    return RunOptions(
+        profile=profile_name,
+        seed=_count("seed", seed)
+        if seed is not None
+        else (0 if profile_name == "grade" else random.randrange(10**6)),
+        max_examples=_count("max_examples", examples) or None if examples is not None else None,
+        hidden_activations=_names("activations", activations, HIDDEN_ACTIVATIONS)
+        if activations is not None
+        else HIDDEN_ACTIVATIONS,
+        losses=_names("losses", losses, LOSSES) if losses is not None else LOSSES,
+    )

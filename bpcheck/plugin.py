@@ -1,0 +1,195 @@
+"""The pytest front end: ``pytest --student=mymodule``.
+
+Registered through the ``pytest11`` entry point. Without ``--student`` (or the
+``bpcheck_student`` ini value) it only adds its options and does nothing else.
+With it, every planned check becomes one test item, named like
+``gradient_values[relu-mse]``, and the session ends by writing the reports.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+
+from bpcheck import __version__
+from bpcheck._errors import ConfigError, PluginError
+from bpcheck._manager import get_plugin_manager
+from bpcheck._options import RawOption, run_options
+from bpcheck._results import CheckResult, RunReport
+from bpcheck._running import PlannedCheck, RunOptions, collect_checks, plan, run_planned
+from bpcheck._student import InProcessStudent
+from bpcheck._text import failure_text
+
+#: (command-line flag, ini name, RunOptions field or None, help)
+OPTIONS = (
+    ("--student", "bpcheck_student", None, "student module name or path to a .py file to check"),
+    ("--bpcheck-profile", "bpcheck_profile", "profile", "Hypothesis profile: student (fast) or grade"),
+    ("--bpcheck-seed", "bpcheck_seed", "seed", "seed for Hypothesis (default: random, printed)"),
+    ("--bpcheck-examples", "bpcheck_examples", "max_examples", "examples per check (default: the profile's)"),
+    ("--bpcheck-activations", "bpcheck_activations", "activations", "hidden activations the assignment covers, e.g. relu,tanh"),
+    ("--bpcheck-losses", "bpcheck_losses", "losses", "losses the assignment covers, e.g. mse,cce"),
+    ("--bpcheck-report-dir", "bpcheck_report_dir", None, "where reports are written (default: reports)"),
+)
+RESULT_PROPERTY = "bpcheck_result"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("bpcheck", "bpcheck: check a student's backpropagation code")
+    for flag, ini, _, help_text in OPTIONS:
+        group.addoption(flag, dest=ini, default=None, help=help_text)
+        parser.addini(ini, help=help_text, default=None)
+
+
+def _raw(config: pytest.Config, flag: str, ini: str) -> RawOption | None:
+    value = config.getoption(ini)
+    if value is not None:
+        return RawOption(value, f"the command line, {flag}")
+    value = config.getini(ini)
+    if value:
+        return RawOption(value, f"{config.inipath or 'the ini file'} [{ini}]")
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    student = _raw(config, "--student", "bpcheck_student")
+    if student is None:
+        return
+    try:
+        given = {field: _raw(config, flag, ini) for flag, ini, field, _ in OPTIONS if field}
+        options = run_options(given)
+    except ConfigError as error:
+        raise pytest.UsageError(f"bpcheck: {error}") from None
+    seed = getattr(config, "workerinput", {}).get("bpcheck_seed")
+    if seed is not None:  # an xdist worker runs with its controller's seed
+        options = RunOptions(**{**options.__dict__, "seed": seed})
+    report_dir = _raw(config, "--bpcheck-report-dir", "bpcheck_report_dir")
+    directory = Path(str(report_dir.value)) if report_dir else Path("reports")
+    config.pluginmanager.register(
+        BpcheckSession(str(student.value), options, directory), "bpcheck-session"
+    )
+
+
+class BpcheckFailed(Exception):
+    """A check failed; carries its result for :meth:`BpcheckItem.repr_failure`."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class BpcheckItem(pytest.Item):
+    """One planned check against the student."""
+
+    def __init__(self, *, planned: PlannedCheck, session_plugin: BpcheckSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned = planned
+        self.session_plugin = session_plugin
+        self.result: CheckResult | None = None
+
+    def runtest(self) -> None:
+        plugin = self.session_plugin
+        self.result = run_planned(self.planned, plugin.student, plugin.options)
+        if self.result.status == "skipped":
+            pytest.skip(self.result.message)
+        if self.result.status != "passed":
+            raise BpcheckFailed(self.result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, BpcheckFailed):
+            return failure_text(excinfo.value.result)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, f"bpcheck {self.name}"
+
+
+class BpcheckSession:
+    """The plugin registered for a run with ``--student``."""
+
+    def __init__(self, spec: str, options: RunOptions, report_dir: Path) -> None:
+        self.spec, self.options, self.report_dir = spec, options, report_dir
+        self.manager: pluggy.PluginManager = get_plugin_manager()
+        self._student: InProcessStudent | None = None
+        self.results: list[CheckResult] = []
+        self.written: list[Path] = []
+
+    @property
+    def student(self) -> InProcessStudent:
+        if self._student is None:
+            self._student = InProcessStudent(self.spec, self.manager)
+        return self._student
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        """conftest.py files (and other pytest plugins) may implement bpcheck hooks."""
+        implements = any(name.startswith("bpcheck_") for name in dir(plugin))
+        if implements and plugin is not self and not self.manager.is_registered(plugin):
+            self.manager.register(plugin)
+
+    def pytest_report_header(self) -> str:
+        return (
+            f"bpcheck {__version__}: student {self.spec}, profile {self.options.profile}, "
+            f"seed {self.options.seed} (rerun with --bpcheck-seed={self.options.seed})"
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["bpcheck_seed"] = self.options.seed
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        try:
+            planned = plan(collect_checks(self.manager), self.options)
+        except PluginError as error:
+            raise pytest.UsageError(f"bpcheck plugin error:\n{error}") from None
+        items.extend(
+            BpcheckItem.from_parent(
+                session,
+                name=check.name,
+                nodeid=f"bpcheck::{check.name}",
+                planned=check,
+                session_plugin=self,
+            )
+            for check in planned
+        )
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        if isinstance(item, BpcheckItem) and call.when == "call" and item.result is not None:
+            report = outcome.get_result()
+            report.user_properties.append((RESULT_PROPERTY, json.dumps(item.result.to_json())))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.results.append(CheckResult.from_json(json.loads(value)))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(session.config, "workerinput") or not self.results:
+            return
+        report = RunReport(
+            self.student.name,
+            self.options.seed,
+            self.options.profile,
+            __version__,
+            sorted(self.results, key=lambda result: result.name),
+        )
+        directory = self.report_dir if self.report_dir.is_absolute() else session.config.invocation_params.dir / self.report_dir
+        for paths in self.manager.hook.bpcheck_write_report(report=report, directory=directory):
+            self.written += paths
+        self.report = report
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.written:
+            report = self.report
+            terminalreporter.write_sep("-", "bpcheck")
+            terminalreporter.write_line(
+                f"score {report.score:g}/{report.max_score:g} ({report.status}); reports: "
+                + ", ".join(str(path) for path in self.written)
+            )

@@ -1,0 +1,1 @@
+"""Starter files copied by ``bpcheck init``; this file itself is not copied."""
