@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from bpcheck._calls import StudentError
+from bpcheck._sandbox.calls import StudentError
 from bpcheck._contract import Architecture, Case, Family
 from bpcheck._errors import ConfigError, PluginError
-from bpcheck._execute import StudentFunctions
+from bpcheck._sandbox.execute import StudentFunctions
 from bpcheck._hookimpl import hookimpl
 from bpcheck._manager import get_plugin_manager
 from bpcheck._results import SCHEMA, CheckResult, LayerRow, RunReport

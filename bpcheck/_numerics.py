@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bpcheck._calls import Probe
+from bpcheck._sandbox.calls import Probe
 
 Array = NDArray[Any]
 

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import pluggy
 
-from bpcheck._calls import Call, Reply, StudentError
-from bpcheck._execute import StudentFunctions, execute, student_error
-from bpcheck._loading import import_student, student_name
+from bpcheck._sandbox.calls import Call, Reply, StudentError
+from bpcheck._sandbox.execute import StudentFunctions, execute, student_error
+from bpcheck._sandbox.loading import import_student, student_name
 
 #: The contract's functions and how many positional arguments each takes.
 REQUIRED_ARITY = {"forward": 3, "backward": 5}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from bpcheck._execute import StudentFunctions
+    from bpcheck._sandbox.execute import StudentFunctions
     from bpcheck._results import RunReport
     from bpcheck.checks import Check
     from bpcheck.diagnosis import Mistake

@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import bpcheck_reference as reference
-from bpcheck._calls import ForwardCall, GradientCall, ProbeCall, Reply, StudentError
+from bpcheck._sandbox.calls import ForwardCall, GradientCall, ProbeCall, Reply, StudentError
 from bpcheck._contract import Array, Case, Family, gradient_name
 from bpcheck._numerics import (
     central_difference_probes,

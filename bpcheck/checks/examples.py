@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpcheck._calls import LossCall
+from bpcheck._sandbox.calls import LossCall
 from bpcheck._contract import Architecture, Array, Case
 from bpcheck.checks._base import (
     CheckContext,

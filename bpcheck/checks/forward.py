@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bpcheck_reference as reference
-from bpcheck._calls import LossCall
+from bpcheck._sandbox.calls import LossCall
 from bpcheck._contract import Case
 from bpcheck.checks._base import CheckContext, check, expect_close, family_cases
 

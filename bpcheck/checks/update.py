@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bpcheck._calls import UpdateCall
+from bpcheck._sandbox.calls import UpdateCall
 from bpcheck._contract import Case
 from bpcheck.checks._base import (
     CheckContext,

@@ -1,9 +1,9 @@
-"""Run one :mod:`~bpcheck._calls` request against a student's functions.
+"""Run one :mod:`~bpcheck._sandbox.calls` request against a student's functions.
 
 This module is the only place that calls student code. It hands the student
 fresh copies of every argument, compares the originals afterwards to see what
 was mutated, converts whatever came back into plain arrays, and turns an
-exception into a :class:`~bpcheck._calls.StudentError` carrying the student's
+exception into a :class:`~bpcheck._sandbox.calls.StudentError` carrying the student's
 own traceback. It imports nothing of the rest of the harness but the call
 types, so that it can run alone inside an isolated worker.
 """
@@ -15,11 +15,12 @@ import traceback
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from bpcheck._calls import (
+from .calls import (
     Array,
     Call,
     ForwardCall,
@@ -44,6 +45,20 @@ class StudentFunctions:
     backward: Callable[..., Any] | None
     compute_loss: Callable[..., Any] | None = None
     update: Callable[..., Any] | None = None
+
+
+def functional_functions(module: ModuleType) -> StudentFunctions:
+    """The functional style: ``forward``, ``backward`` and the optional
+    ``compute_loss`` and ``update`` taken straight from the module; missing
+    (or non-callable) ones stay None."""
+
+    def function(name: str) -> Callable[..., Any] | None:
+        value = getattr(module, name, None)
+        return value if callable(value) else None
+
+    return StudentFunctions(
+        function("forward"), function("backward"), function("compute_loss"), function("update")
+    )
 
 
 class _ContractViolation(Exception):
