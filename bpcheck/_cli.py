@@ -15,6 +15,7 @@ from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
 from bpcheck._options import RawOption, run_options
+from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import run_student
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
@@ -44,6 +45,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def print_failures(report: RunReport) -> None:
+    """The first failure of each check in full; the rest of its families are in the report."""
+    shown: set[str] = set()
+    for result in report.checks:
+        if result.status in ("failed", "error") and result.id not in shown:
+            shown.add(result.id)
+            print("\n" + "=" * 78 + "\n" + failure_text(result))
+
+
+def summary_table(report: RunReport) -> str:
+    """One row per check: how many families passed, and the points."""
+    rows: dict[str, list[CheckResult]] = {}
+    for result in report.checks:
+        rows.setdefault(result.id, []).append(result)
+    return tabulate(
+        [
+            (
+                check_id,
+                f"{sum(r.status == 'passed' for r in results)}/{len(results)} passed"
+                if any(r.status != "skipped" for r in results)
+                else "skipped",
+                ", ".join(r.family or r.id for r in results if r.status in ("failed", "error")),
+                f"{sum(r.points for r in results):.4g}/{sum(r.max_points for r in results):.4g}",
+            )
+            for check_id, results in rows.items()
+        ],
+        headers=("check", "result", "failing", "points"),
+    )
+
+
 def _check(arguments: argparse.Namespace) -> int:
     given = {
         name: RawOption(getattr(arguments, name), f"the command line, --{flag}")
@@ -61,16 +92,8 @@ def _check(arguments: argparse.Namespace) -> int:
     student = InProcessStudent(arguments.student, manager)
     print(f"bpcheck {__version__}: student {arguments.student}, profile {options.profile}, seed {options.seed}")
     report = run_student(student, options, manager)
-    for result in report.checks:
-        if result.status in ("failed", "error"):
-            print("\n" + "=" * 78 + "\n" + failure_text(result))
-    print()
-    print(
-        tabulate(
-            [(r.name, r.status, f"{r.points:g}/{r.max_points:g}") for r in report.checks],
-            headers=("check", "status", "points"),
-        )
-    )
+    print_failures(report)
+    print("\n" + summary_table(report))
     written = [
         path
         for paths in manager.hook.bpcheck_write_report(report=report, directory=Path(arguments.report_dir))
