@@ -39,6 +39,8 @@ class RunOptions:
     max_examples: int | None = None
     hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
     losses: tuple[str, ...] = LOSSES
+    #: A course's rubric: (check id, points) pairs overriding the checks' own points.
+    points: tuple[tuple[str, float], ...] = ()
 
     @property
     def scope(self) -> tuple[Family, ...]:
@@ -78,16 +80,17 @@ def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
 
 
 def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
-    """Each check once per family it applies to, its points split evenly among them."""
+    """Each check once per family it applies to, its points (the rubric's, else
+    its own) split evenly among them."""
+    rubric = dict(options.points)
     planned = []
     for declared in checks:
+        points = float(rubric.get(declared.id, declared.points))
         if not declared.per_family:
-            planned.append(PlannedCheck(declared, None, float(declared.points)))
+            planned.append(PlannedCheck(declared, None, points))
             continue
         families = [family for family in options.scope if declared.applies_to(family)]
-        planned += [
-            PlannedCheck(declared, family, declared.points / len(families)) for family in families
-        ]
+        planned += [PlannedCheck(declared, family, points / len(families)) for family in families]
     return planned
 
 
