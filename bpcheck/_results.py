@@ -106,3 +106,16 @@ class RunReport:
             "checks": [result.to_json() for result in self.checks],
             "diagnoses": self.diagnoses,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunReport:
+        """The report :meth:`to_json` wrote; score, max_score and status are
+        recomputed from the checks, never taken from the file."""
+        return cls(
+            student=data["student"],
+            seed=data["seed"],
+            profile=data["profile"],
+            bpcheck_version=data["bpcheck_version"],
+            checks=[CheckResult.from_json(result) for result in data["checks"]],
+            diagnoses=data.get("diagnoses", []),
+        )
