@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,13 +18,13 @@ Array = NDArray[Any]
 NORM_FLOOR = 1e-3
 
 
-def relative_error(got: Array, expected: Array) -> float:
-    """‖got − expected‖ / max(‖got‖ + ‖expected‖, NORM_FLOOR), in float64.
+def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> float:
+    """‖got − expected‖ / max(‖got‖ + ‖expected‖, floor), in float64.
 
     0 for identical tensors, about 1 for unrelated ones, 2 for opposite signs.
     """
     got64, expected64 = np.asarray(got, np.float64), np.asarray(expected, np.float64)
-    scale = max(float(np.linalg.norm(got64) + np.linalg.norm(expected64)), NORM_FLOOR)
+    scale = max(float(np.linalg.norm(got64) + np.linalg.norm(expected64)), floor)
     return float(np.linalg.norm(got64 - expected64)) / scale
 
 
@@ -36,34 +37,56 @@ def best_fit_scale(got: Array, expected: Array) -> float | None:
     return float(np.asarray(got, np.float64).ravel() @ expected64) / denominator
 
 
-def central_difference_probes(params: dict[str, Array], epsilon: float) -> tuple[Probe, ...]:
-    """Two probes per parameter element, +ε then −ε, in ``params`` order."""
+@dataclass(frozen=True)
+class Stencil:
+    """A finite-difference formula: ∂L/∂θ ≈ Σ wₖ L(θ + oₖ·ε) / ε."""
+
+    name: str
+    offsets: tuple[float, ...]
+    weights: tuple[float, ...]
+
+
+#: The lesson's central difference, [L(θ + ε) − L(θ − ε)] / 2ε.
+CENTRAL = Stencil("central difference", (1.0, -1.0), (0.5, -0.5))
+#: The fourth-order central difference, for float32 code whose round-off
+#: needs a step too large for the plain central difference to be accurate.
+FOURTH_ORDER = Stencil(
+    "fourth-order central difference", (2.0, 1.0, -1.0, -2.0), (-1 / 12, 8 / 12, -8 / 12, 1 / 12)
+)
+
+#: How far above the modelled round-off of a finite difference an error must
+#: rise to count: measured errors of correct code stay below 6× the model.
+NOISE_SAFETY = 30.0
+
+
+def finite_difference_probes(
+    params: dict[str, Array], stencil: Stencil, epsilon: float
+) -> tuple[Probe, ...]:
+    """One probe per stencil offset per parameter element, in ``params`` order."""
     return tuple(
-        Probe(name, index, sign * epsilon)
+        Probe(name, index, offset * epsilon)
         for name, value in params.items()
         for index in range(int(np.size(value)))
-        for sign in (1.0, -1.0)
+        for offset in stencil.offsets
     )
 
 
-def central_differences(
-    params: dict[str, Array],
-    probe_losses: Array,
-    epsilon: float,
+def finite_differences(
+    params: dict[str, Array], probe_losses: Array, stencil: Stencil, epsilon: float
 ) -> dict[str, Array]:
-    """∂L/∂θᵢ ≈ [L(θᵢ + ε) − L(θᵢ − ε)] / 2ε, from the losses of
-    :func:`central_difference_probes`, keyed like gradients (``dW1``)."""
-    differences = (probe_losses[0::2] - probe_losses[1::2]) / (2 * epsilon)
+    """The gradient estimate from the losses of :func:`finite_difference_probes`,
+    keyed like gradients (``dW1``)."""
+    per_element = np.asarray(probe_losses, np.float64).reshape(-1, len(stencil.offsets))
+    estimates = per_element @ np.array(stencil.weights) / epsilon
     gradients, start = {}, 0
     for name, value in params.items():
         size = int(np.size(value))
-        gradients[f"d{name}"] = differences[start : start + size].reshape(np.shape(value))
+        gradients[f"d{name}"] = estimates[start : start + size].reshape(np.shape(value))
         start += size
     return gradients
 
 
-def probe_losses(
-    outputs: Array, Y: Array, loss: str, loss_function: Callable[[Array, Array, str], float]
-) -> Array:
-    """The loss of each stacked output of a probe call."""
-    return np.array([loss_function(output, Y, loss) for output in outputs])
+def finite_difference_noise(loss: float, size: int, unit_roundoff: float, epsilon: float) -> float:
+    """The modelled round-off in the norm of a finite-difference gradient of
+    ``size`` elements: u·max(1, |L|)·√size / ε."""
+    return unit_roundoff * max(1.0, abs(loss)) * np.sqrt(size) / epsilon

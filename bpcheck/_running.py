@@ -24,7 +24,7 @@ from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult, LayerRow, RunReport
 from bpcheck._student import Student
 from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
-from bpcheck.checks._base import precision_of
+from bpcheck.checks._base import FiniteDifferences, precision_of
 
 #: Cases with at most this many numbers are shown in full in reports.
 SMALL_CASE = 80
@@ -232,7 +232,7 @@ def layer_table(
     _, expected = reference_gradients(case)
     precision = precision_of(*(value for value in gradients.values()))
     try:
-        numeric: dict[str, np.ndarray] | None = context.finite_differences(case, precision)
+        numeric: FiniteDifferences | None = context.finite_differences(case, precision)
     except CheckFailure:
         numeric = None
     rows = []
@@ -249,7 +249,7 @@ def layer_table(
                 expected_shape=list(shape),
                 got_shape=list(got.shape) if got is not None else None,
                 error_vs_reference=relative_error(got, expected[key]) if comparable else None,
-                error_vs_finite_differences=relative_error(got, numeric[key])
+                error_vs_finite_differences=numeric.relative_error(key, got)
                 if comparable and numeric is not None
                 else None,
                 scale_vs_reference=best_fit_scale(got, expected[key]) if comparable else None,

@@ -107,6 +107,23 @@ class BpcheckItem(pytest.Item):
         return self.path, None, f"bpcheck {self.name}"
 
 
+class BpcheckSuite(pytest.Collector):
+    """The student's check suite: one item per planned check."""
+
+    def __init__(self, *, planned: list[PlannedCheck], session_plugin: BpcheckSession, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned = planned
+        self.session_plugin = session_plugin
+
+    def collect(self) -> list[BpcheckItem]:
+        return [
+            BpcheckItem.from_parent(
+                self, name=check.name, planned=check, session_plugin=self.session_plugin
+            )
+            for check in self.planned
+        ]
+
+
 class BpcheckSession:
     """The plugin registered for a run with ``--student``."""
 
@@ -147,16 +164,14 @@ class BpcheckSession:
             planned = plan(collect_checks(self.manager), self.options)
         except PluginError as error:
             raise pytest.UsageError(f"bpcheck plugin error:\n{error}") from None
-        items.extend(
-            BpcheckItem.from_parent(
-                session,
-                name=check.name,
-                nodeid=f"bpcheck::{check.name}",
-                planned=check,
-                session_plugin=self,
-            )
-            for check in planned
+        suite = BpcheckSuite.from_parent(
+            session, name=f"bpcheck[{self.spec}]", nodeid="bpcheck", planned=planned, session_plugin=self
         )
+        # Collect the suite the way pytest collects any node, so that counts and
+        # collection reports (-q, --collect-only, xdist) include its items.
+        report = session.ihook.pytest_make_collect_report(collector=suite)
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

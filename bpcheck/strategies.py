@@ -33,7 +33,7 @@ from bpcheck._contract import (
 __all__ = ["architectures", "batch_sizes", "cases", "parameters", "repair_kinks", "targets"]
 
 #: Default margin that every ReLU pre-activation keeps from the kink at 0.
-DEFAULT_KINK_MARGIN = 0.05
+DEFAULT_KINK_MARGIN = 0.1
 
 
 # ------------------------------------------------------------------ validation
@@ -93,9 +93,11 @@ def architectures(
     _check_bounds("min_depth", min_depth, "max_depth", max_depth, least=1)
     _check_bounds("min_width", min_width, "max_width", max_width, least=1)
     hidden = _check_choices(
-        "hidden_activations", hidden_activations or HIDDEN_ACTIVATIONS, HIDDEN_ACTIVATIONS
+        "hidden_activations",
+        HIDDEN_ACTIVATIONS if hidden_activations is None else hidden_activations,
+        HIDDEN_ACTIVATIONS,
     )
-    chosen_losses = _check_choices("losses", losses or LOSSES, LOSSES)
+    chosen_losses = _check_choices("losses", LOSSES if losses is None else losses, LOSSES)
     outputs_allowed = sorted({name for loss in LOSSES for name in OUTPUT_ACTIVATIONS[loss]})
     outputs = (
         _check_choices("output_activations", output_activations, outputs_allowed)
@@ -240,7 +242,7 @@ def cases(
 
     ``architecture`` is a strategy for the network, by default
     :func:`architectures` (); ``batch_size`` one for M, by default
-    :func:`batch_sizes` (). With ``kink_margin`` (default 0.05) every ReLU
+    :func:`batch_sizes` (). With ``kink_margin`` (default 0.1) every ReLU
     pre-activation is moved at least that far from 0 (see
     :func:`repair_kinks`); pass None to keep kinks, e.g. for ReLU′(0) tests.
     """

@@ -11,6 +11,7 @@ types, so that it can run alone inside an isolated worker.
 from __future__ import annotations
 
 import copy
+import os
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
@@ -96,14 +97,25 @@ def _invoke(name: str, function: Callable[..., Any] | None, *args: Any) -> Any:
         raise _StudentRaised(student_error(name, exc)) from None
 
 
+_HARNESS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_harness_frame(frame: traceback.FrameSummary) -> bool:
+    filename = frame.filename
+    return filename.startswith(_HARNESS_DIRECTORY) or filename.startswith("<frozen importlib")
+
+
 def student_error(function: str, exc: BaseException, action: str | None = None) -> StudentError:
-    """``exc`` as raised by student code, with the harness's own frame dropped.
+    """``exc`` as raised by student code, without the harness's or importlib's frames.
 
     ``action`` says what raised in the summary; it defaults to ``function()``.
     """
-    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-    lines = traceback.format_exception(type(exc), exc, tb)
-    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    report = traceback.TracebackException.from_exception(exc)
+    report.stack = traceback.StackSummary.from_list(
+        [frame for frame in report.stack if not _is_harness_frame(frame)]
+    )
+    lines = list(report.format())
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
     return StudentError(
         function, f"{action or function + '()'} raised {summary}", "".join(lines), type(exc).__name__
     )

@@ -21,9 +21,14 @@ import bpcheck_reference as reference
 from bpcheck._sandbox.calls import ForwardCall, GradientCall, ProbeCall, Reply, StudentError
 from bpcheck._contract import Array, Case, Family, gradient_name
 from bpcheck._numerics import (
-    central_difference_probes,
-    central_differences,
-    probe_losses,
+    CENTRAL,
+    FOURTH_ORDER,
+    NOISE_SAFETY,
+    Stencil,
+    finite_difference_noise,
+    finite_difference_probes,
+    finite_differences,
+    NORM_FLOOR,
     relative_error,
 )
 from bpcheck._student import Student
@@ -37,19 +42,22 @@ class Precision:
     """How strictly a student's numbers are judged, by the precision they computed in.
 
     ``exact`` bounds the relative error against the reference, ``finite`` the
-    relative error against central differences taken with step ``epsilon``.
-    The float64 figures are the lesson's (1e-6 for ε = 1e-5); float32 "only
-    reaches about 1e-3".
+    relative error against finite differences taken with ``stencil`` and step
+    ``epsilon``. The float64 figures are the lesson's (central differences,
+    1e-6 for ε = 1e-5); float32 "only reaches about 1e-3", and its round-off
+    needs a larger step, which the fourth-order stencil keeps accurate.
     """
 
     name: str
     exact: float
     finite: float
     epsilon: float
+    stencil: Stencil
+    unit_roundoff: float
 
 
-FLOAT64 = Precision("float64", exact=1e-7, finite=1e-6, epsilon=1e-5)
-FLOAT32 = Precision("float32", exact=1e-3, finite=1e-3, epsilon=1e-2)
+FLOAT64 = Precision("float64", 1e-7, 1e-6, 1e-5, CENTRAL, float(np.finfo(np.float64).eps))
+FLOAT32 = Precision("float32", 1e-3, 1e-3, 1e-2, FOURTH_ORDER, float(np.finfo(np.float32).eps))
 
 
 def precision_of(*arrays: Array) -> Precision:
@@ -151,15 +159,41 @@ class CheckContext:
         assert reply.AL is not None
         return reply.AL
 
-    def finite_differences(self, case: Case, precision: Precision) -> dict[str, Array]:
-        """Central differences of (reference loss ∘ the student's forward)."""
-        probes = central_difference_probes(case.params, precision.epsilon)
+    def finite_differences(self, case: Case, precision: Precision) -> FiniteDifferences:
+        """Finite differences of (reference loss ∘ the student's forward)."""
+        probes = finite_difference_probes(case.params, precision.stencil, precision.epsilon)
         reply = self.call(
             ProbeCall(case.params, case.X, case.architecture.activations, probes), case
         )
         assert reply.probes is not None
-        losses = probe_losses(reply.probes, case.Y, case.architecture.loss, reference.compute_loss)
-        return central_differences(case.params, losses, precision.epsilon)
+        losses = np.array(
+            [reference.compute_loss(AL, case.Y, case.architecture.loss) for AL in reply.probes]
+        )
+        estimates = finite_differences(case.params, losses, precision.stencil, precision.epsilon)
+        loss = float(np.max(np.abs(losses))) if losses.size else 0.0
+        floors = {
+            key: NOISE_SAFETY
+            * finite_difference_noise(loss, value.size, precision.unit_roundoff, precision.epsilon)
+            / precision.finite
+            for key, value in estimates.items()
+        }
+        return FiniteDifferences(estimates, floors, precision)
+
+
+@dataclass(frozen=True)
+class FiniteDifferences:
+    """Finite-difference gradients, with the norm below which each is compared
+    absolutely because round-off would swamp a relative error."""
+
+    gradients: dict[str, Array]
+    floors: dict[str, float]
+    precision: Precision
+
+    def relative_error(self, key: str, got: Array) -> float:
+        return relative_error(got, self.gradients[key], max(self.floors[key], NORM_FLOOR))
+
+    def describe(self) -> str:
+        return f"{self.precision.stencil.name}s of your own forward (ε = {self.precision.epsilon:g})"
 
 
 def student_error_failure(error: StudentError, case: Case | None) -> CheckFailure:
@@ -293,10 +327,13 @@ def expect_gradients_match(
     case: Case,
     against: str,
     notes: tuple[str, ...] = (),
+    error: Callable[[str, Array], float] | None = None,
 ) -> None:
-    """Every expected gradient is matched within ``tolerance`` relative error."""
+    """Every expected gradient is matched within ``tolerance`` relative error
+    (computed by ``error(key, got)`` when given, else :func:`relative_error`)."""
+    measure = error or (lambda key, value: relative_error(value, expected[key]))
     errors = {
-        key: relative_error(got[key], value)
+        key: measure(key, got[key])
         for key, value in expected.items()
         if key in got and got[key].shape == value.shape
     }

@@ -39,7 +39,7 @@ def gradient_values(context: CheckContext, case: Case) -> None:
 
 @check(
     "finite_differences",
-    claim="The gradients match central differences of the reference loss through your own forward.",
+    claim="The gradients match finite differences of the reference loss through your own forward.",
     points=15,
     cases=family_cases,
 )
@@ -51,8 +51,9 @@ def finite_differences(context: CheckContext, case: Case) -> None:
     numeric = context.finite_differences(case, precision)
     expect_gradients_match(
         reply.grads,
-        numeric,
+        numeric.gradients,
         precision.finite,
         case,
-        f"central differences of your own forward (ε = {precision.epsilon:g})",
+        numeric.describe(),
+        error=numeric.relative_error,
     )

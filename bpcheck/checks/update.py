@@ -20,7 +20,7 @@ LEARNING_RATE = 0.1
 
 @check(
     "update",
-    claim="update(params, grads, η) returns W − η·dW and b − η·db for every parameter.",
+    claim="update(params, grads, η) returns new W − η·dW and b − η·db, leaving its inputs alone.",
     points=5,
     cases=family_cases,
     per_family=False,
@@ -32,6 +32,13 @@ def update(context: CheckContext, case: Case) -> None:
     if reply is None:
         raise CheckSkipped("update() is not implemented yet (it raises NotImplementedError)")
     assert reply.params is not None
+    expect(
+        not reply.mutated,
+        "update() changed its arguments in place: "
+        + ", ".join(reply.mutated)
+        + ". Return new arrays (W - learning_rate * dW), so the caller's params survive.",
+        case=case,
+    )
     missing = sorted(set(case.params) - set(reply.params))
     expect(not missing, f"update() returned no {', '.join(missing)}", case=case)
     for name, value in case.params.items():
