@@ -1,0 +1,156 @@
+"""The ``bpcheck grade`` and ``bpcheck gradescope`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from bpcheck import __version__
+from bpcheck._manager import get_plugin_manager
+from bpcheck._options import RawOption
+from bpcheck._running import collect_checks
+from bpcheck.grading._config import GradingConfig, find_config, load_config
+from bpcheck.grading._grade import GRADER_ERROR, Graded, find_submissions, grade_all
+from bpcheck.grading._isolation import describe_isolation
+from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
+from bpcheck.grading._progress import Progress
+
+#: Exit codes: 0 every submission has a result (whatever its score); 3 the
+#: grader itself failed on some submission (rerun to retry those).
+DONE, GRADER_FAILED = 0, 3
+
+#: (flag, configuration key) of the flags that override the configuration file.
+OVERRIDES = (
+    ("seed", "seed"),
+    ("examples", "max_examples"),
+    ("jobs", "jobs"),
+    ("timeout", "limits.call_timeout"),
+    ("memory", "limits.memory_mb"),
+)
+GRADESCOPE_SUBMISSION = Path("/autograder/submission")
+GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
+
+
+def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    grade = commands.add_parser("grade", help="grade submissions, each in an isolated worker")
+    grade.add_argument(
+        "submissions",
+        nargs="+",
+        type=Path,
+        metavar="SUBMISSION",
+        help="a .py file or a directory, one per student",
+    )
+    grade.add_argument(
+        "--out", type=Path, default=Path("grades"), help="where results go (default: grades)"
+    )
+    grade.add_argument("--jobs", help="submissions graded at once (default: 1)")
+    grade.add_argument(
+        "--format",
+        choices=("gradescope",),
+        help="also write Gradescope's results.json per student, in OUT/gradescope/",
+    )
+    gradescope = commands.add_parser(
+        "gradescope", help="grade the submission of Gradescope's /autograder layout"
+    )
+    gradescope.add_argument(
+        "--submission",
+        type=Path,
+        default=GRADESCOPE_SUBMISSION,
+        help=f"default: {GRADESCOPE_SUBMISSION}",
+    )
+    gradescope.add_argument(
+        "--results", type=Path, default=GRADESCOPE_RESULTS, help=f"default: {GRADESCOPE_RESULTS}"
+    )
+    for parser in (grade, gradescope):
+        parser.add_argument(
+            "--config",
+            type=Path,
+            help="bpcheck.toml or pyproject.toml (default: the one in this directory)",
+        )
+        parser.add_argument("--seed", help="Hypothesis seed (default: 0): same seed, same score")
+        parser.add_argument("--examples", help="examples per check (default: the grade profile's)")
+        parser.add_argument("--timeout", help="seconds per call into student code")
+        parser.add_argument("--memory", help="memory limit per worker, in MB")
+
+
+def grading_config(arguments: argparse.Namespace) -> GradingConfig:
+    """The configuration file's settings, with the command line's flags on top."""
+    check_ids = [declared.id for declared in collect_checks(get_plugin_manager())]
+    overrides = {
+        key: RawOption(value, f"the command line, --{flag}")
+        for flag, key in OVERRIDES
+        if (value := getattr(arguments, flag, None)) is not None
+    }
+    return load_config(arguments.config or find_config(Path.cwd()), overrides, check_ids)
+
+
+@contextmanager
+def _executor(jobs: int) -> Iterator[Executor | None]:
+    """None (grade in this process) for one job, else a pool of fresh processes."""
+    if jobs == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
+        yield executor
+
+
+def _grade_with_progress(
+    arguments: argparse.Namespace, out: Path
+) -> tuple[GradingConfig, list[Graded]]:
+    config = grading_config(arguments)
+    submissions = find_submissions(arguments.submissions)
+    print(
+        f"bpcheck {__version__}: grading {len(submissions)} submission(s) into {out}; "
+        f"configuration: {config.source}; seed {config.options.seed}; jobs {config.jobs}\n"
+        f"isolation: {describe_isolation()}",
+        file=sys.stderr,
+    )
+    progress = Progress(len(submissions))
+    with _executor(config.jobs) as executor:
+        outcomes = grade_all(submissions, config, out, executor=executor, progress=progress.advance)
+    for graded in outcomes:
+        if graded.status == GRADER_ERROR:
+            print(
+                f"\nbpcheck: the grader failed on {graded.submission.path}:\n{graded.message}",
+                file=sys.stderr,
+            )
+    return config, outcomes
+
+
+def _exit_code(outcomes: list[Graded]) -> int:
+    return GRADER_FAILED if any(graded.status == GRADER_ERROR for graded in outcomes) else DONE
+
+
+def grade(arguments: argparse.Namespace) -> int:
+    """``bpcheck grade``: every submission, then the class summary."""
+    config, outcomes = _grade_with_progress(arguments, arguments.out)
+    written = write_class_summary(arguments.out, outcomes)
+    if arguments.format == "gradescope":
+        for graded in outcomes:
+            written.append(
+                write_gradescope(
+                    arguments.out / "gradescope" / f"{graded.submission.name}.json", graded, config
+                )
+            )
+    print(summary_text(outcomes, "simple"))
+    print(
+        f"\nwritten: {', '.join(map(str, written[:2]))}, and per student in {arguments.out / 'students'}"
+    )
+    return _exit_code(outcomes)
+
+
+def gradescope(arguments: argparse.Namespace) -> int:
+    """``bpcheck gradescope``: the one submission, into Gradescope's results.json."""
+    arguments.submissions = [arguments.submission]
+    with tempfile.TemporaryDirectory(prefix="bpcheck-gradescope-") as out:
+        config, outcomes = _grade_with_progress(arguments, Path(out))
+    write_gradescope(arguments.results, outcomes[0], config)
+    print(summary_text(outcomes, "simple"))
+    print(f"\nwritten: {arguments.results}")
+    return _exit_code(outcomes)

@@ -1,0 +1,360 @@
+"""The grading loop: every submission through its own worker, results resumable.
+
+:func:`grade_all` hands each submission that is not already graded to
+:func:`grade_submission`, the unit of work. That function is top-level and
+takes one :class:`GradeJob` of plain data, so any
+:class:`concurrent.futures.Executor` can run it: none (this process, one at a
+time), a ``ProcessPoolExecutor`` for ``--jobs N``, or a cluster engine's.
+Pickling between the grader's own processes is fine: it never carries
+anything student code produced, which only ever reaches the grader as the
+checked arrays of the worker's wire format.
+
+Each submission's results land in ``OUT/students/``: the reports of the
+``bpcheck_write_report`` hooks, then ``<name>.state.json``, written last and
+atomically, which records what the result depends on (the submission's
+content hash, the configuration's fingerprint, bpcheck's version). A rerun
+regrades exactly the submissions whose state is missing or differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import stat
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pluggy
+
+from bpcheck import __version__
+from bpcheck._errors import ConfigError
+from bpcheck._manager import get_plugin_manager
+from bpcheck._report import write_atomically
+from bpcheck._results import CheckResult, RunReport
+from bpcheck._running import PlannedCheck, collect_checks, plan, run_planned
+from bpcheck._student import InProcessStudent, Student
+from bpcheck.grading._config import GradingConfig
+from bpcheck.grading._isolation import Limits, WorkerStudent
+
+STATE_SCHEMA = "bpcheck-grade-state/1"
+#: Where each submission's reports and state go, under the output directory.
+STUDENTS = "students"
+#: How student code is run: "worker" (isolated; the default, and the only
+#: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
+ISOLATIONS = ("worker", "in-process")
+#: A submission the grader itself failed on; it is retried on the next run.
+GRADER_ERROR = "grader_error"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's work: a ``.py`` file or a directory, and the name reports use."""
+
+    name: str
+    path: Path
+
+
+def find_submissions(paths: Iterable[Path]) -> list[Submission]:
+    """A submission per path, named by the file's stem or the directory's name.
+
+    Raises :class:`ConfigError` for a path that is neither a ``.py`` file nor a
+    directory, and for two submissions that would share a name (and so
+    overwrite each other's reports).
+    """
+    submissions: dict[str, Submission] = {}
+    for path in paths:
+        if not (path.is_dir() or (path.is_file() and path.suffix == ".py")):
+            raise ConfigError(
+                "SUBMISSION", "the command line", "a .py file or a directory", str(path)
+            )
+        name = path.stem if path.is_file() else path.resolve().name
+        if name in submissions:
+            raise ConfigError(
+                "SUBMISSION",
+                "the command line",
+                f"one submission per name; {submissions[name].path} is already named {name!r} "
+                "(rename one, or pass the directories that hold them)",
+                str(path),
+            )
+        submissions[name] = Submission(name, path.resolve())
+    return list(submissions.values())
+
+
+def content_hash(path: Path) -> str:
+    """A hash of a file, or of every file of a directory with its relative path.
+
+    ``__pycache__`` folders are left out (an import may write them); symbolic
+    links count by their target's name and are never followed; other special
+    files (FIFOs, devices) count by their name only, since reading one could
+    block or never end.
+    """
+    if not path.is_dir():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(_walk(path)):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        mode = os.lstat(file).st_mode
+        if stat.S_ISLNK(mode):
+            digest.update(b"link:" + os.readlink(file).encode())
+        elif stat.S_ISREG(mode):
+            digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    for root, folders, names in os.walk(directory):
+        folders[:] = [folder for folder in folders if folder != "__pycache__"]
+        yield from (Path(root) / name for name in names)
+
+
+@dataclass(frozen=True)
+class GradeJob:
+    """Everything one submission's unit of work needs, as plain data."""
+
+    submission: Submission
+    content_hash: str
+    config: GradingConfig
+    out: Path
+    isolation: str = "worker"
+
+    @property
+    def state_path(self) -> Path:
+        return self.out / STUDENTS / f"{self.submission.name}.state.json"
+
+    @property
+    def report_path(self) -> Path:
+        """The JSON report of the built-in writer, which resuming reads back."""
+        return self.out / STUDENTS / f"{self.submission.name}.json"
+
+    def state(self) -> dict[str, str]:
+        """What a stored result must match to be reused."""
+        return {
+            "schema": STATE_SCHEMA,
+            "content_hash": self.content_hash,
+            "config": self.config.fingerprint(),
+            "bpcheck_version": __version__,
+        }
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One submission's outcome, graded now (``fresh``) or by an earlier run.
+
+    ``status`` is "graded", a worker termination ("timeout", "memory_limit",
+    "crashed", ...), "import_error", "api_error", "harness_error" (bpcheck or
+    a plugin failed on a check) or "grader_error" (the grader failed on the
+    whole submission; ``report`` is then None and ``message`` says why).
+    """
+
+    submission: Submission
+    status: str
+    report: RunReport | None
+    isolation: str
+    seconds: float
+    fresh: bool
+    message: str = ""
+
+
+class GradedStudent(Student, Protocol):
+    """A :class:`Student` that can stop answering: ``termination`` says why."""
+
+    isolation: str
+    termination: str | None
+
+
+class TrustedStudent(InProcessStudent):
+    """An in-process student, for trusted code only (benchmarks, staff solutions)."""
+
+    isolation = "none: in-process (trusted code only)"
+    termination: str | None = None
+
+    def __init__(self, submission: Path, manager: pluggy.PluginManager) -> None:
+        super().__init__(
+            str(submission if submission.is_file() else _module_of(submission)), manager
+        )
+
+
+def _module_of(directory: Path) -> Path:
+    """A directory submission's module: ``mlp.py`` (the template's name), else its only ``.py`` file."""
+    modules = sorted(directory.glob("*.py"))
+    named = directory / "mlp.py"
+    return named if named in modules or len(modules) != 1 else modules[0]
+
+
+@contextmanager
+def open_student(submission: Path, limits: Limits, isolation: str) -> Iterator[GradedStudent]:
+    """The submission's student, run as ``isolation`` says, closed on exit."""
+    if isolation == "in-process":
+        yield TrustedStudent(submission, _manager())
+        return
+    with WorkerStudent(submission, limits) as student:
+        yield student
+
+
+@functools.cache
+def _manager() -> pluggy.PluginManager:
+    """One plugin manager per grader process."""
+    return get_plugin_manager()
+
+
+def submission_status(student: GradedStudent, results: Sequence[CheckResult]) -> str:
+    """What happened to the submission as a whole (see :class:`Graded`)."""
+    if student.termination is not None:
+        return student.termination
+    if student.api.import_error is not None:
+        return "import_error"
+    if student.api.problems:
+        return "api_error"
+    if any(result.origin == "harness" for result in results):
+        return "harness_error"
+    return "graded"
+
+
+def not_run(planned: PlannedCheck, termination: str) -> CheckResult:
+    """The result of a check the worker did not live to run: an error, no points."""
+    return CheckResult(
+        id=planned.check.id,
+        family=planned.family.id if planned.family else None,
+        claim=planned.check.claim,
+        status="error",
+        points=0.0,
+        max_points=round(planned.max_points, 4),
+        message=f"not run: the submission was stopped earlier ({termination}); "
+        "see the first check with an error",
+    )
+
+
+def grade_submission(job: GradeJob) -> Graded:
+    """The unit of work: grade one submission, write its reports, then its state.
+
+    Never raises: a failure of the grader itself comes back as a
+    "grader_error" outcome, with no state written, so the next run retries it.
+    """
+    started = time.monotonic()
+    try:
+        report, status, isolation = _check(job)
+        seconds = time.monotonic() - started
+        _write(job, report, status, isolation, seconds)
+    except Exception:
+        return Graded(
+            job.submission,
+            GRADER_ERROR,
+            None,
+            "",
+            time.monotonic() - started,
+            True,
+            traceback.format_exc(),
+        )
+    return Graded(job.submission, status, report, isolation, seconds, fresh=True)
+
+
+def _check(job: GradeJob) -> tuple[RunReport, str, str]:
+    options = job.config.options
+    with open_student(job.submission.path, job.config.limits, job.isolation) as student:
+        results = []
+        for planned in plan(collect_checks(_manager()), options):
+            stopped = student.termination
+            results.append(
+                not_run(planned, stopped) if stopped else run_planned(planned, student, options)
+            )
+        status, isolation = submission_status(student, results), student.isolation
+    report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)
+    return report, status, isolation
+
+
+def _write(job: GradeJob, report: RunReport, status: str, isolation: str, seconds: float) -> None:
+    directory = job.out / STUDENTS
+    written = [
+        path
+        for paths in _manager().hook.bpcheck_write_report(report=report, directory=directory)
+        for path in paths
+    ]
+    state = {
+        **job.state(),
+        "submission": str(job.submission.path),
+        "status": status,
+        "isolation": isolation,
+        "seconds": round(seconds, 3),
+        "reports": sorted(path.name for path in written),
+    }
+    write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
+
+
+def load_graded(job: GradeJob) -> Graded | None:
+    """The earlier result of ``job``, if its state matches; None means regrade.
+
+    Reads only JSON the grader wrote; anything unreadable or inconsistent
+    counts as missing.
+    """
+    try:
+        state = json.loads(job.state_path.read_text(encoding="utf-8"))
+        if any(state.get(key) != value for key, value in job.state().items()):
+            return None
+        report = RunReport.from_json(json.loads(job.report_path.read_text(encoding="utf-8")))
+        return Graded(
+            job.submission,
+            str(state["status"]),
+            report,
+            str(state["isolation"]),
+            float(state["seconds"]),
+            fresh=False,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def grade_all(
+    submissions: Sequence[Submission],
+    config: GradingConfig,
+    out: Path,
+    *,
+    executor: Executor | None = None,
+    isolation: str = "worker",
+    progress: Callable[[Graded], None] = lambda graded: None,
+) -> list[Graded]:
+    """Grade every submission whose stored result is missing or out of date.
+
+    ``executor`` runs the units of work (None: one after another in this
+    process). ``progress`` is called once per submission as it finishes,
+    resumed ones first. Returns the outcomes in the order of ``submissions``.
+    One submission's failure, even the grader's own, never costs another its
+    result.
+    """
+    if isolation not in ISOLATIONS:
+        raise ConfigError("isolation", "grade_all()", " or ".join(ISOLATIONS), isolation)
+    outcomes: dict[str, Graded] = {}
+    pending = []
+    for submission in submissions:
+        job = GradeJob(submission, content_hash(submission.path), config, out, isolation)
+        previous = load_graded(job)
+        if previous is None:
+            pending.append(job)
+            continue
+        outcomes[submission.name] = previous
+        progress(previous)
+    for graded in _run(pending, executor):
+        outcomes[graded.submission.name] = graded
+        progress(graded)
+    return [outcomes[submission.name] for submission in submissions]
+
+
+def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
+    if executor is None:
+        yield from map(grade_submission, jobs)
+        return
+    futures = {executor.submit(grade_submission, job): job for job in jobs}
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except Exception:  # the executor lost the unit of work (a grader process died)
+            job = futures[future]
+            yield Graded(job.submission, GRADER_ERROR, None, "", 0.0, True, traceback.format_exc())
