@@ -1,0 +1,214 @@
+"""The wire format between the grader and an isolated worker: JSON and ``.npy``, no pickle.
+
+A message is::
+
+    b"BPW1" | u32 json_length | u32 array_count | json | (u64 npy_length | npy) * array_count
+
+(big-endian lengths). The JSON is a tree of objects, lists, strings, numbers,
+booleans and null in which ``{"$array": i}`` stands for the i-th array. Each
+array travels as a ``.npy`` blob written with ``allow_pickle=False``.
+
+Reading is defensive because the grader reads what student code may have
+forged: every length is checked against a budget *before* the bytes are read,
+and every ``.npy`` header is parsed on its own and checked (numeric dtype of
+kind bool/int/uint/float, no object or structured dtypes, at most
+``MAX_ELEMENTS`` elements, a byte count that matches the declared length)
+before an array is built. A forged header therefore cannot make the reader
+allocate more than the message budget. Anything wrong raises :class:`WireError`.
+
+This module imports only the standard library and NumPy, by absolute import,
+so that it can be copied into the worker's private package unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.lib.format as npy_format
+
+MAGIC = b"BPW1"
+_HEAD = struct.Struct(">4sII")
+_LENGTH = struct.Struct(">Q")
+
+#: Caps on one message (the reader's budget).
+MAX_JSON_BYTES = 4 << 20
+MAX_MESSAGE_BYTES = 64 << 20
+MAX_ARRAYS = 4096
+MAX_ELEMENTS = 16 << 20
+MAX_NDIM = 16
+MAX_DEPTH = 16
+MAX_NPY_HEADER = 4096
+#: Dtype kinds allowed on the wire: bool, signed and unsigned integers, floats.
+ALLOWED_KINDS = "biuf"
+
+#: Reads exactly n bytes or raises (EOFError at end of stream, WireError, TimeoutError, ...).
+ReadExact = Callable[[int], bytes]
+
+
+class WireError(Exception):
+    """A message that breaks the wire format; the text says how."""
+
+
+def allowed_dtype(dtype: np.dtype) -> bool:
+    return (
+        dtype.kind in ALLOWED_KINDS
+        and dtype.fields is None
+        and dtype.subdtype is None
+        and dtype.itemsize <= 16
+    )
+
+
+# ------------------------------------------------------------------ writing
+
+
+def encode(tree: Any) -> list[bytes]:
+    """``tree`` as the chunks of one message; arrays anywhere in it travel as ``.npy``.
+
+    Raises WireError for values the wire cannot carry (an array of a dtype
+    outside :data:`ALLOWED_KINDS`, a non-string key, an unknown type).
+    """
+    arrays: list[np.ndarray] = []
+
+    def walk(value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("the message is nested too deeply")
+        if isinstance(value, np.ndarray):
+            if not allowed_dtype(value.dtype):
+                raise WireError(f"an array of dtype {value.dtype} cannot be sent")
+            arrays.append(value)
+            return {"$array": len(arrays) - 1}
+        if isinstance(value, dict):
+            if not all(isinstance(key, str) for key in value):
+                raise WireError("object keys must be strings")
+            return {key: walk(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [walk(item, depth + 1) for item in value]
+        if isinstance(value, np.generic):
+            return walk(value.item(), depth)
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise WireError(f"a {type(value).__name__} cannot be sent")
+
+    body = json.dumps(walk(tree, 0), separators=(",", ":")).encode()
+    chunks = [_HEAD.pack(MAGIC, len(body), len(arrays)), body]
+    for array in arrays:
+        blob = io.BytesIO()
+        npy_format.write_array(blob, np.asarray(array), allow_pickle=False)
+        data = blob.getvalue()
+        chunks += [_LENGTH.pack(len(data)), data]
+    return chunks
+
+
+def message_size(chunks: list[bytes]) -> int:
+    return sum(len(chunk) for chunk in chunks)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def read_message(read_exact: ReadExact, budget: int = MAX_MESSAGE_BYTES) -> Any:
+    """Read one message with ``read_exact`` and return its tree with arrays in place.
+
+    At most ``budget`` bytes are read in all; each length is checked before
+    the bytes it announces are read.
+    """
+    magic, json_length, count = _HEAD.unpack(read_exact(_HEAD.size))
+    if magic != MAGIC:
+        raise WireError(f"bad magic {magic!r}")
+    if json_length > MAX_JSON_BYTES:
+        raise WireError(f"the JSON part claims {json_length} bytes (cap {MAX_JSON_BYTES})")
+    if count > MAX_ARRAYS:
+        raise WireError(f"the message claims {count} arrays (cap {MAX_ARRAYS})")
+    remaining = budget - _HEAD.size - json_length
+    if remaining < 0:
+        raise WireError(f"the message is larger than its budget of {budget} bytes")
+    try:
+        tree = json.loads(read_exact(json_length).decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise WireError(f"malformed JSON: {type(exc).__name__}") from None
+    arrays = []
+    for _ in range(count):
+        (length,) = _LENGTH.unpack(read_exact(_LENGTH.size))
+        remaining -= _LENGTH.size + length
+        if remaining < 0:
+            raise WireError(f"the message is larger than its budget of {budget} bytes")
+        arrays.append(decode_array(read_exact(length)))
+    return _resolve(tree, arrays, 0)
+
+
+def decode_array(blob: bytes) -> np.ndarray:
+    """One ``.npy`` blob as an array, after checking its header against its length."""
+    stream = io.BytesIO(blob)
+    try:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(
+                stream, max_header_size=MAX_NPY_HEADER
+            )
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(
+                stream, max_header_size=MAX_NPY_HEADER
+            )
+        else:
+            raise WireError(f"unsupported .npy version {version}")
+    except WireError:
+        raise
+    except Exception as exc:  # numpy raises ValueError and friends for bad headers
+        raise WireError(f"bad .npy header: {type(exc).__name__}: {exc}"[:300]) from None
+    if not allowed_dtype(dtype):
+        raise WireError(f"arrays of dtype {dtype} are not allowed")
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) > MAX_NDIM
+        or not all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise WireError(f"bad array shape {shape!r}"[:300])
+    elements = math.prod(shape)
+    if elements > MAX_ELEMENTS:
+        raise WireError(f"an array of shape {shape} has more than {MAX_ELEMENTS} elements")
+    offset = stream.tell()
+    if len(blob) - offset != elements * dtype.itemsize:
+        raise WireError(
+            f"an array of shape {shape} and dtype {dtype} needs {elements * dtype.itemsize} "
+            f"bytes; the message holds {len(blob) - offset}"
+        )
+    flat = np.frombuffer(blob, dtype=dtype, count=elements, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+def _resolve(value: Any, arrays: list[np.ndarray], depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise WireError("the message is nested too deeply")
+    if isinstance(value, dict):
+        if len(value) == 1 and "$array" in value:
+            index = value["$array"]
+            if type(index) is not int or not 0 <= index < len(arrays):
+                raise WireError(f"bad array reference {index!r}"[:100])
+            return arrays[index]
+        return {key: _resolve(item, arrays, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, arrays, depth + 1) for item in value]
+    return value
+
+
+def blocking_reader(sock: Any) -> ReadExact:
+    """``read_exact`` over a blocking socket (the worker's side)."""
+
+    def read_exact(n: int) -> bytes:
+        buffer = bytearray(n)
+        view = memoryview(buffer)
+        got = 0
+        while got < n:
+            received = sock.recv_into(view[got:], n - got)
+            if received == 0:
+                raise EOFError("the other side closed the channel")
+            got += received
+        return bytes(buffer)
+
+    return read_exact
