@@ -42,7 +42,7 @@ from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import PlannedCheck, collect_checks, plan, run_planned
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._isolation import Limits, WorkerStudent
+from bpcheck.grading._isolation import Limits, WorkerStudent, find_module
 
 STATE_SCHEMA = "bpcheck-grade-state/1"
 #: Where each submission's reports and state go, under the output directory.
@@ -50,8 +50,11 @@ STUDENTS = "students"
 #: How student code is run: "worker" (isolated; the default, and the only
 #: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
 ISOLATIONS = ("worker", "in-process")
-#: A submission the grader itself failed on; it is retried on the next run.
+#: A submission the grader itself failed on.
 GRADER_ERROR = "grader_error"
+#: Statuses that are not the student's doing (the grader's or the worker's
+#: environment failed): their state is not written, so the next run retries them.
+RETRIED = (GRADER_ERROR, "worker_error")
 
 
 @dataclass(frozen=True)
@@ -165,10 +168,12 @@ class Graded:
 
 
 class GradedStudent(Student, Protocol):
-    """A :class:`Student` that can stop answering: ``termination`` says why."""
+    """A :class:`Student` that can stop answering: ``termination`` says why
+    (None while it answers), ``termination_detail`` in one line."""
 
     isolation: str
     termination: str | None
+    termination_detail: str
 
 
 class TrustedStudent(InProcessStudent):
@@ -176,23 +181,22 @@ class TrustedStudent(InProcessStudent):
 
     isolation = "none: in-process (trusted code only)"
     termination: str | None = None
+    termination_detail = ""
 
     def __init__(self, submission: Path, manager: pluggy.PluginManager) -> None:
-        super().__init__(
-            str(submission if submission.is_file() else _module_of(submission)), manager
-        )
+        module, _ = find_module(submission)
+        super().__init__(str(module if module is not None else submission), manager)
 
 
-def _module_of(directory: Path) -> Path:
-    """A directory submission's module: ``mlp.py`` (the template's name), else its only ``.py`` file."""
-    modules = sorted(directory.glob("*.py"))
-    named = directory / "mlp.py"
-    return named if named in modules or len(modules) != 1 else modules[0]
+def check_isolation(isolation: str) -> None:
+    if isolation not in ISOLATIONS:
+        raise ConfigError("isolation", "the grading job", " or ".join(ISOLATIONS), isolation)
 
 
 @contextmanager
 def open_student(submission: Path, limits: Limits, isolation: str) -> Iterator[GradedStudent]:
     """The submission's student, run as ``isolation`` says, closed on exit."""
+    check_isolation(isolation)
     if isolation == "in-process":
         yield TrustedStudent(submission, _manager())
         return
@@ -219,7 +223,7 @@ def submission_status(student: GradedStudent, results: Sequence[CheckResult]) ->
     return "graded"
 
 
-def not_run(planned: PlannedCheck, termination: str) -> CheckResult:
+def not_run(planned: PlannedCheck, student: GradedStudent) -> CheckResult:
     """The result of a check the worker did not live to run: an error, no points."""
     return CheckResult(
         id=planned.check.id,
@@ -228,8 +232,8 @@ def not_run(planned: PlannedCheck, termination: str) -> CheckResult:
         status="error",
         points=0.0,
         max_points=round(planned.max_points, 4),
-        message=f"not run: the submission was stopped earlier ({termination}); "
-        "see the first check with an error",
+        message=f"not run: the worker had stopped before this check ({student.termination}: "
+        f"{student.termination_detail})",
     )
 
 
@@ -237,7 +241,8 @@ def grade_submission(job: GradeJob) -> Graded:
     """The unit of work: grade one submission, write its reports, then its state.
 
     Never raises: a failure of the grader itself comes back as a
-    "grader_error" outcome, with no state written, so the next run retries it.
+    "grader_error" outcome. Neither it nor a "worker_error" gets a state
+    written (see :data:`RETRIED`), so the next run retries them.
     """
     started = time.monotonic()
     try:
@@ -262,9 +267,9 @@ def _check(job: GradeJob) -> tuple[RunReport, str, str]:
     with open_student(job.submission.path, job.config.limits, job.isolation) as student:
         results = []
         for planned in plan(collect_checks(_manager()), options):
-            stopped = student.termination
+            stopped = student.termination is not None
             results.append(
-                not_run(planned, stopped) if stopped else run_planned(planned, student, options)
+                not_run(planned, student) if stopped else run_planned(planned, student, options)
             )
         status, isolation = submission_status(student, results), student.isolation
     report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)
@@ -286,7 +291,8 @@ def _write(job: GradeJob, report: RunReport, status: str, isolation: str, second
         "seconds": round(seconds, 3),
         "reports": sorted(path.name for path in written),
     }
-    write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
+    if status not in RETRIED:
+        write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
 
 
 def load_graded(job: GradeJob) -> Graded | None:
@@ -329,8 +335,7 @@ def grade_all(
     One submission's failure, even the grader's own, never costs another its
     result.
     """
-    if isolation not in ISOLATIONS:
-        raise ConfigError("isolation", "grade_all()", " or ".join(ISOLATIONS), isolation)
+    check_isolation(isolation)
     outcomes: dict[str, Graded] = {}
     pending = []
     for submission in submissions:

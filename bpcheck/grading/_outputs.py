@@ -34,6 +34,8 @@ STATUS_TEXT = {
     "harness_error": "bpcheck itself failed on a check: not the student's mistake; please report it",
     "grader_error": "the grader failed on this submission: not the student's mistake; "
     "rerun the same command to retry it",
+    "worker_error": "the worker failed before any student code ran: not the student's mistake; "
+    "rerun the same command to retry it",
 }
 #: Why a worker was stopped, by its termination.
 STOPPED_TEXT = {
@@ -41,6 +43,9 @@ STOPPED_TEXT = {
     "memory_limit": "the code used more memory than allowed",
     "crashed": "the process running the code died",
     "output_limit": "the code printed more output than allowed",
+    "cpu_limit": "the code used more CPU time than allowed",
+    "file_size_limit": "the code wrote a file larger than allowed",
+    "protocol_error": "the process running the code broke the grader's protocol",
 }
 
 

@@ -1,0 +1,266 @@
+"""``bpcheck grade`` and ``bpcheck gradescope`` end to end, and the grading loop's guarantees:
+every output written, results resumable after a kill, deterministic, the same in parallel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from bpcheck import ConfigError
+from bpcheck._cli import main
+from bpcheck._options import RawOption
+from bpcheck.grading import _grade
+from bpcheck.grading._config import GradingConfig, load_config
+from bpcheck.grading._grade import (
+    Graded,
+    GradeJob,
+    content_hash,
+    find_submissions,
+    grade_all,
+    grade_submission,
+)
+
+IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
+CORRECT = IMPLEMENTATIONS / "correct_table.py"
+BUGGY = IMPLEMENTATIONS / "buggy_missing_activation_derivative_1.py"
+#: Few examples per check keep each submission to about a second.
+FAST = ["--examples", "3"]
+FAST_CONFIG = load_config(None, {"max_examples": RawOption(3, "the tests")}, [])
+
+
+def reports(out: Path) -> dict[str, Any]:
+    """Every student's JSON report in ``out``, by file name."""
+    paths = sorted((out / "students").glob("*.json"))
+    return {path.name: json.loads(path.read_text()) for path in paths if not path.name.endswith(".state.json")}
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> list[Path]:
+    """alice (correct), bob (buggy), carol (a syntax error), dave (correct, a directory)."""
+    submissions = tmp_path / "submissions"
+    (submissions / "dave").mkdir(parents=True)
+    shutil.copy(CORRECT, submissions / "alice.py")
+    shutil.copy(BUGGY, submissions / "bob.py")
+    (submissions / "carol.py").write_text("def forward(params, X, activations)\n    return X\n")
+    shutil.copy(CORRECT, submissions / "dave" / "mlp.py")
+    return [submissions / name for name in ("alice.py", "bob.py", "carol.py", "dave")]
+
+
+def test_grading_a_batch_writes_the_class_summary_and_every_students_reports(
+    batch: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "grades"
+    assert main(["grade", *map(str, batch), "--out", str(out), "--format", "gradescope", *FAST]) == 0
+    captured = capsys.readouterr()
+    rows = [line.split(",") for line in (out / "summary.csv").read_text().splitlines()]
+    assert rows[0] == ["student", "score", "max", "status", "main diagnosis"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert [by_name[name][3] for name in ("alice", "bob", "carol", "dave")] == [
+        "graded",
+        "graded",
+        "import_error",
+        "graded",
+    ]
+    assert by_name["alice"][1] == by_name["alice"][2] == by_name["dave"][1]
+    assert 0 < float(by_name["bob"][1]) < float(by_name["bob"][2])
+    assert float(by_name["carol"][1]) == 0
+    for name in ("alice", "bob", "carol", "dave"):
+        for suffix in (".md", ".json", ".state.json"):
+            assert (out / "students" / f"{name}{suffix}").is_file()
+        assert json.loads((out / "gradescope" / f"{name}.json").read_text())["tests"]
+    summary = (out / "summary.md").read_text()
+    assert "| bob " in summary and "import_error" in summary
+    assert "import_error" in captured.out and "alice" in captured.out
+    assert "isolation:" in captured.err
+    assert "[4/4]" in captured.err
+
+
+def test_a_worker_stopped_mid_run_keeps_the_checks_that_finished(tmp_path: Path) -> None:
+    """The student's forward kills its own process on its 40th call."""
+    crasher = tmp_path / "crasher.py"
+    crasher.write_text(
+        CORRECT.read_text()
+        + "\n\nimport os as _os\n_calls = [0]\n_forward = forward\n\n"
+        + "def forward(params, X, activations):\n"
+        + "    _calls[0] += 1\n"
+        + "    if _calls[0] >= 40:\n"
+        + "        _os._exit(1)\n"
+        + "    return _forward(params, X, activations)\n"
+    )
+    (graded,) = grade_all(find_submissions([crasher]), FAST_CONFIG, tmp_path / "grades")
+    assert graded.report is not None
+    assert graded.status not in ("graded", "grader_error")
+    statuses = [result.status for result in graded.report.checks]
+    first_error = statuses.index("error")
+    assert "passed" in statuses[:first_error] and graded.report.score > 0
+    assert set(statuses[first_error:]) == {"error"}
+    assert any(graded.status in result.message for result in graded.report.checks[first_error + 1 :])
+
+
+def test_same_seed_same_score(tmp_path: Path) -> None:
+    submissions = find_submissions([BUGGY])
+    first, second = (grade_all(submissions, FAST_CONFIG, tmp_path / name)[0] for name in ("a", "b"))
+    assert first.report is not None and second.report is not None
+    assert first.report.to_json() == second.report.to_json()
+
+
+def test_jobs_2_gives_the_results_of_jobs_1(batch: list[Path], tmp_path: Path) -> None:
+    for jobs in ("1", "2"):
+        command = ["grade", *map(str, batch), "--out", str(tmp_path / jobs), "--jobs", jobs, *FAST]
+        assert main(command) == 0
+    assert reports(tmp_path / "1") == reports(tmp_path / "2")
+    assert (tmp_path / "1" / "summary.csv").read_text() == (tmp_path / "2" / "summary.csv").read_text()
+
+
+def test_a_grader_killed_mid_run_resumes_and_regrades_only_what_is_missing(
+    batch: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "grades"
+    command = [sys.executable, "-m", "bpcheck._cli", "grade", *map(str, batch), "--out", str(out), *FAST]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((out / "students").glob("*.state.json")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(grader.pid, signal.SIGKILL)
+        grader.wait()
+    states = {path.name: path.stat().st_mtime_ns for path in (out / "students").glob("*.state.json")}
+    assert 0 < len(states) < len(batch), "the grader must be killed mid-run"
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    not_regraded = {line.split("] ")[1].split(":")[0] for line in rerun.stderr.splitlines() if "not regraded" in line}
+    assert not_regraded == {name.removesuffix(".state.json") for name in states}
+    assert all(Path(out / "students" / name).stat().st_mtime_ns == mtime for name, mtime in states.items())
+
+    clean = tmp_path / "clean"
+    assert main(["grade", *map(str, batch), "--out", str(clean), *FAST]) == 0
+    assert reports(out) == reports(clean)
+    assert (out / "summary.csv").read_text() == (clean / "summary.csv").read_text()
+
+
+def fresh_names(submissions: list[_grade.Submission], config: GradingConfig, out: Path) -> set[str]:
+    """The submissions grade_all regraded (rather than reused) this time."""
+    outcomes = grade_all(submissions, config, out, isolation="in-process")
+    return {graded.submission.name for graded in outcomes if graded.fresh}
+
+
+def test_a_rerun_regrades_what_changed_content_configuration_or_version(
+    batch: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "grades"
+    submissions = find_submissions(batch)
+    everyone = {"alice", "bob", "carol", "dave"}
+    assert fresh_names(submissions, FAST_CONFIG, out) == everyone
+    assert fresh_names(submissions, FAST_CONFIG, out) == set()
+    with (batch[1]).open("a") as bob:
+        bob.write("\n# one more comment\n")
+    (batch[3] / "notes.txt").write_text("a new file in dave's directory")
+    assert fresh_names(submissions, FAST_CONFIG, out) == {"bob", "dave"}
+    (out / "students" / "carol.state.json").write_text("{not json")
+    assert fresh_names(submissions, FAST_CONFIG, out) == {"carol"}
+    reseeded = load_config(None, {"max_examples": RawOption(3, "t"), "seed": RawOption(1, "t")}, [])
+    assert fresh_names(submissions, reseeded, out) == everyone
+    monkeypatch.setattr(_grade, "__version__", "99.0")
+    assert fresh_names(submissions, reseeded, out) == everyone
+
+
+class FailsFor(Executor):
+    """Runs units of work inline, except that the one for ``name`` is lost, as
+    when a grader process dies."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def submit(self, fn: Callable[..., Graded], /, *args: Any, **kwargs: Any) -> Future[Graded]:
+        future: Future[Graded] = Future()
+        if args[0].submission.name == self.name:
+            future.set_exception(RuntimeError("the grader process died"))
+        else:
+            future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def test_a_lost_unit_of_work_costs_no_other_submission_its_result_and_is_retried(
+    batch: list[Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "grades"
+    submissions = find_submissions(batch)
+    outcomes = grade_all(submissions, FAST_CONFIG, out, executor=FailsFor("bob"), isolation="in-process")
+    assert [graded.status for graded in outcomes] == ["graded", "grader_error", "import_error", "graded"]
+    assert "the grader process died" in outcomes[1].message
+    assert not (out / "students" / "bob.state.json").exists()
+    assert fresh_names(submissions, FAST_CONFIG, out) == {"bob"}
+
+
+def test_the_unit_of_work_reports_a_grader_failure_instead_of_raising(tmp_path: Path) -> None:
+    (submission,) = find_submissions([CORRECT])
+    job = GradeJob(submission, content_hash(CORRECT), FAST_CONFIG, tmp_path, isolation="no-such-isolation")
+    graded = grade_submission(job)
+    assert graded.status == "grader_error" and graded.report is None
+    assert not job.state_path.exists()
+
+
+def test_gradescope_reads_its_submission_and_writes_results_json(tmp_path: Path) -> None:
+    submission = tmp_path / "autograder" / "submission"
+    submission.mkdir(parents=True)
+    shutil.copy(BUGGY, submission / "mlp.py")
+    results = tmp_path / "autograder" / "results" / "results.json"
+    command = ["gradescope", "--submission", str(submission), "--results", str(results), *FAST]
+    assert main(command) == 0
+    data = json.loads(results.read_text())
+    assert set(data) == {"score", "execution_time", "output", "visibility", "tests"}
+    assert 0 < data["score"] < sum(test["max_score"] for test in data["tests"])
+    assert {test["status"] for test in data["tests"]} == {"passed", "failed"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--timeout", "soon"], "limits.call_timeout (from the command line, --timeout): expected a number"),
+        (["--jobs", "0"], "jobs (from the command line, --jobs): expected a whole number > 0"),
+        (["--config", "missing.toml"], "expected a readable TOML file"),
+    ],
+)
+def test_a_bad_flag_is_a_configuration_error_naming_it(
+    arguments: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", str(CORRECT), *arguments]) == 4
+    error = capsys.readouterr().err
+    assert "configuration error (not a problem with the student's code)" in error
+    assert expected in error
+
+
+def test_submissions_must_be_python_files_or_directories_with_distinct_names(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "other").mkdir()
+    shutil.copy(CORRECT, tmp_path / "other" / "correct_table.py")
+    with pytest.raises(ConfigError, match="a .py file or a directory"):
+        find_submissions([tmp_path / "notes.txt"])
+    with pytest.raises(ConfigError, match="already named 'correct_table'"):
+        find_submissions([CORRECT, tmp_path / "other" / "correct_table.py"])
+
+
+def test_a_directorys_content_hash_covers_every_file_but_pycache(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "mlp.py").write_text("x = 1\n")
+    before = content_hash(tmp_path)
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "mlp.cpython-311.pyc").write_bytes(b"\0")
+    assert content_hash(tmp_path) == before
+    (tmp_path / "pkg" / "helper.py").write_text("")
+    assert content_hash(tmp_path) != before
+    with_helper = content_hash(tmp_path)
+    (tmp_path / "pkg" / "helper.py").rename(tmp_path / "pkg" / "helpers.py")
+    assert content_hash(tmp_path) != with_helper
