@@ -62,7 +62,7 @@ class Architecture:
     def describe(self) -> str:
         """``2 → 3 relu → 1 linear, mse``: readable in a failure message."""
         layers = " → ".join(
-            f"{width} {activation}" for width, activation in zip(self.widths[1:], self.activations)
+            f"{width} {activation}" for width, activation in zip(self.widths[1:], self.activations, strict=True)
         )
         return f"{self.widths[0]} → {layers}, {self.loss}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import hypothesis
@@ -61,13 +62,15 @@ class PlannedCheck:
 
 
 def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
-    """Every plugin's checks, in registration order; ids must be unique."""
+    """Every plugin's checks, in registration order; ids must be unique.
+
+    Each implementation is called on its own so that a clash names both plugins.
+    """
     checks: list[Check] = []
     seen: dict[str, str] = {}
-    for plugin_checks, implementation in zip(
-        reversed(manager.hook.bpcheck_checks()), manager.hook.bpcheck_checks.get_hookimpls()
-    ):
-        for declared in plugin_checks:
+    for implementation in manager.hook.bpcheck_checks.get_hookimpls():
+        contributed: list[Check] = implementation.function() or []
+        for declared in contributed:
             if declared.id in seen:
                 raise PluginError(
                     implementation.plugin_name,
@@ -142,7 +145,7 @@ def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) ->
 
 def _property(
     planned: PlannedCheck, context: CheckContext, student: Student, options: RunOptions
-) -> object:
+) -> Callable[[], None]:
     assert planned.check.cases is not None
     body = planned.check.body
 
@@ -155,7 +158,7 @@ def _property(
     )
     test = hypothesis.given(planned.check.cases(context))(property_of_check)
     test = hypothesis.seed(item_seed(options.seed, planned.name))(test)
-    return profile_settings(options.profile, options.max_examples)(test)
+    return profile_settings(options.profile, options.max_examples)(test)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -240,7 +243,7 @@ def layer_table(
     for name, shape in case.architecture.parameter_shapes().items():
         key = f"d{name}"
         got = gradients.get(key)
-        comparable = got is not None and got.shape == shape
+        comparable = got if got is not None and got.shape == shape else None
         rows.append(
             LayerRow(
                 layer=int(name[1:]),
@@ -248,11 +251,15 @@ def layer_table(
                 activation=activations[int(name[1:]) - 1],
                 expected_shape=list(shape),
                 got_shape=list(got.shape) if got is not None else None,
-                error_vs_reference=relative_error(got, expected[key]) if comparable else None,
-                error_vs_finite_differences=numeric.relative_error(key, got)
-                if comparable and numeric is not None
-                else None,
-                scale_vs_reference=best_fit_scale(got, expected[key]) if comparable else None,
+                error_vs_reference=None
+                if comparable is None
+                else relative_error(comparable, expected[key]),
+                error_vs_finite_differences=None
+                if comparable is None or numeric is None
+                else numeric.relative_error(key, comparable),
+                scale_vs_reference=None
+                if comparable is None
+                else best_fit_scale(comparable, expected[key]),
             )
         )
     return rows

@@ -98,7 +98,9 @@ class BpcheckItem(pytest.Item):
         if self.result.status != "passed":
             raise BpcheckFailed(self.result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
         if isinstance(excinfo.value, BpcheckFailed):
             return failure_text(excinfo.value.result)
         return super().repr_failure(excinfo, style)
@@ -183,7 +185,7 @@ class BpcheckSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
-                self.results.append(CheckResult.from_json(json.loads(value)))
+                self.results.append(CheckResult.from_json(json.loads(str(value))))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput") or not self.results:

@@ -62,13 +62,18 @@ def _softmax(z: Array) -> Array:
     return e / e.sum(axis=0, keepdims=True)
 
 
-ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array] | None]] = {
+def _softmax_prime(z: Array) -> Array:
+    # Softmax's derivative is a Jacobian, never needed: softmax is only an
+    # output layer, paired with cce, whose delta is simply y_hat - y.
+    raise ValueError("softmax is an output activation only, paired with cce")
+
+
+ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]] = {
     "linear": (_linear, _linear_prime),
     "relu": (_relu, _relu_prime),
     "sigmoid": (_sigmoid, _sigmoid_prime),
     "tanh": (_tanh, _tanh_prime),
-    # softmax is only ever an output layer, paired with cce, whose delta is y_hat - y.
-    "softmax": (_softmax, None),
+    "softmax": (_softmax, _softmax_prime),
 }
 
 

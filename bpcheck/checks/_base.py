@@ -302,7 +302,9 @@ def expect_finite(what: str, value: Array, case: Case, **failure: Any) -> None:
     )
 
 
-def expect_close(what: str, got: Array, expected: Array, tolerance: float, case: Case) -> None:
+def expect_close(
+    what: str, got: Array | float, expected: Array | float, tolerance: float, case: Case
+) -> None:
     """``got`` has ``expected``'s shape and is within ``tolerance`` relative error."""
     got, expected = np.asarray(got), np.asarray(expected)
     expect(

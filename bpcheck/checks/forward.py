@@ -22,7 +22,7 @@ def forward(context: CheckContext, case: Case) -> None:
     if "compute_loss" in context.student.api.optional:
         loss = case.architecture.loss
         reply = context.call_optional(LossCall(expected, case.Y, loss), case)
-        if reply is None:
+        if reply is None or reply.loss is None:
             return
         expect_close(
             f"compute_loss(AL, Y, {loss!r})",
