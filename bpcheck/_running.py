@@ -69,7 +69,7 @@ def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
     checks: list[Check] = []
     seen: dict[str, str] = {}
     for implementation in manager.hook.bpcheck_checks.get_hookimpls():
-        contributed: list[Check] = implementation.function() or []
+        contributed: list[Check] = implementation.function() or []  # type: ignore[assignment]
         for declared in contributed:
             if declared.id in seen:
                 raise PluginError(
