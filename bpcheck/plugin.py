@@ -134,7 +134,6 @@ class BpcheckSession:
         self.manager: pluggy.PluginManager = get_plugin_manager()
         self._student: InProcessStudent | None = None
         self.results: list[CheckResult] = []
-        self.plan_order: dict[str, int] = {}
         self.written: list[Path] = []
 
     @property
@@ -167,7 +166,6 @@ class BpcheckSession:
             planned = plan(collect_checks(self.manager), self.options)
         except PluginError as error:
             raise pytest.UsageError(f"bpcheck plugin error:\n{error}") from None
-        self.plan_order = {check.name: index for index, check in enumerate(planned)}
         suite = BpcheckSuite.from_parent(
             session, name=f"bpcheck[{self.spec}]", nodeid="bpcheck", planned=planned, session_plugin=self
         )
@@ -192,13 +190,15 @@ class BpcheckSession:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput") or not self.results:
             return
+        planned = plan(collect_checks(self.manager), self.options)
+        order = {check.name: index for index, check in enumerate(planned)}
         report = RunReport(
             self.student.name,
             self.options.seed,
             self.options.profile,
             __version__,
             # In plan order, whatever order xdist workers finished in.
-            sorted(self.results, key=lambda result: self.plan_order.get(result.name, 0)),
+            sorted(self.results, key=lambda result: order.get(result.name, len(order))),
         )
         directory = self.report_dir if self.report_dir.is_absolute() else session.config.invocation_params.dir / self.report_dir
         for paths in self.manager.hook.bpcheck_write_report(report=report, directory=directory):
