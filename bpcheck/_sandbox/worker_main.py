@@ -129,12 +129,13 @@ def main() -> None:
             tree = _reply_tree(reply, error_tree)
             if reply.error is not None and reply.error.exception == "MemoryError":
                 tree["fatal"] = "memory_limit"
-            chunks = encode(tree)
-            if size_of(chunks) > wire.MAX_MESSAGE_BYTES:
+            size = _array_bytes(reply)
+            if size > wire.MAX_MESSAGE_BYTES - (1 << 20):
                 raise _Unsendable(
-                    f"{function}() returned {size_of(chunks) / 1e6:.0f} MB of arrays; "
-                    f"the limit is {wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB"
+                    f"{function}() returned {size / 1e6:.0f} MB of arrays; "
+                    f"a reply may carry at most {wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB"
                 )
+            chunks = encode(tree)
         except _Unsendable as problem:
             tree = {"type": "reply", "error": error_tree(StudentError(function, str(problem)))}
             chunks = encode(tree)
@@ -152,6 +153,21 @@ def main() -> None:
                 "error": error_tree(StudentError(function, f"{function}() ran out of memory", "", "MemoryError")),
             }
             chunks = encode(tree)
+        except BaseException as exc:  # the student broke the worker's own machinery
+            tree = {
+                "type": "reply",
+                "error": {
+                    "function": function,
+                    "summary": f"the worker could not answer: {type(exc).__name__} in its own code "
+                    "(did the module replace parts of numpy, builtins or the harness?)",
+                    "traceback": "",
+                    "exception": "",
+                },
+            }
+            try:
+                chunks = encode(tree)
+            except BaseException:
+                exit_now(BROKEN_EXIT)
         try:
             sendall(b"".join(chunks))
         except BaseException:
@@ -162,6 +178,13 @@ def main() -> None:
 
 class _Unsendable(Exception):
     pass
+
+
+def _array_bytes(reply: Any) -> int:
+    """Bytes of array data in ``reply`` (before encoding it, which would copy them)."""
+    arrays = [reply.AL, reply.probes, *(reply.params or {}).values()]
+    arrays += [value for grads in reply.gradients for value in grads.values()]
+    return sum(int(getattr(array, "nbytes", 0)) for array in arrays if array is not None)
 
 
 def _call_from(request: dict[str, Any], call_types: dict[str, type], probe: type) -> Any:

@@ -732,8 +732,11 @@ class WorkerStudent:
             hidden += [Path(p) for p in {sys.prefix, sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}]
             hidden += _bpcheck_sources() + [submission.resolve().parent]
             keep = [directory, Path("/usr"), Path("/lib"), Path("/lib64"), Path("/bin"), Path("/etc")]
-            for path in dict.fromkeys(hidden):
-                if path.is_dir() and not any(k == path or path in k.parents for k in keep):
+            hidden = [path for path in dict.fromkeys(hidden) if path.is_dir()]
+            for path in hidden:
+                if not any(k == path or path in k.parents for k in keep) and not any(
+                    other in path.parents for other in hidden
+                ):
                     mounts.append(f"mount -t tmpfs -o mode=0755,size=64k bpcheck-hidden {_q(path)}")
             # python runs as a child of sh (pid 1 of the namespace), not as pid 1 itself, so
             # that signals from the kernel (SIGXCPU, SIGSEGV) act on it as usual.

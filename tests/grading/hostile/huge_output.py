@@ -1,0 +1,19 @@
+"""forward() prints without end."""
+import numpy as np
+
+
+def forward(params, X, activations):
+    A = X
+    for layer in range(1, len(activations) + 1):
+        A = params[f"W{layer}"] @ A + params[f"b{layer}"]
+    return A, X
+
+
+def backward(params, cache, Y, activations, loss):
+    return {f"d{name}": np.zeros_like(value) for name, value in params.items()}
+
+
+def forward(params, X, activations):  # noqa: F811
+    line = "x" * 999
+    while True:
+        print(line)

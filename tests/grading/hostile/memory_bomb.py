@@ -1,0 +1,19 @@
+"""forward() grows a list of buffers until memory runs out."""
+import numpy as np
+
+
+def forward(params, X, activations):
+    A = X
+    for layer in range(1, len(activations) + 1):
+        A = params[f"W{layer}"] @ A + params[f"b{layer}"]
+    return A, X
+
+
+def backward(params, cache, Y, activations, loss):
+    return {f"d{name}": np.zeros_like(value) for name, value in params.items()}
+
+
+def forward(params, X, activations):  # noqa: F811
+    hoard = []
+    while True:
+        hoard.append(bytearray(10_000_000))

@@ -1,0 +1,19 @@
+"""Gradients full of NaN and inf."""
+import numpy as np
+
+
+def forward(params, X, activations):
+    A = X
+    for layer in range(1, len(activations) + 1):
+        A = params[f"W{layer}"] @ A + params[f"b{layer}"]
+    return A, X
+
+
+def backward(params, cache, Y, activations, loss):
+    return {f"d{name}": np.zeros_like(value) for name, value in params.items()}
+
+
+def backward(params, cache, Y, activations, loss):  # noqa: F811
+    grads = {f"d{name}": np.full(value.shape, np.nan) for name, value in params.items()}
+    grads["dW1"].flat[0] = np.inf
+    return grads

@@ -1,0 +1,6 @@
+"""Does not parse."""
+import numpy as np
+
+
+def forward(params, X, activations:
+    return X, None
