@@ -170,4 +170,5 @@ def test_xdist_runs_the_same_items_with_the_controllers_seed(pytester: pytest.Py
     assert result.ret == 1
     report = json.loads((pytester.path / "reports" / "buggy.json").read_text())
     assert report["seed"] == 5
-    assert len(report["checks"]) == len(_item_ids(pytester, "--student=buggy.py"))
+    ids = _item_ids(pytester, "--student=buggy.py")
+    assert [f"bpcheck::{c['id']}" + (f"[{c['family']}]" if c["family"] else "") for c in report["checks"]] == ids
