@@ -1,0 +1,200 @@
+"""The worker wire format: what the grader accepts, and what it refuses before reading."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import tracemalloc
+
+import numpy as np
+import numpy.lib.format as npy_format
+import pytest
+
+from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, Probe, ProbeCall, UpdateCall
+from bpcheck.grading import _wire as wire
+from bpcheck.grading._wire import WireError
+from bpcheck.grading._worker import call_tree, hello_report, reply_of
+
+
+def reader(data: bytes):
+    stream = io.BytesIO(data)
+    asked: list[int] = []
+
+    def read_exact(n: int) -> bytes:
+        asked.append(n)
+        chunk = stream.read(n)
+        if len(chunk) != n:
+            raise EOFError
+        return chunk
+
+    return read_exact, asked
+
+
+def roundtrip(tree: object) -> object:
+    read_exact, _ = reader(b"".join(wire.encode(tree)))
+    return wire.read_message(read_exact)
+
+
+def frame(body: bytes, blobs: list[bytes] = ()) -> bytes:
+    data = struct.pack(">4sII", wire.MAGIC, len(body), len(blobs)) + body
+    for blob in blobs:
+        data += struct.pack(">Q", len(blob)) + blob
+    return data
+
+
+def npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
+    stream = io.BytesIO()
+    npy_format.write_array_header_1_0(stream, {"descr": descr, "fortran_order": False, "shape": shape})
+    return stream.getvalue()
+
+
+def test_arrays_round_trip_exactly() -> None:
+    arrays = {
+        "f64": np.linspace(-1, 1, 12).reshape(3, 4),
+        "f32": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        "view": np.arange(20.0).reshape(4, 5)[::2, 1::2],
+        "int": np.arange(3, dtype=np.int16),
+        "uint": np.arange(3, dtype=np.uint8),
+        "bool": np.array([True, False]),
+        "empty": np.zeros((0, 3)),
+        "scalar": np.array(2.5),
+        "nonfinite": np.array([np.nan, np.inf, -np.inf]),
+        "big-endian": np.arange(3, dtype=">f8"),
+    }
+    got = roundtrip({"arrays": arrays, "list": [1, "two", None, 3.5, True]})
+    assert got["list"] == [1, "two", None, 3.5, True]
+    for name, array in arrays.items():
+        assert got["arrays"][name].dtype == array.dtype and got["arrays"][name].shape == array.shape
+        np.testing.assert_array_equal(got["arrays"][name], array)
+        assert got["arrays"][name].flags.writeable
+
+
+def test_calls_encode_to_plain_data() -> None:
+    params = {"W1": np.ones((2, 2)), "b1": np.zeros((2, 1))}
+    calls = [
+        ForwardCall(params, np.ones((2, 3)), ("relu",)),
+        GradientCall(params, np.ones((2, 3)), np.ones((2, 3)), ("relu",), "mse", 2),
+        ProbeCall(params, np.ones((2, 3)), ("relu",), (Probe("W1", 3, 1e-5),)),
+        LossCall(np.ones((2, 3)), np.ones((2, 3)), "bce"),
+        UpdateCall(params, {"dW1": np.ones((2, 2)), "db1": np.ones((2, 1))}, 0.5),
+    ]
+    for call in calls:
+        tree = roundtrip(call_tree(call))
+        assert tree["kind"] == type(call).__name__
+    assert roundtrip(call_tree(calls[2]))["fields"]["probes"] == [{"parameter": "W1", "index": 3, "delta": 1e-5}]
+
+
+def test_object_dtype_is_refused_both_ways() -> None:
+    with pytest.raises(WireError, match="object"):
+        wire.encode({"a": np.array([None, 1], dtype=object)})
+    blob = npy_header("|O", (2,)) + b"\0" * 16
+    with pytest.raises(WireError, match="not allowed"):
+        wire.read_message(reader(frame(b'{"$array": 0}', [blob]))[0])
+
+
+@pytest.mark.parametrize("descr", ["<c16", "<M8[s]", "<U3", "|V8", "|S4"])
+def test_only_real_numeric_dtypes(descr: str) -> None:
+    dtype = np.dtype(descr)
+    blob = npy_header(descr, (1,)) + b"\0" * dtype.itemsize
+    with pytest.raises(WireError, match="not allowed"):
+        wire.decode_array(blob)
+
+
+def test_forged_shape_is_refused_without_allocating() -> None:
+    """A header claiming 10^12 float64s (8 TB) over 16 bytes of data."""
+    blob = npy_header("<f8", (10**6, 10**6)) + b"\0" * 16
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError, match="more than"):
+            wire.read_message(reader(frame(b'{"$array": 0}', [blob]))[0])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+
+
+def test_forged_shape_within_the_element_cap_must_match_its_bytes() -> None:
+    blob = npy_header("<f8", (1000,)) + b"\0" * 16
+    with pytest.raises(WireError, match="needs 8000 bytes"):
+        wire.decode_array(blob)
+
+
+def test_forged_lengths_are_refused_before_reading() -> None:
+    data = struct.pack(">4sII", wire.MAGIC, 2, 1) + b"{}" + struct.pack(">Q", 1 << 60)
+    read_exact, asked = reader(data)
+    with pytest.raises(WireError, match="budget"):
+        wire.read_message(read_exact)
+    assert max(asked) < 100  # it never asked for the 2^60 bytes
+    read_exact, asked = reader(struct.pack(">4sII", wire.MAGIC, 1 << 31, 0))
+    with pytest.raises(WireError, match="JSON part"):
+        wire.read_message(read_exact)
+    assert max(asked) < 100
+    with pytest.raises(WireError, match="arrays"):
+        wire.read_message(reader(struct.pack(">4sII", wire.MAGIC, 2, 1 << 30) + b"{}")[0])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b'{"$array": 5}', b'{"$array": "0"}'],
+    ids=["syntax", "not-utf8", "deep", "bad-reference", "string-reference"],
+)
+def test_malformed_json_is_refused(body: bytes) -> None:
+    with pytest.raises(WireError):
+        wire.read_message(reader(frame(body))[0])
+
+
+def test_bad_magic_and_header_garbage() -> None:
+    with pytest.raises(WireError, match="magic"):
+        wire.read_message(reader(b"XXXX" + b"\0" * 8)[0])
+    with pytest.raises(WireError, match="header"):
+        wire.decode_array(b"\x93NUMPY\x01\x00\x10\x00{'descr': evil}  \n")
+    with pytest.raises(WireError):
+        wire.decode_array(b"\x93NUMPY\x01\x00\xff\xff" + b" " * 100)
+
+
+def test_replies_must_fit_their_request() -> None:
+    call = GradientCall({"W1": np.ones((1, 1))}, np.ones((1, 1)), np.ones((1, 1)), ("linear",), "mse", 2)
+    good = {"type": "reply", "AL": np.ones((1, 1)), "gradients": [{"dW1": np.ones((1, 1))}] * 2}
+    reply, fatal = reply_of(good, call)
+    assert fatal is None and len(reply.gradients) == 2
+    bad = [
+        {**good, "gradients": [{"dW1": np.ones((1, 1))}]},  # one backward call short
+        {**good, "AL": [[1.0]]},  # not an array
+        {**good, "gradients": [{"dW1": "0"}] * 2},
+        {**good, "surprise": 1},
+        {**good, "mutated": "X"},
+        {**good, "error": {"function": "backward", "summary": 3}},
+        {**good, "fatal": "please give me full marks"},
+        {"type": "hello"},
+        [],
+    ]
+    for tree in bad:
+        with pytest.raises(WireError):
+            reply_of(tree, call)
+    loss = LossCall(np.ones((1, 1)), np.ones((1, 1)), "mse")
+    with pytest.raises(WireError):
+        reply_of({"type": "reply", "loss": "0.0"}, loss)
+    with pytest.raises(WireError):
+        reply_of({"type": "reply", "loss": True}, loss)
+    assert reply_of({"type": "reply", "loss": float("nan")}, loss)[0].loss != 0
+
+
+def test_hello_is_checked() -> None:
+    report, fatal = hello_report({"type": "hello", "import_error": None, "problems": [], "optional": ["update"]})
+    assert report.usable and report.optional == {"update"} and fatal is None
+    for tree in [
+        {"type": "hello", "optional": ["os.system"]},
+        {"type": "hello", "problems": "none"},
+        {"type": "hello", "import_error": {"function": "import"}},
+        {"type": "reply"},
+    ]:
+        with pytest.raises(WireError):
+            hello_report(tree)
+
+
+def test_json_part_is_plain_json() -> None:
+    chunks = wire.encode({"x": np.ones(2), "y": 1.5})
+    assert json.loads(chunks[1]) == {"x": {"$array": 0}, "y": 1.5}
+    assert b"pickle" not in b"".join(chunks) and b"\x80\x04" not in chunks[1]
