@@ -1,4 +1,5 @@
-"""The ``bpcheck`` command: ``check`` one student, ``init`` a starter module."""
+"""The ``bpcheck`` command: ``check`` one student, ``init`` a starter module,
+``grade`` a class and ``gradescope`` inside Gradescope (see :mod:`bpcheck.grading`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import run_student
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
+from bpcheck.grading._commands import add_grading_commands, grade, gradescope
 
 #: Exit codes: like pytest, 0 all passed, 1 some check failed, 4 usage/configuration error.
 PASSED, FAILED, USAGE_ERROR = 0, 1, 4
@@ -42,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="copy the starter module for a student")
     init.add_argument("directory", nargs="?", default=".", help="where to put it (default: here)")
+    add_grading_commands(commands)
     return parser
 
 
@@ -123,8 +126,9 @@ def _init(arguments: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    commands = {"check": _check, "init": _init, "grade": grade, "gradescope": gradescope}
     try:
-        return _check(arguments) if arguments.command == "check" else _init(arguments)
+        return commands[arguments.command](arguments)
     except (ConfigError, PluginError) as error:
         print(f"bpcheck: configuration error (not a problem with the student's code):\n{error}", file=sys.stderr)
         return USAGE_ERROR

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 from bpcheck import __version__
@@ -16,7 +12,13 @@ from bpcheck._manager import get_plugin_manager
 from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
-from bpcheck.grading._grade import GRADER_ERROR, Graded, find_submissions, grade_all
+from bpcheck.grading._grade import (
+    GRADER_ERROR,
+    Graded,
+    find_submissions,
+    grade_all,
+    local_executor,
+)
 from bpcheck.grading._isolation import describe_isolation
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
@@ -90,16 +92,6 @@ def grading_config(arguments: argparse.Namespace) -> GradingConfig:
     return load_config(arguments.config or find_config(Path.cwd()), overrides, check_ids)
 
 
-@contextmanager
-def _executor(jobs: int) -> Iterator[Executor | None]:
-    """None (grade in this process) for one job, else a pool of fresh processes."""
-    if jobs == 1:
-        yield None
-        return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
-        yield executor
-
-
 def _grade_with_progress(
     arguments: argparse.Namespace, out: Path
 ) -> tuple[GradingConfig, list[Graded]]:
@@ -112,7 +104,7 @@ def _grade_with_progress(
         file=sys.stderr,
     )
     progress = Progress(len(submissions))
-    with _executor(config.jobs) as executor:
+    with local_executor(config.jobs) as executor:
         outcomes = grade_all(submissions, config, out, executor=executor, progress=progress.advance)
     for graded in outcomes:
         if graded.status == GRADER_ERROR:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import stat
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,6 +351,17 @@ def grade_all(
         outcomes[graded.submission.name] = graded
         progress(graded)
     return [outcomes[submission.name] for submission in submissions]
+
+
+@contextmanager
+def local_executor(jobs: int) -> Iterator[Executor | None]:
+    """For :func:`grade_all` on this machine: None (grade in this process) for
+    one job, else a pool of ``jobs`` fresh grader processes."""
+    if jobs == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
+        yield executor
 
 
 def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:

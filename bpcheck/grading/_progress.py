@@ -19,10 +19,11 @@ BAR_WIDTH = 28
 class Progress:
     """Counts finished submissions out of ``total``; call :meth:`advance` per submission."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total, self.stream = total, stream
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        """``stream`` defaults to the current ``sys.stderr``."""
+        self.total, self.stream = total, stream or sys.stderr
         self.done = 0
-        self.interactive = stream.isatty()
+        self.interactive = self.stream.isatty()
 
     def advance(self, graded: Graded) -> None:
         self.done += 1

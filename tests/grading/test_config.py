@@ -38,10 +38,14 @@ visibility = "after_published"
 """
 
 
-def load(directory: Path, text: str, name: str = "bpcheck.toml", **overrides: object) -> GradingConfig:
+def load(
+    directory: Path, text: str, name: str = "bpcheck.toml", **overrides: object
+) -> GradingConfig:
     path = directory / name
     path.write_text(text)
-    given = {key: RawOption(value, f"the command line, --{key}") for key, value in overrides.items()}
+    given = {
+        key: RawOption(value, f"the command line, --{key}") for key, value in overrides.items()
+    }
     return load_config(path, given, CHECK_IDS)
 
 
@@ -57,7 +61,11 @@ def test_every_key_of_a_full_file_is_applied(tmp_path: Path) -> None:
     assert config.options.hidden_activations == ("relu", "tanh")
     assert config.options.losses == ("mse", "cce")
     assert (config.options.seed, config.options.max_examples, config.jobs) == (7, 12, 2)
-    assert (config.limits.call_timeout, config.limits.memory_mb, config.limits.processes) == (2.5, 512, 8)
+    assert (config.limits.call_timeout, config.limits.memory_mb, config.limits.processes) == (
+        2.5,
+        512,
+        8,
+    )
     assert dict(config.options.points) == {"api": 0.0, "gradient_values": 40.0}
     assert config.visibility_of("worked_examples") == "after_due_date"
     assert config.visibility_of("api") == "visible"
@@ -67,7 +75,10 @@ def test_every_key_of_a_full_file_is_applied(tmp_path: Path) -> None:
 def test_the_rubric_sets_the_points_each_check_plans_with(tmp_path: Path) -> None:
     config = load(tmp_path, FULL)
     planned = plan(collect_checks(get_plugin_manager()), config.options)
-    total = {name: sum(p.max_points for p in planned if p.check.id == name) for name in ("api", "gradient_values")}
+    total = {
+        name: sum(p.max_points for p in planned if p.check.id == name)
+        for name in ("api", "gradient_values")
+    }
     assert total == pytest.approx({"api": 0.0, "gradient_values": 40.0})
 
 
@@ -100,18 +111,30 @@ BAD_CONFIGS = [
     ("jobs = 1.5", "jobs", "a whole number > 0"),
     ("activations = ['relu', 'swish']", "activations", "subset of linear,relu,sigmoid,tanh"),
     ("losses = []", "losses", "subset of mse,bce,cce"),
-    ("[points]\ngradient_value = 3", "points.gradient_value", "did you mean 'points.gradient_values'?"),
+    (
+        "[points]\ngradient_value = 3",
+        "points.gradient_value",
+        "did you mean 'points.gradient_values'?",
+    ),
     ("[points]\napi = -1", "points.api", "a number of points ≥ 0"),
     ("[points]\napi = '5'", "points.api", "a number of points ≥ 0"),
     ("[points]\napi = inf", "points.api", "a number of points ≥ 0"),
-    ("[visibility]\napi = 'secret'", "visibility.api", "one of visible, hidden, after_due_date, after_published"),
+    (
+        "[visibility]\napi = 'secret'",
+        "visibility.api",
+        "one of visible, hidden, after_due_date, after_published",
+    ),
     ("[visibility]\nap = 'hidden'", "visibility.ap", "did you mean 'visibility.api'?"),
     ("[limits]\nmemory = 10", "limits.memory", "did you mean 'limits.memory_mb'?"),
     ("[limits]\ncall_timeout = 0", "limits.call_timeout", "a number of seconds > 0"),
     ("[limits]\ncall_timeout = nan", "limits.call_timeout", "a number of seconds > 0"),
     ("[limits]\nopen_files = 1.5", "limits.open_files", "a whole number > 0"),
     ("[gradescope]\nvisibility = 'public'", "gradescope.visibility", "one of visible, hidden"),
-    ("[gradescope]\nvisible = 'hidden'", "gradescope.visible", "did you mean 'gradescope.visibility'?"),
+    (
+        "[gradescope]\nvisible = 'hidden'",
+        "gradescope.visible",
+        "did you mean 'gradescope.visibility'?",
+    ),
     ("seed = ", "the configuration file", "valid TOML"),
 ]
 

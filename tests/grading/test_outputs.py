@@ -22,15 +22,21 @@ from bpcheck.grading._outputs import (
 
 CHECKS = [
     CheckResult("api", None, "imports", "passed", 5.0, 5.0),
-    CheckResult("gradient_values", "relu-mse", "gradients match", "failed", 0.0, 10.0, message="dW1 is off"),
+    CheckResult(
+        "gradient_values", "relu-mse", "gradients match", "failed", 0.0, 10.0, message="dW1 is off"
+    ),
     CheckResult("update", None, "update works", "skipped", 0.0, 0.0, message="no update()"),
 ]
 
 
-def graded(name: str, status: str = "graded", mistakes: tuple[str, ...] = (), report: bool = True) -> Graded:
+def graded(
+    name: str, status: str = "graded", mistakes: tuple[str, ...] = (), report: bool = True
+) -> Graded:
     diagnoses: list[dict[str, Any]] = [{"mistake": mistake} for mistake in mistakes]
     run = RunReport(name, 0, "grade", "0.1.0", CHECKS, diagnoses) if report else None
-    return Graded(Submission(name, Path(f"/submissions/{name}.py")), status, run, "test", 1.25, True)
+    return Graded(
+        Submission(name, Path(f"/submissions/{name}.py")), status, run, "test", 1.25, True
+    )
 
 
 CLASS = [
@@ -63,12 +69,19 @@ def test_the_mistakes_table_counts_students_not_diagnoses() -> None:
     assert mistake_counts(CLASS) == [("missing_activation_derivative", 2), ("bias_not_summed", 1)]
 
 
-def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(tmp_path: Path) -> None:
+def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(
+    tmp_path: Path,
+) -> None:
     markdown, table = write_class_summary(tmp_path, CLASS)
     text = markdown.read_text()
     assert text == (tmp_path / "summary.md").read_text()
     assert table == tmp_path / "summary.csv"
-    for expected in ("| alice", "| eve", "| timeout", "| missing_activation_derivative |          2 |"):
+    for expected in (
+        "| alice",
+        "| eve",
+        "| timeout",
+        "| missing_activation_derivative |          2 |",
+    ):
         assert expected in text
     assert "No known mistake was diagnosed." in summary_text([graded("alice")], "simple")
 
@@ -76,21 +89,34 @@ def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(tm
 def test_a_status_explains_itself_and_any_worker_termination_says_what_was_kept() -> None:
     assert explain_status("graded") == "every check ran"
     for termination in ("timeout", "memory_limit", "crashed", "output_limit", "file_limit"):
-        assert explain_status(termination).endswith("checks that finished before are scored, the rest count as errors")
+        assert explain_status(termination).endswith(
+            "checks that finished before are scored, the rest count as errors"
+        )
     assert "file_limit" in explain_status("file_limit")
 
 
 def test_gradescope_results_have_gradescopes_shape() -> None:
-    config = GradingConfig(visibility=(("gradient_values", "after_due_date"),), result_visibility="hidden")
+    config = GradingConfig(
+        visibility=(("gradient_values", "after_due_date"),), result_visibility="hidden"
+    )
     results = json.loads(json.dumps(gradescope_results(CLASS[1], config)))
     assert set(results) == {"score", "execution_time", "output", "visibility", "tests"}
-    assert (results["score"], results["execution_time"], results["visibility"]) == (5.0, 1.2, "hidden")
+    assert (results["score"], results["execution_time"], results["visibility"]) == (
+        5.0,
+        1.2,
+        "hidden",
+    )
     assert "Score 5 / 15" in results["output"]
     assert [set(test) for test in results["tests"]] == [
         {"name", "score", "max_score", "status", "output", "visibility"}
     ] * 3
     api, gradients, update = results["tests"]
-    assert (api["name"], api["status"], api["score"], api["visibility"]) == ("api", "passed", 5.0, "visible")
+    assert (api["name"], api["status"], api["score"], api["visibility"]) == (
+        "api",
+        "passed",
+        5.0,
+        "visible",
+    )
     assert (gradients["name"], gradients["status"]) == ("gradient_values[relu-mse]", "failed")
     assert gradients["visibility"] == "after_due_date"
     assert "dW1 is off" in gradients["output"]
