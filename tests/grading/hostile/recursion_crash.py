@@ -16,6 +16,6 @@ def forward(params, X, activations):
 
 def backward(params, cache, Y, activations, loss):
     nested = []
-    for _ in range(2_000_000):
+    for _ in range(500_000):
         nested = [nested]
     return {"dW1": json.dumps(nested)}
