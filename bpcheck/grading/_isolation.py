@@ -46,7 +46,9 @@ machine offers; ``BPCHECK_ISOLATION`` or ``level=`` picks one):
     the limit. Cleanup kills the process group, then sweeps /proc for
     processes carrying the worker's marker in their environment (or its uid):
     a child that both leaves the session and replaces its environment escapes
-    the sweep. No network isolation.
+    the sweep. If the grader dies, the worker gets SIGKILL (``setpriv
+    --pdeathsig``) but children it started survive unless they run under the
+    worker's dedicated uid and a later grader reuses it. No network isolation.
 
 Every level sets, in the worker before NumPy or student code is imported:
 RLIMIT_AS, RLIMIT_CPU (SIGXCPU, then SIGKILL a second later), RLIMIT_FSIZE,
@@ -316,6 +318,11 @@ def _privilege_drop(uid: int | None) -> list[str]:
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
     ]  # fmt: skip
+
+
+def _die_with_parent() -> list[str]:
+    """A prefix that SIGKILLs the command when the grader (the creating thread) dies."""
+    return ["setpriv", "--pdeathsig=KILL", "--"] if shutil.which("setpriv") else []
 
 
 def _interpreter_site_packages(prefix: Path) -> list[Path]:
@@ -743,10 +750,13 @@ class WorkerStudent:
             script = "set -e\n" + "\n".join(mounts) + "\n" + " ".join(
                 _q(word) for word in [*_privilege_drop(uid), "env", "-i", *(f"{k}={v}" for k, v in env.items()), *python]
             ) + "\nexit $?"
-            command = ["unshare", *_UNSHARE_FLAGS, "--", "/bin/sh", "-c", script]
+            # unshare has no --die-with-parent: setpriv gives it a parent-death signal, and
+            # --kill-child passes its death on to the namespace.
+            command = [*_die_with_parent(), "unshare", *_UNSHARE_FLAGS, "--", "/bin/sh", "-c", script]
             cwd = str(work)
         else:
-            command = [*_privilege_drop(uid), *python]
+            drop = _privilege_drop(uid)
+            command = [*drop[:-1], "--pdeathsig=KILL", "--", *python] if drop else [*_die_with_parent(), *python]
             cwd = str(work)
         self.isolation = _summary(self._level, uid is not None, uid)
 

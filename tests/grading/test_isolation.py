@@ -12,6 +12,9 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +27,10 @@ from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, ProbeCal
 from bpcheck.grading._isolation import (
     Limits,
     WorkerStudent,
+    _has_marker,
     _is_root,
     _levels,
+    _matching,
     _resolve_level,
     describe_isolation,
     find_module,
@@ -451,3 +456,50 @@ def test_output_is_capped_and_never_parsed() -> None:
         student.call(GRADIENT_CALL)
         sizes = [os.fstat(fd).st_size for fd in student._resources.outputs]
         assert sum(sizes) <= 2 * LIMITS.output_bytes
+
+
+GRADER = """
+import sys, time
+from pathlib import Path
+from bpcheck.grading._isolation import Limits, WorkerStudent
+student = WorkerStudent(Path(sys.argv[1]), Limits(call_timeout=15), level=sys.argv[2])
+assert student.api.usable, student.api
+print(student._resources.marker, student._resources.uid, flush=True)
+if sys.argv[1].endswith("infinite_loop.py"):  # be killed in the middle of a call
+    import numpy as np
+    from bpcheck._sandbox.calls import GradientCall
+    one = np.ones((1, 1))
+    student.call(GradientCall({"W1": one, "b1": one}, one, one, ("linear",), "mse"))
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize(
+    "level, name",
+    [(level, name) for level in ("bwrap", "unshare") for name in ("leftovers", "infinite_loop")]
+    + [("plain", "nan_inf"), ("plain", "infinite_loop")],
+)
+def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
+    """A grader killed hard (SIGKILL, no cleanup) takes its workers with it."""
+    if not _levels()[level][0]:
+        pytest.skip(f"{level} is not available here")
+    grader = subprocess.Popen(
+        [sys.executable, "-c", GRADER, str(HOSTILE / f"{name}.py"), level], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert grader.stdout is not None
+        marker, uid = grader.stdout.readline().split()
+        time.sleep(0.3)  # into the call
+    finally:
+        grader.kill()
+        grader.wait()
+
+    def alive() -> list[int]:
+        return _matching(
+            lambda pid, info: str(info[0]) == uid or _has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
+        )
+
+    deadline = time.monotonic() + 5
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert alive() == []
