@@ -148,6 +148,13 @@ class BpcheckSession:
         if implements and plugin is not self and not self.manager.is_registered(plugin):
             self.manager.register(plugin)
 
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        """With ``--student`` and no test paths named, run only the checks: the
+        project's own testpaths are not collected. Naming paths collects them too."""
+        if config.args_source != pytest.Config.ArgsSource.ARGS:
+            return True
+        return None
+
     def pytest_report_header(self) -> str:
         return (
             f"bpcheck {__version__}: student {self.spec}, profile {self.options.profile}, "

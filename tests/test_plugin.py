@@ -172,3 +172,14 @@ def test_xdist_runs_the_same_items_with_the_controllers_seed(pytester: pytest.Py
     assert report["seed"] == 5
     ids = _item_ids(pytester, "--student=buggy.py")
     assert [f"bpcheck::{c['id']}" + (f"[{c['family']}]" if c["family"] else "") for c in report["checks"]] == ids
+
+
+def test_with_student_only_the_checks_run_unless_test_paths_are_named(
+    pytester: pytest.Pytester, student: Path
+) -> None:
+    pytester.makepyfile(test_own="def test_mine():\n    assert True\n")
+    only_checks = pytester.runpytest("--student=mymlp", "--collect-only", "-q", *QUICK)
+    assert "bpcheck::api" in only_checks.outlines
+    assert not any("test_mine" in line for line in only_checks.outlines)
+    both = pytester.runpytest("--student=mymlp", "test_own.py", "--collect-only", "-q", *QUICK)
+    assert "test_own.py::test_mine" in both.outlines
