@@ -13,7 +13,8 @@ from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
 from bpcheck.grading._grade import (
-    GRADER_ERROR,
+    RETRIED,
+    STUDENTS,
     Graded,
     find_submissions,
     grade_all,
@@ -23,8 +24,9 @@ from bpcheck.grading._isolation import describe_isolation
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
 
-#: Exit codes: 0 every submission has a result (whatever its score); 3 the
-#: grader itself failed on some submission (rerun to retry those).
+#: Exit codes: 0 every submission has a result (whatever its score); 3 some
+#: submission has none through no fault of its own (grader_error,
+#: worker_error: rerun to retry those).
 DONE, GRADER_FAILED = 0, 3
 
 #: (flag, configuration key) of the flags that override the configuration file.
@@ -107,33 +109,31 @@ def _grade_with_progress(
     with local_executor(config.jobs) as executor:
         outcomes = grade_all(submissions, config, out, executor=executor, progress=progress.advance)
     for graded in outcomes:
-        if graded.status == GRADER_ERROR:
+        if graded.status in RETRIED:
             print(
-                f"\nbpcheck: the grader failed on {graded.submission.path}:\n{graded.message}",
+                f"\nbpcheck: {graded.status} on {graded.submission.path} (not the student's doing; "
+                f"rerun the same command to retry it):\n{graded.message}",
                 file=sys.stderr,
             )
     return config, outcomes
 
 
 def _exit_code(outcomes: list[Graded]) -> int:
-    return GRADER_FAILED if any(graded.status == GRADER_ERROR for graded in outcomes) else DONE
+    return GRADER_FAILED if any(graded.status in RETRIED for graded in outcomes) else DONE
 
 
 def grade(arguments: argparse.Namespace) -> int:
     """``bpcheck grade``: every submission, then the class summary."""
-    config, outcomes = _grade_with_progress(arguments, arguments.out)
-    written = write_class_summary(arguments.out, outcomes)
+    out: Path = arguments.out
+    config, outcomes = _grade_with_progress(arguments, out)
+    markdown, table = write_class_summary(out, outcomes)
+    written = [str(markdown), str(table), f"reports in {out / STUDENTS}"]
     if arguments.format == "gradescope":
         for graded in outcomes:
-            written.append(
-                write_gradescope(
-                    arguments.out / "gradescope" / f"{graded.submission.name}.json", graded, config
-                )
-            )
+            write_gradescope(out / "gradescope" / f"{graded.submission.name}.json", graded, config)
+        written.append(f"Gradescope results in {out / 'gradescope'}")
     print(summary_text(outcomes, "simple"))
-    print(
-        f"\nwritten: {', '.join(map(str, written[:2]))}, and per student in {arguments.out / 'students'}"
-    )
+    print(f"\nwritten: {', '.join(written)}")
     return _exit_code(outcomes)
 
 

@@ -10,7 +10,7 @@ anything student code produced, which only ever reaches the grader as the
 checked arrays of the worker's wire format.
 
 Each submission's results land in ``OUT/students/``: the reports of the
-``bpcheck_write_report`` hooks, then ``<name>.state.json``, written last and
+``bpcheck_write_report`` hooks, then ``<name>.state``, written last and
 atomically, which records what the result depends on (the submission's
 content hash, the configuration's fingerprint, bpcheck's version). A rerun
 regrades exactly the submissions whose state is missing or differs.
@@ -132,7 +132,9 @@ class GradeJob:
 
     @property
     def state_path(self) -> Path:
-        return self.out / STUDENTS / f"{self.submission.name}.state.json"
+        """JSON, but not named ``*.json``: a student named ``x.state`` must not
+        overwrite student ``x``'s state with a report."""
+        return self.out / STUDENTS / f"{self.submission.name}.state"
 
     @property
     def report_path(self) -> Path:
@@ -155,8 +157,10 @@ class Graded:
 
     ``status`` is "graded", a worker termination ("timeout", "memory_limit",
     "crashed", ...), "import_error", "api_error", "harness_error" (bpcheck or
-    a plugin failed on a check) or "grader_error" (the grader failed on the
-    whole submission; ``report`` is then None and ``message`` says why).
+    a plugin failed on a check), "worker_error" (the worker failed before
+    any student code ran) or "grader_error" (the grader failed on the whole
+    submission; ``report`` is then None). ``message`` says what went wrong
+    for the last two.
     """
 
     submission: Submission
@@ -247,7 +251,7 @@ def grade_submission(job: GradeJob) -> Graded:
     """
     started = time.monotonic()
     try:
-        report, status, isolation = _check(job)
+        report, status, isolation, detail = _check(job)
         seconds = time.monotonic() - started
         _write(job, report, status, isolation, seconds)
     except Exception:
@@ -260,10 +264,12 @@ def grade_submission(job: GradeJob) -> Graded:
             True,
             traceback.format_exc(),
         )
-    return Graded(job.submission, status, report, isolation, seconds, fresh=True)
+    message = detail if status in RETRIED else ""
+    return Graded(job.submission, status, report, isolation, seconds, True, message)
 
 
-def _check(job: GradeJob) -> tuple[RunReport, str, str]:
+def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
+    """The report, the status, the isolation used, and why the worker stopped ("" if it did not)."""
     options = job.config.options
     with open_student(job.submission.path, job.config.limits, job.isolation) as student:
         results = []
@@ -273,8 +279,9 @@ def _check(job: GradeJob) -> tuple[RunReport, str, str]:
                 not_run(planned, student) if stopped else run_planned(planned, student, options)
             )
         status, isolation = submission_status(student, results), student.isolation
+        detail = student.termination_detail
     report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)
-    return report, status, isolation
+    return report, status, isolation, detail
 
 
 def _write(job: GradeJob, report: RunReport, status: str, isolation: str, seconds: float) -> None:

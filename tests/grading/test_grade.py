@@ -57,8 +57,7 @@ def fast(tmp_path: Path) -> list[str]:
 def reports(out: Path) -> dict[str, str]:
     """The text of every student's JSON report in ``out``, by file name (text, as
     a report may hold NaN, which equals nothing once parsed)."""
-    paths = sorted((out / "students").glob("*.json"))
-    return {path.name: path.read_text() for path in paths if not path.name.endswith(".state.json")}
+    return {path.name: path.read_text() for path in sorted((out / "students").glob("*.json"))}
 
 
 @pytest.fixture
@@ -94,7 +93,7 @@ def test_grading_a_batch_writes_the_class_summary_and_every_students_reports(
     assert 0 < float(by_name["bob"][1]) < float(by_name["bob"][2])
     assert float(by_name["carol"][1]) == 0
     for name in ("alice", "bob", "carol", "dave"):
-        for suffix in (".md", ".json", ".state.json"):
+        for suffix in (".md", ".json", ".state"):
             assert (out / "students" / f"{name}{suffix}").is_file()
         assert json.loads((out / "gradescope" / f"{name}.json").read_text())["tests"]
     summary = (out / "summary.md").read_text()
@@ -166,13 +165,13 @@ def test_a_grader_killed_mid_run_resumes_and_regrades_only_what_is_missing(
     )
     try:
         deadline = time.monotonic() + 60
-        while not list((out / "students").glob("*.state.json")) and time.monotonic() < deadline:
+        while not list((out / "students").glob("*.state")) and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
         os.killpg(grader.pid, signal.SIGKILL)
         grader.wait()
     states = {
-        path.name: path.stat().st_mtime_ns for path in (out / "students").glob("*.state.json")
+        path.name: path.stat().st_mtime_ns for path in (out / "students").glob("*.state")
     }
     assert 0 < len(states) < len(batch), "the grader must be killed mid-run"
 
@@ -183,7 +182,7 @@ def test_a_grader_killed_mid_run_resumes_and_regrades_only_what_is_missing(
         for line in rerun.stderr.splitlines()
         if "not regraded" in line
     }
-    assert not_regraded == {name.removesuffix(".state.json") for name in states}
+    assert not_regraded == {name.removesuffix(".state") for name in states}
     assert all(
         Path(out / "students" / name).stat().st_mtime_ns == mtime for name, mtime in states.items()
     )
@@ -212,7 +211,7 @@ def test_a_rerun_regrades_what_changed_content_configuration_or_version(
         bob.write("\n# one more comment\n")
     (batch[3] / "notes.txt").write_text("a new file in dave's directory")
     assert fresh_names(submissions, FAST_CONFIG, out) == {"bob", "dave"}
-    (out / "students" / "carol.state.json").write_text("{not json")
+    (out / "students" / "carol.state").write_text("{not json")
     assert fresh_names(submissions, FAST_CONFIG, out) == {"carol"}
     reseeded = dataclasses.replace(
         FAST_CONFIG, options=dataclasses.replace(FAST_CONFIG.options, seed=1)
@@ -253,7 +252,7 @@ def test_a_lost_unit_of_work_costs_no_other_submission_its_result_and_is_retried
         "graded",
     ]
     assert "the grader process died" in outcomes[1].message
-    assert not (out / "students" / "bob.state.json").exists()
+    assert not (out / "students" / "bob.state").exists()
     assert fresh_names(submissions, FAST_CONFIG, out) == {"bob"}
 
 

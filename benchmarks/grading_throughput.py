@@ -1,0 +1,104 @@
+"""How much isolation and parallel grading cost, measured side by side in one run.
+
+    python benchmarks/grading_throughput.py [--submissions 8] [--examples 10]
+
+Generates a batch of submissions (copies of a correct and a buggy
+implementation, alternating) and grades it three times, each into a fresh
+output directory so that nothing is resumed:
+
+1. in-process, one at a time (trusted code only: the student's module is
+   imported into this process);
+2. isolated, one at a time (a worker per submission, as ``bpcheck grade``);
+3. isolated, two at a time (``--jobs 2``: a pool of two grader processes).
+
+It prints the time per submission of each, and the two ratios: isolated over
+in-process time per submission, and ``--jobs 2`` over ``--jobs 1`` throughput.
+The pool's start-up is part of the ``--jobs 2`` time, as it is for a grader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+from bpcheck._options import RawOption
+from bpcheck.grading._config import GradingConfig, load_config
+from bpcheck.grading._grade import Submission, find_submissions, grade_all, local_executor
+from bpcheck.grading._isolation import describe_isolation
+
+IMPLEMENTATIONS = Path(__file__).resolve().parents[1] / "tests" / "implementations"
+SOURCES = ("correct_table.py", "buggy_missing_activation_derivative_1.py")
+
+
+def generate(directory: Path, count: int) -> list[Submission]:
+    """``count`` submissions named student_00, student_01, ...: correct and buggy in turn."""
+    directory.mkdir(parents=True)
+    paths = []
+    for index in range(count):
+        path = directory / f"student_{index:02d}.py"
+        shutil.copy(IMPLEMENTATIONS / SOURCES[index % len(SOURCES)], path)
+        paths.append(path)
+    return find_submissions(paths)
+
+
+def measure(
+    submissions: list[Submission], config: GradingConfig, out: Path, isolation: str, jobs: int
+) -> tuple[float, list[tuple[str, float | None]]]:
+    """Seconds to grade the batch into ``out``, and each submission's (status, score)."""
+    started = time.perf_counter()
+    with local_executor(jobs) as executor:
+        outcomes = grade_all(submissions, config, out, executor=executor, isolation=isolation)
+    seconds = time.perf_counter() - started
+    return seconds, [(graded.status, graded.report and graded.report.score) for graded in outcomes]
+
+
+RUNS = {  # name: (isolation, jobs)
+    "in-process, --jobs 1": ("in-process", 1),
+    "isolated, --jobs 1": ("worker", 1),
+    "isolated, --jobs 2": ("worker", 2),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=8, help="batch size (default 8)")
+    parser.add_argument("--examples", type=int, default=10, help="examples per check (default 10)")
+    arguments = parser.parse_args()
+    count = arguments.submissions
+    config = load_config(None, {"max_examples": RawOption(arguments.examples, "--examples")}, [])
+    print(f"{count} submissions, {arguments.examples} examples per check, {os.cpu_count()} CPUs")
+    print(describe_isolation())
+
+    with tempfile.TemporaryDirectory(prefix="bpcheck-benchmark-") as scratch:
+        submissions = generate(Path(scratch) / "submissions", count)
+        measured = {
+            name: measure(submissions, config, Path(scratch) / f"out-{index}", isolation, jobs)
+            for index, (name, (isolation, jobs)) in enumerate(RUNS.items())
+        }
+    seconds = {name: total for name, (total, _) in measured.items()}
+    if len({str(outcomes) for _, outcomes in measured.values()}) != 1:
+        print("warning: the runs disagree on statuses or scores, so they timed different work:")
+        for name, (_, outcomes) in measured.items():
+            print(f"  {name}: {outcomes}")
+    rows = [
+        (name, f"{total:.2f}", f"{total / count:.3f}", f"{count / total:.2f}")
+        for name, total in seconds.items()
+    ]
+    print()
+    print(tabulate(rows, headers=("run", "total s", "s per submission", "submissions per s")))
+    print()
+    isolated, in_process = seconds["isolated, --jobs 1"], seconds["in-process, --jobs 1"]
+    print(f"time per submission, isolated / in-process:  {isolated / in_process:.2f}x")
+    print(
+        f"throughput, --jobs 2 / --jobs 1 (isolated):  {isolated / seconds['isolated, --jobs 2']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
