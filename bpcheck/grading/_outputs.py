@@ -60,7 +60,7 @@ def explain_status(status: str) -> str:
 
 def main_diagnosis(report: RunReport | None) -> str:
     """The mistake id of the report's first diagnosis, or ""."""
-    return str(report.diagnoses[0].get("mistake", "")) if report and report.diagnoses else ""
+    return str(report.diagnoses[0].get("mistake") or "") if report and report.diagnoses else ""
 
 
 def summary_rows(
@@ -85,7 +85,7 @@ def mistake_counts(outcomes: Sequence[Graded]) -> list[tuple[str, int]]:
         mistake
         for graded in outcomes
         if graded.report is not None
-        for mistake in {str(entry.get("mistake", "")) for entry in graded.report.diagnoses} - {""}
+        for mistake in {str(entry.get("mistake") or "") for entry in graded.report.diagnoses} - {""}
     )
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 

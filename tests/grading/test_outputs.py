@@ -13,6 +13,7 @@ from bpcheck.grading._config import GradingConfig
 from bpcheck.grading._grade import Graded, Submission
 from bpcheck.grading._outputs import (
     explain_status,
+    main_diagnosis,
     gradescope_results,
     mistake_counts,
     summary_csv,
@@ -30,7 +31,7 @@ CHECKS = [
 
 
 def graded(
-    name: str, status: str = "graded", mistakes: tuple[str, ...] = (), report: bool = True
+    name: str, status: str = "graded", mistakes: tuple[str | None, ...] = (), report: bool = True
 ) -> Graded:
     diagnoses: list[dict[str, Any]] = [{"mistake": mistake} for mistake in mistakes]
     run = RunReport(name, 0, "grade", "0.1.0", CHECKS, diagnoses) if report else None
@@ -67,6 +68,12 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted() -> None
 
 def test_the_mistakes_table_counts_students_not_diagnoses() -> None:
     assert mistake_counts(CLASS) == [("missing_activation_derivative", 2), ("bias_not_summed", 1)]
+
+
+def test_a_diagnosis_naming_no_known_mistake_is_neither_main_nor_counted() -> None:
+    unknown = graded("frank", mistakes=(None,))
+    assert main_diagnosis(unknown.report) == ""
+    assert mistake_counts([unknown]) == []
 
 
 def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(
