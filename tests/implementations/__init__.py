@@ -3,6 +3,7 @@
 Every ``correct_*.py`` / ``buggy_*.py`` module here defines STYLE, TARGET_CHECK and
 MISTAKE; correct modules have TARGET_CHECK = MISTAKE = None.
 """
+
 from __future__ import annotations
 
 import importlib.util

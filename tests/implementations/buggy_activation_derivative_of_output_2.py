@@ -3,6 +3,7 @@
 
 Derived from correct_class.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,9 @@ class Dense:
 
 class Network:
     def __init__(self, params: Params, activations: list[str]) -> None:
-        self.layers = [Dense(params[f"W{i}"], params[f"b{i}"], a) for i, a in enumerate(activations, 1)]
+        self.layers = [
+            Dense(params[f"W{i}"], params[f"b{i}"], a) for i, a in enumerate(activations, 1)
+        ]
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         for layer in self.layers:
@@ -88,7 +91,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return net.forward(X), net
 
 
-def backward(params: Params, cache: Network, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: Network, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     return cache.backward(Y, loss)
 
 
@@ -96,10 +101,13 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
     M = Y.shape[1]
     if loss == "mse":
         return float(((AL - Y) ** 2).sum() / M)
-    P = np.clip(AL, 1e-15, 1 - 1e-15)
+    log_p, log_q = (
+        np.log(np.maximum(AL, 1e-300)),
+        np.log(np.maximum(1 - AL, 1e-300)),
+    )  # guard log(0)
     if loss == "bce":
-        return float(-(Y * np.log(P) + (1 - Y) * np.log(1 - P)).sum() / M)
-    return float(-(Y * np.log(P)).sum() / M)
+        return float(-(Y * log_p + (1 - Y) * log_q).sum() / M)
+    return float(-(Y * log_p).sum() / M)
 
 
 def update(params: Params, grads: Params, learning_rate: float) -> Params:

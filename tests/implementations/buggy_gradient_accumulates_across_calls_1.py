@@ -3,6 +3,7 @@ call on the same network returns twice the gradient.
 
 Derived from correct_loop_lists.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,7 +59,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return As[-1], {"Z": Zs, "A": As}
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     Zs, As = cache["Z"], cache["A"]
     L, M = len(activations), Y.shape[1]
     if loss == "mse":
@@ -81,11 +84,11 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
     M = Y.shape[1]
     if loss == "mse":
         return float(np.sum((AL - Y) ** 2) / M)
-    P = np.clip(AL, 1e-15, 1.0 - 1e-15)
+    log_p = np.log(np.maximum(AL, 1e-300))  # the max only guards log(0)
     if loss == "bce":
-        return float(-np.sum(Y * np.log(P) + (1.0 - Y) * np.log(1.0 - P)) / M)
+        return float(-np.sum(Y * log_p + (1.0 - Y) * np.log(np.maximum(1.0 - AL, 1e-300))) / M)
     if loss == "cce":
-        return float(-np.sum(Y * np.log(P)) / M)
+        return float(-np.sum(Y * log_p) / M)
     raise ValueError(f"unknown loss {loss!r}")
 
 

@@ -3,6 +3,7 @@ are zeroed only once and keep accumulating across calls.
 
 Derived from correct_per_example.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,9 @@ Params = dict[str, np.ndarray]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.vectorize(lambda t: 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t)))(z)
+    return np.vectorize(
+        lambda t: 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
+    )(z)
 
 
 def _f(name: str, z: np.ndarray) -> np.ndarray:
@@ -43,7 +46,7 @@ def _fprime(name: str, z: np.ndarray) -> np.ndarray:
     return np.ones(z.shape)
 
 
-def _zero_grads(params: Params, buffers: Params = {}) -> Params:  # BUG: mutable default
+def _zero_grads(params: Params, buffers: Params = {}) -> Params:  # noqa: B006  BUG: mutable default
     for k, v in params.items():
         if "d" + k not in buffers or buffers["d" + k].shape != v.shape:
             buffers["d" + k] = np.zeros(v.shape)
@@ -60,7 +63,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return A, {"zs": zs, "acts": acts}
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     zs, acts = cache["zs"], cache["acts"]
     L, M = len(activations), Y.shape[1]
     grads = _zero_grads(params)

@@ -2,6 +2,7 @@
 
 Derived from correct_relu_ge0.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,12 +51,14 @@ def grad_through(name: str, dA: np.ndarray, Z: np.ndarray) -> np.ndarray:
 def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.ndarray, dict]:
     cache = {"A0": X}
     for l in range(1, len(activations) + 1):
-        cache[f"Z{l}"] = params[f"W{l}"] @ cache[f"A{l-1}"] + params[f"b{l}"]
+        cache[f"Z{l}"] = params[f"W{l}"] @ cache[f"A{l - 1}"] + params[f"b{l}"]
         cache[f"A{l}"] = apply(activations[l - 1], cache[f"Z{l}"])
     return cache[f"A{len(activations)}"], cache
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     L = len(activations)
     M = Y.shape[1]
     AL = cache[f"A{L}"]
@@ -64,7 +67,7 @@ def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str],
     else:
         dZ = AL - Y
     grads = {f"d{name}": np.zeros_like(value) for name, value in params.items()}
-    grads[f"dW{L}"] = dZ @ cache[f"A{L-1}"].T / M
+    grads[f"dW{L}"] = dZ @ cache[f"A{L - 1}"].T / M
     grads[f"db{L}"] = np.sum(dZ, axis=1, keepdims=True) / M
     # BUG: the error is never propagated to the hidden layers; they keep zero gradients
     return grads
@@ -76,7 +79,10 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
         return float(np.sum(np.square(AL - Y)) / M)
     tiny = np.finfo(AL.dtype).tiny
     if loss == "bce":
-        return float(-np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny))) / M)
+        return float(
+            -np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)))
+            / M
+        )
     return float(-np.sum(Y * np.log(np.maximum(AL, tiny))) / M)
 
 

@@ -3,6 +3,7 @@ dW/db keys are returned.
 
 Derived from correct_tuple_cache.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,12 +52,14 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     Zs: list[np.ndarray] = []
     As: list[np.ndarray] = [X]
     for l, name in enumerate(activations, 1):
-        Zs.append(params["W%d" % l] @ As[-1] + params["b%d" % l])
+        Zs.append(params["W" + str(l)] @ As[-1] + params["b" + str(l)])
         As.append(f(name, Zs[-1]))
     return As[-1], (tuple(Zs), tuple(As))
 
 
-def backward(params: Params, cache: Cache, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: Cache, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     Zs, As = cache
     L = len(Zs)
     if (loss, activations[-1]) in (("bce", "sigmoid"), ("cce", "softmax")):
@@ -65,8 +68,8 @@ def backward(params: Params, cache: Cache, Y: np.ndarray, activations: list[str]
         delta = dloss_dyhat(As[L], Y, loss) * f_prime(activations[-1], Zs[L - 1])
     grads = {}
     for l in range(L, 0, -1):
-        grads["dW%d" % l] = np.dot(delta, As[l - 1].T)
-        grads["db%d" % l] = np.sum(delta, axis=1).reshape(-1, 1)
+        grads["dW" + str(l)] = np.dot(delta, As[l - 1].T)
+        grads["db" + str(l)] = np.sum(delta, axis=1).reshape(-1, 1)
         if l > 1:
-            delta = np.dot(params["W%d" % l].T, delta) * f_prime(activations[l - 2], Zs[l - 2])
+            delta = np.dot(params["W" + str(l)].T, delta) * f_prime(activations[l - 2], Zs[l - 2])
         return grads  # BUG: indented into the loop, returns after the output layer

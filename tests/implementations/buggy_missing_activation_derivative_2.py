@@ -2,6 +2,7 @@
 
 Derived from correct_per_example.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,9 @@ Params = dict[str, np.ndarray]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.vectorize(lambda t: 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t)))(z)
+    return np.vectorize(
+        lambda t: 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
+    )(z)
 
 
 def _f(name: str, z: np.ndarray) -> np.ndarray:
@@ -52,7 +55,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return A, {"zs": zs, "acts": acts}
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     zs, acts = cache["zs"], cache["acts"]
     L, M = len(activations), Y.shape[1]
     grads = {}

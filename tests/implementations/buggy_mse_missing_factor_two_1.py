@@ -2,9 +2,10 @@
 
 Derived from correct_table.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,7 +45,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return A, cache + [{"AL": A}]
 
 
-def backward(params: Params, cache: list[dict], Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: list[dict], Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     AL, layers = cache[-1]["AL"], cache[:-1]
     M = Y.shape[1]
     if loss in ("bce", "cce"):
@@ -65,6 +68,7 @@ def backward(params: Params, cache: list[dict], Y: np.ndarray, activations: list
 
 def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
     M = Y.shape[1]
+
     def log(x: np.ndarray) -> np.ndarray:
         return np.log(np.clip(x, 1e-300, None))
 

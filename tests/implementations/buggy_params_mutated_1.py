@@ -1,89 +1,95 @@
-"""Buggy: update() applies W -= lr*dW in place and returns the caller's own dict.
+"""Buggy: forward uses the caller's params dict as its cache, adding keys A0, Z1, A1, ...
+to it. The gradient values are right.
 
-Derived from correct_loop_lists.py with exactly one injected mistake.
+Derived from correct_relu_ge0.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-STYLE = "loop over layers, cache = dict of Z/A lists"
+STYLE = "flat string-keyed cache (A0, Z1, A1, ...), dA/dZ variables"
 TARGET_CHECK = "no_mutation"
 MISTAKE = "params_mutated"
 
 Params = dict[str, np.ndarray]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
 
 
-def _activate(name: str, z: np.ndarray) -> np.ndarray:
-    if name == "linear":
-        return z
+def apply(name: str, Z: np.ndarray) -> np.ndarray:
     if name == "relu":
-        return np.maximum(z, 0.0)
+        return np.maximum(Z, 0)
     if name == "sigmoid":
-        return _sigmoid(z)
+        return sigmoid(Z)
     if name == "tanh":
-        return np.tanh(z)
+        return np.tanh(Z)
     if name == "softmax":
-        e = np.exp(z - z.max(axis=0, keepdims=True))
-        return e / e.sum(axis=0, keepdims=True)
-    raise ValueError(f"unknown activation {name!r}")
+        shifted = Z - Z.max(axis=0)
+        return np.exp(shifted) / np.exp(shifted).sum(axis=0)
+    return Z  # linear
 
 
-def _derivative(name: str, z: np.ndarray) -> np.ndarray:
-    if name == "linear":
-        return np.ones_like(z)
+def grad_through(name: str, dA: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """dZ = dA * f'(Z)."""
     if name == "relu":
-        return (z > 0).astype(z.dtype)
+        return dA * (Z >= 0)  # subgradient 1 at z == 0
     if name == "sigmoid":
-        s = _sigmoid(z)
-        return s * (1.0 - s)
+        s = sigmoid(Z)
+        return dA * s * (1 - s)
     if name == "tanh":
-        return 1.0 - np.tanh(z) ** 2
-    raise ValueError(f"no elementwise derivative for {name!r}")
+        return dA * (1 - np.tanh(Z) ** 2)
+    return dA  # linear
 
 
 def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.ndarray, dict]:
-    Zs, As = [], [X]
-    for l, name in enumerate(activations, start=1):
-        Z = params[f"W{l}"] @ As[-1] + params[f"b{l}"]
-        Zs.append(Z)
-        As.append(_activate(name, Z))
-    return As[-1], {"Z": Zs, "A": As}
+    cache = params  # BUG: the caller's params dict doubles as the cache (keys get added)
+    cache["A0"] = X
+    for l in range(1, len(activations) + 1):
+        cache[f"Z{l}"] = params[f"W{l}"] @ cache[f"A{l - 1}"] + params[f"b{l}"]
+        cache[f"A{l}"] = apply(activations[l - 1], cache[f"Z{l}"])
+    return cache[f"A{len(activations)}"], cache
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
-    Zs, As = cache["Z"], cache["A"]
-    L, M = len(activations), Y.shape[1]
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
+    L = len(activations)
+    M = Y.shape[1]
+    AL = cache[f"A{L}"]
     if loss == "mse":
-        dZ = 2.0 * (As[-1] - Y) / M * _derivative(activations[-1], Zs[-1])
-    else:  # sigmoid + bce or softmax + cce: the clean simplification
-        dZ = (As[-1] - Y) / M
+        dZ = grad_through(activations[-1], 2 * (AL - Y), cache[f"Z{L}"])
+    else:
+        dZ = AL - Y
     grads = {}
     for l in range(L, 0, -1):
-        grads[f"dW{l}"] = dZ @ As[l - 1].T
-        grads[f"db{l}"] = dZ.sum(axis=1, keepdims=True)
+        grads[f"dW{l}"] = dZ @ cache[f"A{l - 1}"].T / M
+        grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / M
         if l > 1:
-            dZ = (params[f"W{l}"].T @ dZ) * _derivative(activations[l - 2], Zs[l - 2])
+            dA = params[f"W{l}"].T @ dZ
+            dZ = grad_through(activations[l - 2], dA, cache[f"Z{l - 1}"])
     return grads
 
 
 def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
     M = Y.shape[1]
     if loss == "mse":
-        return float(np.sum((AL - Y) ** 2) / M)
-    P = np.clip(AL, 1e-15, 1.0 - 1e-15)
+        return float(np.sum(np.square(AL - Y)) / M)
+    tiny = np.finfo(AL.dtype).tiny
     if loss == "bce":
-        return float(-np.sum(Y * np.log(P) + (1.0 - Y) * np.log(1.0 - P)) / M)
-    if loss == "cce":
-        return float(-np.sum(Y * np.log(P)) / M)
-    raise ValueError(f"unknown loss {loss!r}")
+        return float(
+            -np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)))
+            / M
+        )
+    return float(-np.sum(Y * np.log(np.maximum(AL, tiny))) / M)
 
 
 def update(params: Params, grads: Params, learning_rate: float) -> Params:
-    for k in params:
-        params[k] -= learning_rate * grads["d" + k]  # BUG: in place
-    return params
+    return {name: params[name] - learning_rate * grads[f"d{name}"] for name in params}

@@ -1,106 +1,76 @@
-"""Buggy: update() makes a shallow dict copy, then -= writes into the caller's arrays.
+"""Buggy: float32 code that casts by rebinding the caller's dict entries
+(params[k] = params[k].astype(float32)), so the caller's params change dtype and value.
 
-Derived from correct_class.py with exactly one injected mistake.
+Derived from correct_float32.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-STYLE = "small Dense/Network classes, module functions are thin wrappers"
+STYLE = "float32 internally, returns float32 AL and gradients"
 TARGET_CHECK = "no_mutation"
 MISTAKE = "params_mutated"
 
+F32 = np.float32
 Params = dict[str, np.ndarray]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+def _f(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return np.maximum(z, F32(0))
+    if name == "sigmoid":
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, F32(1) / (F32(1) + e), e / (F32(1) + e)).astype(F32)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+    return z
 
 
-class Dense:
-    def __init__(self, W: np.ndarray, b: np.ndarray, activation: str) -> None:
-        self.W, self.b, self.activation = W, b, activation
-        self.x: np.ndarray | None = None
-        self.z: np.ndarray | None = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self.x, self.z = x, self.W @ x + self.b
-        z = self.z
-        if self.activation == "relu":
-            return np.maximum(z, 0)
-        if self.activation == "sigmoid":
-            return _sigmoid(z)
-        if self.activation == "tanh":
-            return np.tanh(z)
-        if self.activation == "softmax":
-            e = np.exp(z - z.max(axis=0, keepdims=True))
-            return e / e.sum(axis=0, keepdims=True)
-        return z
-
-    def local_grad(self) -> np.ndarray:
-        """f'(z), elementwise."""
-        if self.activation == "relu":
-            return (self.z > 0) * 1.0
-        if self.activation == "sigmoid":
-            s = _sigmoid(self.z)
-            return s * (1 - s)
-        if self.activation == "tanh":
-            return 1 - np.tanh(self.z) ** 2
-        return np.ones_like(self.z)
-
-    def backward(self, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """delta = dL/dz for this layer (1/M already included) -> (dW, db)."""
-        return delta @ self.x.T, delta.sum(axis=1, keepdims=True)
+def _fprime(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return (z > 0).astype(F32)
+    if name == "sigmoid":
+        s = _f("sigmoid", z)
+        return s * (F32(1) - s)
+    if name == "tanh":
+        return F32(1) - np.tanh(z) ** 2
+    return np.ones_like(z)
 
 
-class Network:
-    def __init__(self, params: Params, activations: list[str]) -> None:
-        self.layers = [Dense(params[f"W{i}"], params[f"b{i}"], a) for i, a in enumerate(activations, 1)]
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        for layer in self.layers:
-            X = layer.forward(X)
-        self.out = X
-        return X
-
-    def backward(self, Y: np.ndarray, loss: str) -> Params:
-        M = Y.shape[1]
-        last = self.layers[-1]
-        if loss == "mse":
-            delta = 2 * (self.out - Y) / M * last.local_grad()
-        else:
-            delta = (self.out - Y) / M
-        grads = {}
-        for i in range(len(self.layers), 0, -1):
-            layer = self.layers[i - 1]
-            grads[f"dW{i}"], grads[f"db{i}"] = layer.backward(delta)
-            if i > 1:
-                delta = (layer.W.T @ delta) * self.layers[i - 2].local_grad()
-        return grads
+def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.ndarray, dict]:
+    for key in params:  # BUG: writes float32 copies back into the caller's dict
+        params[key] = params[key].astype(F32)
+    A = np.asarray(X, dtype=F32)
+    As, Zs = [A], []
+    for l, name in enumerate(activations, start=1):
+        W = np.asarray(params[f"W{l}"], dtype=F32)
+        b = np.asarray(params[f"b{l}"], dtype=F32)
+        Z = W @ A + b
+        A = _f(name, Z)
+        Zs.append(Z)
+        As.append(A)
+    return A, {"As": As, "Zs": Zs}
 
 
-def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.ndarray, Network]:
-    net = Network(params, activations)
-    return net.forward(X), net
-
-
-def backward(params: Params, cache: Network, Y: np.ndarray, activations: list[str], loss: str) -> Params:
-    return cache.backward(Y, loss)
-
-
-def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
-    M = Y.shape[1]
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
+    As, Zs = cache["As"], cache["Zs"]
+    Y32 = np.asarray(Y, dtype=F32)
+    inv_m = F32(1.0 / Y32.shape[1])
     if loss == "mse":
-        return float(((AL - Y) ** 2).sum() / M)
-    P = np.clip(AL, 1e-15, 1 - 1e-15)
-    if loss == "bce":
-        return float(-(Y * np.log(P) + (1 - Y) * np.log(1 - P)).sum() / M)
-    return float(-(Y * np.log(P)).sum() / M)
-
-
-def update(params: Params, grads: Params, learning_rate: float) -> Params:
-    new = dict(params)  # BUG: shallow copy; the arrays are still the caller's
-    for k in new:
-        new[k] -= learning_rate * grads["d" + k]
-    return new
+        delta = F32(2) * (As[-1] - Y32) * inv_m * _fprime(activations[-1], Zs[-1])
+    else:
+        delta = (As[-1] - Y32) * inv_m
+    grads = {}
+    for l in range(len(activations), 0, -1):
+        grads[f"dW{l}"] = delta @ As[l - 1].T
+        grads[f"db{l}"] = delta.sum(axis=1, keepdims=True)
+        if l > 1:
+            W = np.asarray(params[f"W{l}"], dtype=F32)
+            delta = (W.T @ delta) * _fprime(activations[l - 2], Zs[l - 2])
+    return grads

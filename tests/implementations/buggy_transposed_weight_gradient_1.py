@@ -2,6 +2,7 @@
 
 Derived from correct_relu_ge0.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,12 +51,14 @@ def grad_through(name: str, dA: np.ndarray, Z: np.ndarray) -> np.ndarray:
 def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.ndarray, dict]:
     cache = {"A0": X}
     for l in range(1, len(activations) + 1):
-        cache[f"Z{l}"] = params[f"W{l}"] @ cache[f"A{l-1}"] + params[f"b{l}"]
+        cache[f"Z{l}"] = params[f"W{l}"] @ cache[f"A{l - 1}"] + params[f"b{l}"]
         cache[f"A{l}"] = apply(activations[l - 1], cache[f"Z{l}"])
     return cache[f"A{len(activations)}"], cache
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     L = len(activations)
     M = Y.shape[1]
     AL = cache[f"A{L}"]
@@ -65,11 +68,11 @@ def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str],
         dZ = AL - Y
     grads = {}
     for l in range(L, 0, -1):
-        grads[f"dW{l}"] = cache[f"A{l-1}"] @ dZ.T / M  # BUG: a delta^T, shape (n_in, n_out)
+        grads[f"dW{l}"] = cache[f"A{l - 1}"] @ dZ.T / M  # BUG: a delta^T, shape (n_in, n_out)
         grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / M
         if l > 1:
             dA = params[f"W{l}"].T @ dZ
-            dZ = grad_through(activations[l - 2], dA, cache[f"Z{l-1}"])
+            dZ = grad_through(activations[l - 2], dA, cache[f"Z{l - 1}"])
     return grads
 
 
@@ -79,7 +82,10 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
         return float(np.sum(np.square(AL - Y)) / M)
     tiny = np.finfo(AL.dtype).tiny
     if loss == "bce":
-        return float(-np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny))) / M)
+        return float(
+            -np.sum(Y * np.log(np.maximum(AL, tiny)) + (1 - Y) * np.log(np.maximum(1 - AL, tiny)))
+            / M
+        )
     return float(-np.sum(Y * np.log(np.maximum(AL, tiny))) / M)
 
 

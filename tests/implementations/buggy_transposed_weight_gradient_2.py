@@ -2,6 +2,7 @@
 
 Derived from correct_tuple_cache.py with exactly one injected mistake.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,12 +51,14 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     Zs: list[np.ndarray] = []
     As: list[np.ndarray] = [X]
     for l, name in enumerate(activations, 1):
-        Zs.append(params["W%d" % l] @ As[-1] + params["b%d" % l])
+        Zs.append(params["W" + str(l)] @ As[-1] + params["b" + str(l)])
         As.append(f(name, Zs[-1]))
     return As[-1], (tuple(Zs), tuple(As))
 
 
-def backward(params: Params, cache: Cache, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: Cache, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     Zs, As = cache
     L = len(Zs)
     if (loss, activations[-1]) in (("bce", "sigmoid"), ("cce", "softmax")):
@@ -65,8 +68,8 @@ def backward(params: Params, cache: Cache, Y: np.ndarray, activations: list[str]
     grads = {}
     for l in range(L, 0, -1):
         # BUG: a delta^T "fixed" with a reshape; should be np.dot(delta, As[l - 1].T)
-        grads["dW%d" % l] = np.dot(As[l - 1], delta.T).reshape(params["W%d" % l].shape)
-        grads["db%d" % l] = np.sum(delta, axis=1).reshape(-1, 1)
+        grads["dW" + str(l)] = np.dot(As[l - 1], delta.T).reshape(params["W" + str(l)].shape)
+        grads["db" + str(l)] = np.sum(delta, axis=1).reshape(-1, 1)
         if l > 1:
-            delta = np.dot(params["W%d" % l].T, delta) * f_prime(activations[l - 2], Zs[l - 2])
+            delta = np.dot(params["W" + str(l)].T, delta) * f_prime(activations[l - 2], Zs[l - 2])
     return grads

@@ -3,6 +3,7 @@
 The weight gradient is built as a stack of per-example outer products
 delta_m a_m^T (shape (M, n_out, n_in)) which is then averaged over the batch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,12 @@ def _act(name: str, z: np.ndarray) -> np.ndarray:
     if name == "softmax":
         z = z - np.max(z, axis=0, keepdims=True)
         return np.exp(z) / np.einsum("im->m", np.exp(z))
-    return {"linear": lambda t: t, "relu": lambda t: t * (t > 0),
-            "sigmoid": _sigmoid, "tanh": np.tanh}[name](z)
+    return {
+        "linear": lambda t: t,
+        "relu": lambda t: t * (t > 0),
+        "sigmoid": _sigmoid,
+        "tanh": np.tanh,
+    }[name](z)
 
 
 def _dact(name: str, z: np.ndarray) -> np.ndarray:
@@ -46,7 +51,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return A, {"A": As, "Z": Zs}
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     As, Zs = cache["A"], cache["Z"]
     # per-example deltas (no 1/M yet): column m is dl_m/dz for example m
     if loss == "mse":
@@ -59,7 +66,9 @@ def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str],
         grads[f"dW{l}"] = outer.mean(axis=0)
         grads[f"db{l}"] = delta.mean(axis=1, keepdims=True)
         if l > 1:
-            delta = np.einsum("ji,jm->im", params[f"W{l}"], delta) * _dact(activations[l - 2], Zs[l - 2])
+            delta = np.einsum("ji,jm->im", params[f"W{l}"], delta) * _dact(
+                activations[l - 2], Zs[l - 2]
+            )
     return grads
 
 
@@ -67,10 +76,10 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
     if loss == "mse":
         per_example = np.einsum("im->m", (AL - Y) ** 2)
     elif loss == "bce":
-        P = np.clip(AL, 1e-15, 1 - 1e-15)
-        per_example = -np.einsum("im->m", Y * np.log(P) + (1 - Y) * np.log(1 - P))
+        log_p, log_q = np.log(np.clip(AL, 1e-300, None)), np.log(np.clip(1 - AL, 1e-300, None))
+        per_example = -np.einsum("im->m", Y * log_p + (1 - Y) * log_q)
     else:
-        per_example = -np.einsum("im->m", Y * np.log(np.clip(AL, 1e-15, None)))
+        per_example = -np.einsum("im->m", Y * np.log(np.clip(AL, 1e-300, None)))
     return float(per_example.mean())
 
 

@@ -3,6 +3,7 @@
 Casts params, X and Y to float32 internally; returns float32 AL and float32 gradients.
 Gradient checks against float64 finite differences only reach ~1e-3 relative error here.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,9 @@ def forward(params: Params, X: np.ndarray, activations: list[str]) -> tuple[np.n
     return A, {"As": As, "Zs": Zs}
 
 
-def backward(params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str) -> Params:
+def backward(
+    params: Params, cache: dict, Y: np.ndarray, activations: list[str], loss: str
+) -> Params:
     As, Zs = cache["As"], cache["Zs"]
     Y32 = np.asarray(Y, dtype=F32)
     inv_m = F32(1.0 / Y32.shape[1])
