@@ -1,8 +1,10 @@
-"""The class summary, the CSV for gradebooks and Gradescope's results.json, from given outcomes."""
+"""The class summary, the CSV for gradebooks, Gradescope's results.json and the progress
+shown while grading, from given outcomes."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -20,6 +22,7 @@ from bpcheck.grading._outputs import (
     summary_text,
     write_class_summary,
 )
+from bpcheck.grading._progress import BAR_WIDTH, Progress
 
 CHECKS = [
     CheckResult("api", None, "imports", "passed", 5.0, 5.0),
@@ -136,3 +139,25 @@ def test_gradescope_results_of_a_submission_the_grader_failed_on_score_zero_and_
     assert (results["score"], results["tests"]) == (0.0, [])
     assert "Not graded (grader_error" in results["output"]
     assert "not the student's mistake" in results["output"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission_elsewhere() -> (
+    None
+):
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = Progress(2, stream)
+        progress.advance(CLASS[0])
+        progress.advance(dataclasses.replace(CLASS[3], fresh=False))
+    assert log.getvalue().splitlines() == [
+        "[1/2] alice: graded, 5/15",
+        "[2/2] dave: timeout, 5/15 (up to date, not regraded)",
+    ]
+    drawn = terminal.getvalue()
+    assert drawn.count("\r\x1b[K") == 2 and drawn.endswith("\n") and drawn.count("\n") == 1
+    assert "[" + "#" * BAR_WIDTH + "] 2/2  dave: timeout" in drawn
