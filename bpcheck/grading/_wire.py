@@ -98,11 +98,32 @@ def encode(tree: Any) -> list[bytes]:
     body = json.dumps(walk(tree, 0), separators=(",", ":")).encode()
     chunks = [_HEAD.pack(MAGIC, len(body), len(arrays)), body]
     for array in arrays:
-        blob = io.BytesIO()
-        npy_format.write_array(blob, np.asarray(array), allow_pickle=False)
-        data = blob.getvalue()
-        chunks += [_LENGTH.pack(len(data)), data]
+        header, order = _header_of(array)
+        data = array.tobytes(order=order)
+        chunks += [_LENGTH.pack(len(header) + len(data)), header, data]
     return chunks
+
+
+#: .npy headers by (dtype, order, shape): messages repeat the same few shapes.
+_WRITTEN: dict[tuple[str, bool, tuple[int, ...]], bytes] = {}
+_PARSED: dict[bytes, tuple[tuple[int, ...], bool, np.dtype]] = {}
+_CACHE_SIZE = 1024
+
+
+def _header_of(array: np.ndarray) -> tuple[bytes, str]:
+    """The ``.npy`` header of ``array`` (as ``write_array`` would write it) and its data order."""
+    fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
+    key = (array.dtype.str, fortran, array.shape)
+    header = _WRITTEN.get(key)
+    if header is None:
+        stream = io.BytesIO()
+        npy_format.write_array_header_1_0(stream, npy_format.header_data_from_array_1_0(array))
+        header = stream.getvalue()
+        if len(_WRITTEN) >= _CACHE_SIZE:
+            _WRITTEN.clear()
+        _WRITTEN[key] = header
+    return header, "F" if fortran else "C"
+
 
 
 def message_size(chunks: list[bytes]) -> int:
@@ -144,6 +165,28 @@ def read_message(read_exact: ReadExact, budget: int = MAX_MESSAGE_BYTES) -> Any:
 
 def decode_array(blob: bytes) -> np.ndarray:
     """One ``.npy`` blob as an array, after checking its header against its length."""
+    shape, fortran, dtype, offset = _parse_header(blob)
+    elements = math.prod(shape)
+    if len(blob) - offset != elements * dtype.itemsize:
+        raise WireError(
+            f"an array of shape {shape} and dtype {dtype} needs {elements * dtype.itemsize} "
+            f"bytes; the message holds {len(blob) - offset}"
+        )
+    flat = np.frombuffer(blob, dtype=dtype, count=elements, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+
+
+def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and data offset of a ``.npy`` blob, all checked.
+
+    Parsed with numpy's own reader (``read_magic``, ``read_array_header_*``);
+    a header seen before is looked up by its exact bytes instead.
+    """
+    if len(blob) >= 10 and blob[6:8] in (b"\x01\x00", b"\x02\x00"):
+        size = 10 + int.from_bytes(blob[8:10], "little") if blob[6] == 1 else 12 + int.from_bytes(blob[8:12], "little")
+        known = _PARSED.get(blob[:size]) if size <= MAX_NPY_HEADER + 12 else None
+        if known is not None:
+            return (*known, size)
     stream = io.BytesIO(blob)
     try:
         version = npy_format.read_magic(stream)
@@ -169,17 +212,13 @@ def decode_array(blob: bytes) -> np.ndarray:
         or not all(type(n) is int and n >= 0 for n in shape)
     ):
         raise WireError(f"bad array shape {shape!r}"[:300])
-    elements = math.prod(shape)
-    if elements > MAX_ELEMENTS:
+    if math.prod(shape) > MAX_ELEMENTS:
         raise WireError(f"an array of shape {shape} has more than {MAX_ELEMENTS} elements")
     offset = stream.tell()
-    if len(blob) - offset != elements * dtype.itemsize:
-        raise WireError(
-            f"an array of shape {shape} and dtype {dtype} needs {elements * dtype.itemsize} "
-            f"bytes; the message holds {len(blob) - offset}"
-        )
-    flat = np.frombuffer(blob, dtype=dtype, count=elements, offset=offset)
-    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+    if len(_PARSED) >= _CACHE_SIZE:
+        _PARSED.clear()
+    _PARSED[blob[:offset]] = (shape, fortran, dtype)
+    return shape, fortran, dtype, offset
 
 
 def _resolve(value: Any, arrays: list[np.ndarray], depth: int) -> Any:
