@@ -1,0 +1,54 @@
+"""Checks whose claims need more than the implementation table shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_checks
+from tests.implementations import HERE
+
+
+def statuses(name: str, check_ids: list[str]) -> dict[str, set[str]]:
+    results = run_checks(HERE / f"{name}.py", check_ids=check_ids)
+    found: dict[str, set[str]] = {}
+    for result in results:
+        found.setdefault(result.id, set()).add(result.status)
+    return found
+
+
+def test_finite_differences_tell_a_forward_bug_from_a_backward_bug() -> None:
+    consistent_but_wrong_forward = statuses(
+        "buggy_forward_mismatch_3", ["forward", "gradient_values", "finite_differences"]
+    )
+    assert "failed" in consistent_but_wrong_forward["forward"]
+    assert "failed" in consistent_but_wrong_forward["gradient_values"]
+    assert consistent_but_wrong_forward["finite_differences"] == {"passed"}
+    backward_bug = statuses("buggy_output_delta_sign_1", ["forward", "finite_differences"])
+    assert backward_bug["forward"] == {"passed"}
+    assert "failed" in backward_bug["finite_differences"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["buggy_missing_activation_derivative_1", "buggy_mse_missing_factor_two_1", "buggy_output_delta_sign_2"],
+)
+def test_worked_examples_catch_a_backward_bug(name: str) -> None:
+    assert statuses(name, ["worked_examples"]) == {"worked_examples": {"failed"}}
+
+
+def test_worked_examples_accept_both_relu_prime_of_zero_conventions() -> None:
+    assert statuses("correct_relu_ge0", ["worked_examples"]) == {"worked_examples": {"passed"}}
+    assert statuses("correct_table", ["worked_examples"]) == {"worked_examples": {"passed"}}
+
+
+def test_float32_code_is_judged_at_1e_3_and_the_report_says_so() -> None:
+    results = run_checks(HERE / "correct_float32.py", check_ids=["gradient_values"])
+    assert all(result.status == "passed" for result in results)
+    assert any("float32" in note for result in results for note in result.notes)
+
+
+def test_activation_gating_names_the_leaking_unit() -> None:
+    results = run_checks(HERE / "buggy_missing_activation_derivative_2.py", check_ids=["activation_gating"])
+    failed = [result for result in results if result.status == "failed"]
+    assert failed
+    assert "unit" in failed[0].message and "f′(z)" in failed[0].message
