@@ -127,7 +127,7 @@ def main() -> None:
             except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
                 reply = Reply(error=student_error(function, exc))
             tree = _reply_tree(reply, error_tree)
-            if reply.error is not None and reply.error.exception == "MemoryError":
+            if reply.error is not None and str(reply.error.exception).endswith("MemoryError"):
                 tree["fatal"] = "memory_limit"
             size = _array_bytes(reply)
             if size > wire.MAX_MESSAGE_BYTES - (1 << 20):

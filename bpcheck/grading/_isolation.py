@@ -598,7 +598,11 @@ class WorkerStudent:
             self.api = ApiReport(import_error=StudentError("import", problem or "no module", exception=""))
             return
         self._display = module.name
-        self._start(submission, module)
+        try:
+            self._start(submission, module)
+        except BaseException:  # the grader's own failure (disk full, ...): leave nothing behind
+            self.close()
+            raise
 
     # ---------------------------------------------------------------- context manager
 
