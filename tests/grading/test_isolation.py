@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bpcheck_reference
 from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
 from bpcheck._running import collect_checks, plan, run_planned
 from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, ProbeCall, Probe, Reply, UpdateCall
@@ -274,14 +275,26 @@ def _run(student: WorkerStudent, ids: set[str], options: RunOptions | None = Non
     ]
 
 
+def _with_target(tmp_path: Path, name: str) -> Path:
+    """The hostile module itself, or for ``escape`` a submission directory that also
+    names the grader's real reference source in target.txt."""
+    if name != "escape":
+        return HOSTILE / f"{name}.py"
+    submission = tmp_path / name
+    submission.mkdir()
+    shutil.copy(HOSTILE / "escape.py", submission / "escape.py")
+    (submission / "target.txt").write_text(str(Path(bpcheck_reference.__file__).resolve()))
+    return submission
+
+
 def test_every_hostile_submission_has_a_case() -> None:
     assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report"} == set(CASES)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_submission(name: str) -> None:
+def test_hostile_submission(name: str, tmp_path: Path) -> None:
     before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")}
-    student = WorkerStudent(HOSTILE / f"{name}.py", QUICK if name in TIMES_OUT else LIMITS)
+    student = WorkerStudent(_with_target(tmp_path, name), QUICK if name in TIMES_OUT else LIMITS)
     try:
         reply = student.call(GRADIENT_CALL) if student.api.usable else None
         CASES[name](student, reply)
@@ -416,10 +429,11 @@ def test_describe_isolation_names_the_level_used() -> None:
 
 @pytest.mark.parametrize("level", ["unshare", "plain"])
 @pytest.mark.parametrize("name", ["leftovers", "fork_bomb", "infinite_loop", "escape"])
-def test_fallback_levels(level: str, name: str) -> None:
+def test_fallback_levels(level: str, name: str, tmp_path: Path) -> None:
     if not _levels()[level][0]:
         pytest.skip(f"{level} is not available here")
-    student = WorkerStudent(HOSTILE / f"{name}.py", QUICK if name in TIMES_OUT else LIMITS, level=level)
+    submission = _with_target(tmp_path, name)
+    student = WorkerStudent(submission, QUICK if name in TIMES_OUT else LIMITS, level=level)
     try:
         assert student.isolation.startswith(level if level != "plain" else "plain")
         reply = student.call(GRADIENT_CALL)
