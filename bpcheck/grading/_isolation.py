@@ -42,8 +42,9 @@ machine offers; ``BPCHECK_ISOLATION`` or ``level=`` picks one):
     environment and a temporary working directory. As root, with an
     interpreter that other users may execute, it still drops to a dedicated
     uid; otherwise it runs as the grader's user, may read whatever that user
-    can, and RLIMIT_NPROC is set to that user's current process count plus
-    the limit. Cleanup kills the process group, then sweeps /proc for
+    can, and RLIMIT_NPROC is set to that user's current thread count plus
+    the limit. As root without a uid drop it runs AS ROOT: ``isolation``
+    says so, and RLIMIT_NPROC does not bind. Cleanup kills the process group, then sweeps /proc for
     processes carrying the worker's marker in their environment (or its uid):
     a child that both leaves the session and replaces its environment escapes
     the sweep. If the grader dies, the worker gets SIGKILL (``setpriv
@@ -245,7 +246,12 @@ def _summary(level: str, drops: bool, uid: int | None = None) -> str:
         confinement = "unshare (pid/net/ipc/uts/mount namespaces, hidden site-packages and sources)"
     else:
         confinement = "plain subprocess (own session, no namespaces, network allowed)"
-        if not drops:
+        if not drops and _is_root():
+            confinement += (
+                ", AS ROOT: no uid drop (the interpreter is not executable by other users); "
+                "do not grade untrusted code this way"
+            )
+        elif not drops:
             confinement += ", grader's uid"
     if drops:
         confinement += f", {who}, no capabilities, no_new_privs"
@@ -458,6 +464,13 @@ def _proc_info(pid: str) -> tuple[int, str] | None:
         elif line.startswith("Uid:"):
             uid = int(line.split()[1])
     return uid, state
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 def _has_marker(pid: str, marker: bytes) -> bool:
@@ -683,8 +696,8 @@ class WorkerStudent:
         resources.sock = parent
         executable, prefix = _interpreter()
         processes = self.limits.processes
-        if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's processes
-            processes += len(_matching(lambda pid, info: info[0] == os.getuid()))
+        if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's threads
+            processes += sum(_threads(pid) for pid in _matching(lambda pid, info: info[0] == os.getuid()))
         hard_cpu = self.limits.cpu_seconds + 1
         config = {
             "rlimits": {
