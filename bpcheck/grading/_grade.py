@@ -100,24 +100,33 @@ def content_hash(path: Path) -> str:
     files (FIFOs, devices) count by their name only, since reading one could
     block or never end.
     """
-    if not path.is_dir():
-        return hashlib.sha256(path.read_bytes()).hexdigest()
     digest = hashlib.sha256()
+    if not path.is_dir():
+        _add_contents(digest, path)
+        return digest.hexdigest()
     for file in sorted(_walk(path)):
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         mode = os.lstat(file).st_mode
         if stat.S_ISLNK(mode):
             digest.update(b"link:" + os.readlink(file).encode())
         elif stat.S_ISREG(mode):
-            digest.update(file.read_bytes())
+            _add_contents(digest, file)
         digest.update(b"\0")
     return digest.hexdigest()
 
 
+def _add_contents(digest: hashlib._Hash, file: Path) -> None:
+    with file.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+
+
 def _walk(directory: Path) -> Iterator[Path]:
+    """Every entry but directories, symbolic links to directories included (not followed)."""
     for root, folders, names in os.walk(directory):
+        links = [folder for folder in folders if os.path.islink(os.path.join(root, folder))]
         folders[:] = [folder for folder in folders if folder != "__pycache__"]
-        yield from (Path(root) / name for name in names)
+        yield from (Path(root) / name for name in names + links)
 
 
 @dataclass(frozen=True)

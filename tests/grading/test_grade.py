@@ -325,3 +325,12 @@ def test_a_directorys_content_hash_covers_every_file_but_pycache(tmp_path: Path)
     with_helper = content_hash(tmp_path)
     (tmp_path / "pkg" / "helper.py").rename(tmp_path / "pkg" / "helpers.py")
     assert content_hash(tmp_path) != with_helper
+
+
+def test_a_symbolic_link_counts_by_its_target_and_is_never_followed(tmp_path: Path) -> None:
+    (tmp_path / "mlp.py").write_text("x = 1\n")
+    (tmp_path / "data").symlink_to("/etc")
+    before = content_hash(tmp_path)
+    (tmp_path / "data").unlink()
+    (tmp_path / "data").symlink_to("/usr")
+    assert content_hash(tmp_path) != before
