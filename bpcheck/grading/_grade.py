@@ -264,17 +264,14 @@ def grade_submission(job: GradeJob) -> Graded:
         seconds = time.monotonic() - started
         _write(job, report, status, isolation, seconds)
     except Exception:
-        return Graded(
-            job.submission,
-            GRADER_ERROR,
-            None,
-            "",
-            time.monotonic() - started,
-            True,
-            traceback.format_exc(),
-        )
+        return grader_error(job, time.monotonic() - started)
     message = detail if status in RETRIED else ""
     return Graded(job.submission, status, report, isolation, seconds, True, message)
+
+
+def grader_error(job: GradeJob, seconds: float) -> Graded:
+    """The outcome of a unit of work the grader failed on; call it in an ``except``."""
+    return Graded(job.submission, GRADER_ERROR, None, "", seconds, True, traceback.format_exc())
 
 
 def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
@@ -389,5 +386,4 @@ def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
         try:
             yield future.result()
         except Exception:  # the executor lost the unit of work (a grader process died)
-            job = futures[future]
-            yield Graded(job.submission, GRADER_ERROR, None, "", 0.0, True, traceback.format_exc())
+            yield grader_error(futures[future], 0.0)
