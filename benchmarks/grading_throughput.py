@@ -29,7 +29,13 @@ from tabulate import tabulate
 
 from bpcheck._options import RawOption
 from bpcheck.grading._config import GradingConfig, load_config
-from bpcheck.grading._grade import Submission, find_submissions, grade_all, local_executor
+from bpcheck.grading._grade import (
+    Graded,
+    Submission,
+    find_submissions,
+    grade_all,
+    local_executor,
+)
 from bpcheck.grading._isolation import describe_isolation
 
 IMPLEMENTATIONS = Path(__file__).resolve().parents[1] / "tests" / "implementations"
@@ -49,13 +55,22 @@ def generate(directory: Path, count: int) -> list[Submission]:
 
 def measure(
     submissions: list[Submission], config: GradingConfig, out: Path, isolation: str, jobs: int
-) -> tuple[float, list[tuple[str, float | None]]]:
-    """Seconds to grade the batch into ``out``, and each submission's (status, score)."""
+) -> tuple[float, list[str]]:
+    """Seconds to grade the batch into ``out``, and each submission's outcome in a line."""
     started = time.perf_counter()
     with local_executor(jobs) as executor:
         outcomes = grade_all(submissions, config, out, executor=executor, isolation=isolation)
     seconds = time.perf_counter() - started
-    return seconds, [(graded.status, graded.report and graded.report.score) for graded in outcomes]
+    return seconds, [describe(graded) for graded in outcomes]
+
+
+def describe(graded: Graded) -> str:
+    """``name: status score``, and for a submission not graded in full, its first error."""
+    if graded.report is None:
+        return f"{graded.submission.name}: {graded.status} {graded.message.splitlines()[-1:]}"
+    line = f"{graded.submission.name}: {graded.status} {graded.report.score:g}"
+    errors = [result.message for result in graded.report.checks if result.status == "error"]
+    return line if graded.status == "graded" or not errors else f"{line} ({errors[0][:300]})"
 
 
 RUNS = {  # name: (isolation, jobs)
@@ -85,7 +100,7 @@ def main() -> None:
     if len({str(outcomes) for _, outcomes in measured.values()}) != 1:
         print("warning: the runs disagree on statuses or scores, so they timed different work:")
         for name, (_, outcomes) in measured.items():
-            print(f"  {name}: {outcomes}")
+            print(f"  {name}:\n    " + "\n    ".join(outcomes))
     rows = [
         (name, f"{total:.2f}", f"{total / count:.3f}", f"{count / total:.2f}")
         for name, total in seconds.items()
