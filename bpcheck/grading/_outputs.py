@@ -128,12 +128,16 @@ def summary_csv(outcomes: Sequence[Graded]) -> str:
 def write_class_summary(out: Path, outcomes: Sequence[Graded]) -> list[Path]:
     """``summary.md`` and ``summary.csv`` in ``out``; returns their paths."""
     markdown, table = out / "summary.md", out / "summary.csv"
-    write_atomically(
-        markdown,
-        f"# bpcheck grading summary\n\nbpcheck {__version__}, {len(outcomes)} submissions\n\n"
-        + summary_text(outcomes, "github")
-        + "\n",
-    )
+    isolations = sorted({graded.isolation for graded in outcomes if graded.isolation})
+    header = [
+        "# bpcheck grading summary",
+        "",
+        f"bpcheck {__version__}, {len(outcomes)} submissions. Student code ran in:",
+        "",
+        *(f"- {isolation}" for isolation in isolations),
+        "",
+    ]
+    write_atomically(markdown, "\n".join(header) + "\n" + summary_text(outcomes, "github") + "\n")
     write_atomically(table, summary_csv(outcomes))
     return [markdown, table]
 

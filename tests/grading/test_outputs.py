@@ -93,6 +93,7 @@ def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(
         "| missing_activation_derivative |          2 |",
     ):
         assert expected in text
+    assert "Student code ran in:\n\n- test\n" in text
     assert "No known mistake was diagnosed." in summary_text([graded("alice")], "simple")
 
 
