@@ -57,13 +57,21 @@ RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE = 0; and one BLAS thread. The
 worker's stdout and stderr go to files in its temporary directory, capped at
 ``Limits.output_bytes`` and never parsed.
 
+What a worker offers student code: the standard library and NumPy, nothing
+else (no matplotlib, scipy, ...); modules are adapted by the functional
+adapter only (adapter plugins run in the grader). Not limited: disk space in
+the working directory beyond RLIMIT_FSIZE per file (no quotas), and the
+number of files. Temporary directories and uid lock files of a grader that
+was killed are left in /tmp and /run/bpcheck-uids; its workers are not.
+
 ``termination`` (None while the worker is healthy) says why it stopped:
 
 ``timeout``          a call, the import, or the whole submission ran out of wall-clock time
 ``memory_limit``     the student's code raised MemoryError (RLIMIT_AS) at import or in a call
 ``cpu_limit``        the worker was killed by SIGXCPU (RLIMIT_CPU)
 ``output_limit``     stdout + stderr grew past ``Limits.output_bytes``
-``file_size_limit``  the worker was killed by SIGXFSZ writing a file past RLIMIT_FSIZE
+``file_size_limit``  the worker was killed by SIGXFSZ writing a file past RLIMIT_FSIZE (rare:
+                     Python ignores SIGXFSZ, so the write usually raises OSError in student code)
 ``crashed``          the worker died any other way: ``os._exit``, a signal, a segfault
                      (e.g. a recursion limit raised past the C stack), or it closed its channel
 ``protocol_error``   the worker sent a message that breaks the wire format or the protocol
