@@ -39,12 +39,14 @@ machine offers; ``BPCHECK_ISOLATION`` or ``level=`` picks one):
     only by ordinary permissions; the worker runs as a dedicated uid.
 ``plain``
     A plain subprocess in its own session with rlimits, a scrubbed
-    environment and a temporary working directory. As root, with an
-    interpreter that other users may execute, it still drops to a dedicated
-    uid; otherwise it runs as the grader's user, may read whatever that user
-    can, and RLIMIT_NPROC is set to that user's current thread count plus
-    the limit. As root without a uid drop it runs AS ROOT: ``isolation``
-    says so, and RLIMIT_NPROC does not bind. Cleanup kills the process group, then sweeps /proc for
+    environment and a temporary working directory. As root (with setpriv) it
+    still drops to a dedicated uid, reaching the interpreter and NumPy through
+    directory file descriptors it inherits (``/proc/self/fd/N/bin/python``),
+    so an interpreter under /root works; the worker can then read whatever
+    is world-readable. Not as root, it runs as the grader's user, may read
+    whatever that user can, and RLIMIT_NPROC is set to that user's current
+    thread count plus the limit. As root without setpriv it would run AS
+    ROOT: ``isolation`` says so, and RLIMIT_NPROC does not bind. Cleanup kills the process group, then sweeps /proc for
     processes carrying the worker's marker in their environment (or its uid):
     a child that both leaves the session and replaces its environment escapes
     the sweep. If the grader dies, the worker gets SIGKILL (``setpriv
@@ -240,7 +242,7 @@ def describe_isolation() -> str:
 
 
 def _plain_drops() -> bool:
-    return _is_root() and shutil.which("setpriv") is not None and _reachable_by_others(_interpreter()[0])
+    return _is_root() and shutil.which("setpriv") is not None
 
 
 def _summary(level: str, drops: bool, uid: int | None = None) -> str:
@@ -254,26 +256,12 @@ def _summary(level: str, drops: bool, uid: int | None = None) -> str:
     else:
         confinement = "plain subprocess (own session, no namespaces, network allowed)"
         if not drops and _is_root():
-            confinement += (
-                ", AS ROOT: no uid drop (the interpreter is not executable by other users); "
-                "do not grade untrusted code this way"
-            )
+            confinement += ", AS ROOT: no uid drop (setpriv is missing); do not grade untrusted code this way"
         elif not drops:
             confinement += ", grader's uid"
     if drops:
         confinement += f", {who}, no capabilities, no_new_privs"
     return confinement + ", rlimits (memory, CPU, file size, open files, processes)"
-
-
-def _reachable_by_others(path: Path) -> bool:
-    """Whether a user other than the owner may traverse to and execute ``path``."""
-    try:
-        for parent in [*reversed(path.parents)]:
-            if not os.stat(parent).st_mode & stat.S_IXOTH:
-                return False
-        return bool(os.stat(path).st_mode & stat.S_IXOTH)
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------ command lines
@@ -536,6 +524,7 @@ class _Resources:
         self.marker = f"bpcheck-worker-{secrets.token_hex(8)}"
         self.sock: socket.socket | None = None
         self.outputs: list[int] = []
+        self.held_fds: list[int] = []
         self.survivors: list[int] = []
         self.output_tail = ""
         self.released = False
@@ -580,6 +569,8 @@ class _Resources:
                 self.output_tail += tail.decode(errors="replace")
             except OSError:
                 pass
+            os.close(fd)
+        for fd in self.held_fds:
             os.close(fd)
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -669,8 +660,19 @@ class WorkerStudent:
             path.write_bytes(source)
             os.chmod(path, 0o644)
         numpy_dirs = _numpy_dirs()
+        executable, prefix = _interpreter()
+        # Plain level with a uid drop: the worker reaches the interpreter and NumPy through
+        # directory fds it inherits (/proc/self/fd/N/...), since the dropped uid may not
+        # traverse their parents (/root is 0700).
+        through_fds = self._level == "plain" and uid is not None
+        passed_fds: list[int] = []
+        if through_fds:
+            passed_fds = [os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in (prefix, numpy_dirs[0].parent)]
+            resources.held_fds += passed_fds
         for source in numpy_dirs:
-            if self._level == "plain":
+            if through_fds:
+                (lib / source.name).symlink_to(f"/proc/self/fd/{passed_fds[1]}/{source.name}")
+            elif self._level == "plain":
                 (lib / source.name).symlink_to(source)
             else:
                 (lib / source.name).mkdir(mode=0o755)
@@ -701,7 +703,6 @@ class WorkerStudent:
 
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         resources.sock = parent
-        executable, prefix = _interpreter()
         processes = self.limits.processes
         if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's threads
             processes += sum(_threads(pid) for pid in _matching(lambda pid, info: info[0] == os.getuid()))
@@ -780,6 +781,9 @@ class WorkerStudent:
             cwd = str(work)
         else:
             drop = _privilege_drop(uid)
+            if through_fds and prefix in executable.parents:
+                python[0] = f"/proc/self/fd/{passed_fds[0]}/{executable.relative_to(prefix)}"
+                env["LD_LIBRARY_PATH"] = f"/proc/self/fd/{passed_fds[0]}/lib"
             command = [*drop[:-1], "--pdeathsig=KILL", "--", *python] if drop else [*_die_with_parent(), *python]
             cwd = str(work)
         self.isolation = _summary(self._level, uid is not None, uid)
@@ -792,13 +796,16 @@ class WorkerStudent:
                 stdin=subprocess.DEVNULL,
                 stdout=resources.outputs[0],
                 stderr=resources.outputs[1],
-                pass_fds=(child.fileno(),),
+                pass_fds=(child.fileno(), *passed_fds),
                 start_new_session=True,
                 env=env,
                 cwd=cwd,
             )
         finally:
             child.close()
+            for fd in passed_fds:
+                os.close(fd)
+                resources.held_fds.remove(fd)
         self._channel = Channel(parent, self._tick)
         self._handshake()
 
