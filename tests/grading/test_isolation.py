@@ -288,7 +288,20 @@ def _with_target(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_hostile_submission_has_a_case() -> None:
-    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report"} == set(CASES)
+    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report", "environment"} == set(CASES)
+
+
+@pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
+def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _levels()[level][0]:
+        pytest.skip(f"{level} is not available here")
+    monkeypatch.setenv("BPCHECK_TEST_SECRET", "grader only")
+    monkeypatch.chdir(Path(__file__).parent)
+    with WorkerStudent(HOSTILE / "environment.py", LIMITS, level=level) as student:
+        seen = student.call(FORWARD_CALL).AL
+    assert seen is not None
+    secret, variables, inside = seen[0]
+    assert secret == 0 and variables <= 16 and inside == 0
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
