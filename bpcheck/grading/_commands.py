@@ -51,9 +51,9 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         help="a .py file or a directory, one per student",
     )
     grade.add_argument(
-        "--out", type=Path, default=Path("grades"), help="where results go (default: grades)"
+        "--out", type=Path, default=Path("grades"), metavar="DIR", help="default: grades"
     )
-    grade.add_argument("--jobs", help="submissions graded at once (default: 1)")
+    grade.add_argument("--jobs", metavar="N", help="submissions graded at once (default: 1)")
     grade.add_argument(
         "--format",
         choices=("gradescope",),
@@ -66,21 +66,31 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         "--submission",
         type=Path,
         default=GRADESCOPE_SUBMISSION,
+        metavar="DIR",
         help=f"default: {GRADESCOPE_SUBMISSION}",
     )
     gradescope.add_argument(
-        "--results", type=Path, default=GRADESCOPE_RESULTS, help=f"default: {GRADESCOPE_RESULTS}"
+        "--results",
+        type=Path,
+        default=GRADESCOPE_RESULTS,
+        metavar="FILE",
+        help=f"default: {GRADESCOPE_RESULTS}",
     )
     for parser in (grade, gradescope):
         parser.add_argument(
             "--config",
             type=Path,
+            metavar="FILE",
             help="bpcheck.toml or pyproject.toml (default: the one in this directory)",
         )
-        parser.add_argument("--seed", help="Hypothesis seed (default: 0): same seed, same score")
-        parser.add_argument("--examples", help="examples per check (default: the grade profile's)")
-        parser.add_argument("--timeout", help="seconds per call into student code")
-        parser.add_argument("--memory", help="memory limit per worker, in MB")
+        parser.add_argument(
+            "--seed", metavar="N", help="Hypothesis seed (default: 0): same seed, same score"
+        )
+        parser.add_argument(
+            "--examples", metavar="N", help="examples per check (default: the grade profile's)"
+        )
+        parser.add_argument("--timeout", metavar="S", help="seconds per call into student code")
+        parser.add_argument("--memory", metavar="MB", help="memory limit per worker, in MB")
 
 
 def grading_config(arguments: argparse.Namespace) -> GradingConfig:
