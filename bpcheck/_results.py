@@ -8,9 +8,27 @@ bumps :data:`SCHEMA`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 SCHEMA = "bpcheck-report/1"
+
+
+class DiagnosisRecord(TypedDict):
+    """One diagnosis, as it appears in reports (see ``docs/mistakes.md``).
+
+    ``mistake`` is a catalogue id, or None when the gradients are wrong in a
+    way no known mistake reproduces; ``summary`` says it in plain words;
+    ``confidence`` is "high" or "medium" (None for an unknown mistake).
+    """
+
+    mistake: str | None
+    summary: str
+    layers: list[int]
+    activation: str | None
+    evidence: str
+    confidence: str | None
+    lesson: str
+    hint: str
 
 
 @dataclass(frozen=True)
@@ -19,7 +37,8 @@ class LayerRow:
 
     Errors are relative errors (see :func:`bpcheck._numerics.relative_error`);
     None where a value could not be computed (a missing or misshapen gradient,
-    or a forward pass that raised).
+    or a forward pass that raised). ``yours`` and ``reference`` hold a dW's
+    values when the counterexample is small (for the heatmaps), else None.
     """
 
     layer: int
@@ -30,6 +49,8 @@ class LayerRow:
     error_vs_reference: float | None
     error_vs_finite_differences: float | None
     scale_vs_reference: float | None
+    yours: list[Any] | None = None
+    reference: list[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,7 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     reproduce: str = ""
     origin: str = "student"
+    diagnoses: list[DiagnosisRecord] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -68,9 +90,27 @@ class CheckResult:
         return cls(**{**data, "layers": layers})
 
 
+def merge_diagnoses(results: list[CheckResult]) -> list[dict[str, Any]]:
+    """Each named mistake once, as first diagnosed (checks in run order), with
+    ``checks`` listing every check result that named it; confidence is "high"
+    when any of them was."""
+    merged: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for diagnosis in result.diagnoses:
+            mistake = diagnosis["mistake"]
+            if mistake is None:
+                continue
+            entry = merged.setdefault(mistake, {**diagnosis, "checks": []})
+            entry["checks"].append(result.name)
+            if diagnosis["confidence"] == "high":
+                entry["confidence"] = "high"
+    return list(merged.values())
+
+
 @dataclass
 class RunReport:
-    """Every check result for one student, with the diagnoses drawn from them."""
+    """Every check result for one student, with the diagnoses drawn from them
+    (merged from the checks' by :func:`merge_diagnoses` unless given)."""
 
     student: str
     seed: int
@@ -78,6 +118,10 @@ class RunReport:
     bpcheck_version: str
     checks: list[CheckResult]
     diagnoses: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.diagnoses:
+            self.diagnoses = merge_diagnoses(self.checks)
 
     @property
     def score(self) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import hypothesis
 import numpy as np
@@ -26,6 +26,7 @@ from bpcheck._results import CheckResult, LayerRow, RunReport
 from bpcheck._student import Student
 from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
 from bpcheck.checks._base import FiniteDifferences, precision_of
+from bpcheck.diagnosis import BUILTIN_MISTAKES, Mistake, collect_mistakes, diagnose
 
 #: Cases with at most this many numbers are shown in full in reports.
 SMALL_CASE = 80
@@ -33,13 +34,15 @@ SMALL_CASE = 80
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run is set up: Hypothesis profile and seed, and the assignment's scope."""
+    """How a run is set up: Hypothesis profile and seed, the assignment's scope,
+    and the mistakes failures are diagnosed against (None: the built-in ones)."""
 
     profile: str = "student"
     seed: int = 0
     max_examples: int | None = None
     hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
     losses: tuple[str, ...] = LOSSES
+    mistakes: tuple[Mistake, ...] | None = None
     #: A course's rubric: (check id, points) pairs overriding the checks' own points.
     points: tuple[tuple[str, float], ...] = ()
 
@@ -190,6 +193,7 @@ class _ResultBuilder:
     def failed(self, failure: CheckFailure) -> CheckResult:
         self.extra_notes += failure.notes
         case = failure.case
+        mistakes = self.options.mistakes if self.options.mistakes is not None else BUILTIN_MISTAKES
         return self.finish(
             failure.status,
             failure.message,
@@ -199,6 +203,7 @@ class _ResultBuilder:
             else [],
             traceback=failure.traceback,
             reproduce=reproduce_command(self.student, self.planned, self.options),
+            diagnoses=diagnose(self.planned.check.id, case, failure.message, self.student, mistakes),
         )
 
     def flaky(self, flaky: FlakyFailure) -> CheckResult:
@@ -239,6 +244,7 @@ def layer_table(
     except CheckFailure:
         numeric = None
     rows = []
+    small = case.size() <= SMALL_CASE
     activations = case.architecture.activations
     for name, shape in case.architecture.parameter_shapes().items():
         key = f"d{name}"
@@ -260,6 +266,8 @@ def layer_table(
                 scale_vs_reference=None
                 if comparable is None
                 else best_fit_scale(comparable, expected[key]),
+                yours=np.round(got, 6).tolist() if small and got is not None and key.startswith("dW") else None,
+                reference=np.round(expected[key], 6).tolist() if small and key.startswith("dW") else None,
             )
         )
     return rows
@@ -268,6 +276,9 @@ def layer_table(
 def run_student(
     student: Student, options: RunOptions, manager: pluggy.PluginManager
 ) -> RunReport:
-    """Every planned check against ``student``, as one report."""
+    """Every planned check against ``student``, as one report; failures are
+    diagnosed against every plugin's mistakes unless ``options`` names them."""
+    if options.mistakes is None:
+        options = replace(options, mistakes=collect_mistakes(manager))
     results = [run_planned(planned, student, options) for planned in plan(collect_checks(manager), options)]
     return RunReport(student.name, options.seed, options.profile, __version__, results)

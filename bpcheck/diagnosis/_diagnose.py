@@ -1,0 +1,115 @@
+"""Turn the evidence of one failing check into diagnoses, by the catalogue's rules.
+
+Each mistake's recogniser decides for itself; this module only builds the
+records, and says so in plain words when the gradients are wrong in a way no
+known mistake reproduces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pluggy
+
+from bpcheck._contract import Case
+from bpcheck._errors import PluginError
+from bpcheck._results import DiagnosisRecord
+from bpcheck._student import Student
+from bpcheck.diagnosis._evidence import Evidence
+from bpcheck.diagnosis._mistake import Finding, Mistake
+from bpcheck.diagnosis._wording import where
+
+
+def collect_mistakes(manager: pluggy.PluginManager) -> tuple[Mistake, ...]:
+    """Every plugin's mistakes, built-ins last; ids must be unique."""
+    mistakes: list[Mistake] = []
+    seen: dict[str, str] = {}
+    for contributed, implementation in zip(
+        reversed(manager.hook.bpcheck_mistakes()), manager.hook.bpcheck_mistakes.get_hookimpls()
+    ):
+        for mistake in contributed:
+            if mistake.id in seen:
+                raise PluginError(
+                    implementation.plugin_name,
+                    "bpcheck_mistakes",
+                    f"mistake id {mistake.id!r} is already declared by {seen[mistake.id]}",
+                )
+            seen[mistake.id] = implementation.plugin_name
+            mistakes.append(mistake)
+    return tuple(mistakes)
+
+
+def _summary(title: str, layers: tuple[int, ...], case: Case | None) -> str:
+    if not layers or case is None:
+        return title[0].upper() + title[1:] + "."
+    place = where(layers, case)
+    return f"{place[0].upper()}{place[1:]}: {title}."
+
+
+def _activation(layers: tuple[int, ...], case: Case | None) -> str | None:
+    if not layers or case is None:
+        return None
+    activations = case.architecture.activations
+    return ", ".join(dict.fromkeys(activations[layer - 1] for layer in layers))
+
+
+def record(mistake: Mistake, finding: Finding, case: Case | None) -> DiagnosisRecord:
+    """The JSON form of one named mistake."""
+    return {
+        "mistake": mistake.id,
+        "summary": _summary(mistake.title, finding.layers, case),
+        "layers": list(finding.layers),
+        "activation": _activation(finding.layers, case),
+        "evidence": finding.evidence,
+        "confidence": finding.confidence,
+        "lesson": mistake.lesson,
+        "hint": mistake.fix,
+    }
+
+
+def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
+    """Said when the gradients are wrong and no known mistake reproduces them."""
+    values, case = evidence.values, evidence.case
+    if values is None or values.agrees or values.mistakes or case is None:
+        return None
+    diverging = evidence.divergence()
+    if not diverging:
+        return None
+    layer, key, error = diverging[0]
+    size = f"relative error {error:.3g}" if error is not None else "a different shape"
+    fits = sorted({", ".join(sorted(e.mistakes())) for e in values.explanations})
+    alternatives = (
+        f" It fits more than one combination of known mistakes ({' or '.join(fits)}) and a second "
+        "case could not tell them apart."
+        if len(fits) > 1
+        else " The derivative probe and the shapes point to nothing either."
+        if values.confirmed is None
+        else " A combination of known mistakes fitted the counterexample but not a second case."
+    )
+    return {
+        "mistake": None,
+        "summary": f"{where((layer,), case)[0].upper()}{where((layer,), case)[1:]}: "
+        "the gradients are wrong in a way that is not one of the known mistakes.",
+        "layers": [layer],
+        "activation": case.architecture.activations[layer - 1],
+        "evidence": f"Walking down from layer {case.architecture.depth}, your gradients first differ "
+        f"from the reference at {key} ({size})." + alternatives + " See the per-layer table.",
+        "confidence": None,
+        "lesson": "Pitfall 5: not gradient-checking a hand-written backward pass",
+        "hint": "Compare each layer's δ with the lesson's equations, starting at that layer.",
+    }
+
+
+def diagnose(
+    check: str, case: Case | None, message: str, student: Student, mistakes: Sequence[Mistake]
+) -> list[DiagnosisRecord]:
+    """The diagnoses of one failing check: every mistake whose recogniser fires,
+    in catalogue order, or one saying that the mismatch is not a known mistake."""
+    evidence = Evidence(check, case, message, student)
+    found = [(mistake, finding) for mistake in mistakes if (finding := mistake.recognise(evidence))]
+    records = [record(mistake, finding, case) for mistake, finding in found]
+    if not any(finding.layers for _, finding in found):
+        unknown = _unrecognised(evidence)
+        if unknown is not None:
+            records.append(unknown)
+    return records

@@ -1,0 +1,289 @@
+"""Everything a recogniser may look at for one failing check, computed on demand.
+
+The evidence re-runs the student on the failing case (three backward calls on
+one forward), so that it sees the forward output, any arguments changed in
+place, and whether calls carry state, whatever check failed. Gradient-level
+facts are only offered when the forward pass is right and the gradients are
+the student's own (fresh) ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import bpcheck_reference as reference
+import numpy as np
+
+from bpcheck._contract import Architecture, Array, Case, gradient_name
+from bpcheck._numerics import relative_error
+from bpcheck._sandbox.calls import ForwardCall, GradientCall, Reply, UpdateCall
+from bpcheck._student import Student
+from bpcheck.checks._base import FLOAT32, precision_of
+from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
+from bpcheck.diagnosis._probe import Reading, read_derivative
+from bpcheck.strategies import _draw_parameters as draw_parameters
+from bpcheck.strategies import _draw_targets as draw_targets
+from bpcheck.strategies import repair_kinks
+
+#: How closely a mutant must reproduce float64 gradients (float32: the float32 tolerance).
+FLOAT64_MATCH = 1e-6
+
+ForwardVerdict = Literal["ok", "overflow", "mismatch"]
+
+
+@dataclass(frozen=True)
+class Accumulation:
+    """Three backward calls on one cache returned ``returned``; each added ``increment``."""
+
+    returned: tuple[dict[str, Array], ...]
+    increment: dict[str, Array]
+
+
+@dataclass(frozen=True)
+class Values:
+    """What the gradient values show: the explanations with the fewest mistakes
+    that survived a second case (``confirmed`` None when it could not be run)."""
+
+    explanations: tuple[Explanation, ...]
+    confirmed: bool | None
+
+    @property
+    def agrees(self) -> bool:
+        return len(self.explanations) == 1 and not self.explanations[0].mistakes()
+
+    @property
+    def mistakes(self) -> dict[str, tuple[int, ...]]:
+        """The mistakes every surviving explanation agrees on; empty when they differ."""
+        sets = {frozenset(explanation.mistakes()) for explanation in self.explanations}
+        if len(sets) != 1:
+            return {}
+        return self.explanations[0].mistakes()
+
+
+class Evidence:
+    """One failing check: ``check`` (its id), the failing ``case``, the check's
+    ``message``, and on-demand facts from calling ``student`` again."""
+
+    def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
+        self.check, self.case, self.message, self.student = check, case, message, student
+
+    # ------------------------------------------------------------ the calls
+
+    @cached_property
+    def reply(self) -> Reply | None:
+        """Forward, then backward three times on the same cache, for the failing case."""
+        if self.case is None:
+            return None
+        reply = self.student.call(_gradient_call(self.case, backward_calls=3))
+        return None if reply.error is not None else reply
+
+    @cached_property
+    def expected(self) -> dict[str, Array]:
+        """The reference's gradients for the failing case."""
+        assert self.case is not None
+        activations = self.case.architecture.activations
+        _, cache = reference.forward(self.case.params, self.case.X, activations)
+        return reference.backward(self.case.params, cache, self.case.Y, activations, self.case.architecture.loss)
+
+    @cached_property
+    def tolerance(self) -> float:
+        if self.reply is None or not self.reply.gradients:
+            return FLOAT64_MATCH
+        precision = precision_of(self.reply.AL, *self.reply.grads.values())  # type: ignore[arg-type]
+        return FLOAT32.exact if precision is FLOAT32 else FLOAT64_MATCH
+
+    # --------------------------------------------------------- the forward pass
+
+    @cached_property
+    def forward(self) -> ForwardVerdict | None:
+        """"ok" when AL matches the reference; "overflow" when a softmax output is
+        wrong only at large logits (right once they are shifted down); None when
+        the student could not be run."""
+        if self.reply is None or self.reply.AL is None or self.case is None:
+            return None
+        if self._forward_matches(self.case, self.reply.AL):
+            return "ok"
+        if self.case.architecture.activations[-1] == "softmax":
+            shifted = _logits_shifted_down(self.case)
+            reply = self.student.call(
+                ForwardCall(shifted.params, shifted.X, shifted.architecture.activations)
+            )
+            if reply.error is None and reply.AL is not None and self._forward_matches(shifted, reply.AL):
+                return "overflow"
+        return "mismatch"
+
+    def _forward_matches(self, case: Case, AL: Array) -> bool:
+        expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
+        return AL.shape == expected.shape and bool(np.all(np.isfinite(AL))) and (
+            relative_error(AL, expected) <= self.tolerance
+        )
+
+    @cached_property
+    def forward_error(self) -> float | None:
+        """Relative error of the student's AL against the reference's."""
+        if self.reply is None or self.reply.AL is None or self.case is None:
+            return None
+        expected, _ = reference.forward(self.case.params, self.case.X, self.case.architecture.activations)
+        AL = self.reply.AL
+        return relative_error(AL, expected) if AL.shape == expected.shape else None
+
+    # ------------------------------------------------------------ behaviour
+
+    @cached_property
+    def mutated(self) -> tuple[str, ...]:
+        """Arguments forward/backward (and update, when present) changed in place."""
+        found = list(self.reply.mutated) if self.reply is not None else []
+        if self.case is not None and "update" in self.student.api.optional:
+            reply = self.student.call(UpdateCall(self.case.params, self.expected, 0.1))
+            found += [f"{part} (in update())" for part in reply.mutated]
+        return tuple(found)
+
+    @cached_property
+    def accumulation(self) -> Accumulation | None:
+        """Set when each backward call on the same cache adds the same nonzero
+        amount, while the arguments stay untouched (otherwise the change from
+        call to call may come from the arguments changed in place)."""
+        if self.reply is None or len(self.reply.gradients) < 3 or self.reply.mutated:
+            return None
+        first, second, third = self.reply.gradients[:3]
+        keys = [k for k in first if k in second and k in third and first[k].shape == second[k].shape == third[k].shape]
+        increment = {key: second[key] - first[key] for key in keys}
+        if not keys or all(np.allclose(value, 0.0, rtol=0, atol=1e-300) for value in increment.values()):
+            return None
+        steady = all(relative_error(third[key] - second[key], increment[key]) <= self.tolerance for key in keys)
+        return Accumulation((first, second, third), increment) if steady else None
+
+    @cached_property
+    def stateful(self) -> bool:
+        """Whether repeated backward calls on one cache returned different
+        gradients, with the arguments untouched."""
+        if self.reply is None or len(self.reply.gradients) < 2 or self.reply.mutated:
+            return False
+        first, second = self.reply.gradients[:2]
+        return any(
+            key not in second or second[key].shape != value.shape or not np.array_equal(second[key], value)
+            for key, value in first.items()
+        )
+
+    # ------------------------------------------------------------ the gradients
+
+    @cached_property
+    def gradients(self) -> dict[str, Array] | None:
+        """The student's own gradients for the failing case, keyed like the
+        reference's: what one call adds when calls accumulate; None when the
+        forward pass is wrong, the calls keep other state, or the student raised."""
+        if self.forward != "ok" or self.reply is None:
+            return None
+        if self.accumulation is not None:
+            returned = self.accumulation.increment
+        elif self.stateful:
+            return None
+        else:
+            returned = self.reply.grads
+        return {key: np.asarray(returned[key]) for key in self.expected if key in returned}
+
+    @cached_property
+    def missing(self) -> list[str]:
+        """Gradient keys the contract asks for that backward() did not return."""
+        if self.reply is None or not self.reply.gradients or self.case is None:
+            return []
+        names = [gradient_name(name) for name in self.case.architecture.parameter_shapes()]
+        return [key for key in names if key not in self.reply.grads]
+
+    @cached_property
+    def values(self) -> Values | None:
+        """The known mistakes that reproduce the gradients, on the failing case
+        and on a second one. The failing case is small, so several mistakes can
+        look alike there (one unit, one example); when none of its explanations
+        survives the second case, the second case is explained in its turn and
+        must then reproduce the failing one."""
+        if self.gradients is None or not self.gradients or self.case is None:
+            return None
+        first = Observation(self.case, self.gradients)
+        found = explain(first, self.tolerance)
+        if not found or not found[0].mistakes():
+            return Values(tuple(found), None)
+        second = self._second_observation()
+        if second is None:
+            return Values(tuple(found), None)
+        kept = _replayed(found, second, self.tolerance)
+        if not kept:
+            kept = _replayed(explain(second, self.tolerance), first, self.tolerance)
+        return Values(kept, bool(kept))
+
+    def _second_observation(self) -> Observation | None:
+        assert self.case is not None
+        variant = variant_case(self.case)
+        reply = self.student.call(_gradient_call(variant, backward_calls=2))
+        if reply.error is not None or len(reply.gradients) < 2:
+            return None
+        first, second = reply.gradients
+        grads = {k: second[k] - first[k] for k in first if k in second} if self.accumulation else first
+        return Observation(variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads})
+
+    def divergence(self) -> list[tuple[int, str, float | None]]:
+        """(layer, gradient key, relative error) for the gradients that differ from
+        the reference, from layer L down; the error is None for a misshapen one."""
+        if self.gradients is None:
+            return []
+        rows = []
+        for key in sorted(self.expected, key=lambda k: (-int(k[2:]), k)):
+            if key not in self.gradients:
+                continue
+            got, want = self.gradients[key], self.expected[key]
+            error = relative_error(got, want) if got.shape == want.shape else None
+            if error is None or error > self.tolerance:
+                rows.append((int(key[2:]), key, error))
+        return rows
+
+    # ------------------------------------------------------------ probes
+
+    def derivative(self, activation: str) -> Reading | None:
+        """The student's f′ of ``activation`` read by the derivative probe (cached)."""
+        if activation not in self._readings:
+            assert self.case is not None
+            architecture = self.case.architecture
+            self._readings[activation] = read_derivative(
+                self.student, activation, architecture.activations[-1], architecture.loss
+            )
+        return self._readings[activation]
+
+    @cached_property
+    def _readings(self) -> dict[str, Reading | None]:
+        return {}
+
+
+def _replayed(explanations: list[Explanation], observation: Observation, tolerance: float) -> tuple[Explanation, ...]:
+    """The explanations that also reproduce ``observation``, narrowed by it."""
+    replayed = (replay(explanation, observation, tolerance) for explanation in explanations)
+    return tuple(explanation for explanation in replayed if explanation is not None)
+
+
+def _gradient_call(case: Case, backward_calls: int) -> GradientCall:
+    architecture = case.architecture
+    return GradientCall(
+        case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
+    )
+
+
+def _logits_shifted_down(case: Case) -> Case:
+    """``case`` with the output biases shifted so the largest is 0: softmax is unchanged."""
+    params = dict(case.params)
+    name = f"b{case.architecture.depth}"
+    params[name] = params[name] - params[name].max()
+    return case.with_params(params)
+
+
+def variant_case(case: Case) -> Case:
+    """Another case for the same activations and loss, drawn afresh: two more
+    units in every layer (so equal widths stay equal) and two more examples, so
+    that what one unit or one example could not tell apart shows."""
+    rng = np.random.default_rng(20261128)
+    old = case.architecture
+    architecture = Architecture(tuple(width + 2 for width in old.widths), old.activations, old.loss)
+    batch = case.batch_size + 2
+    X = rng.normal(0.0, 1.0, (architecture.widths[0], batch))
+    Y = draw_targets(rng, old.loss, architecture.widths[-1], batch)
+    return repair_kinks(Case(architecture, draw_parameters(rng, architecture), X, Y))

@@ -1,0 +1,107 @@
+"""The derivative probe: read a student's f′(z) point by point.
+
+With one hidden layer and a batch of 1, the lesson's recurrence gives
+δ⁽¹⁾ = (W⁽²⁾ᵀ δ⁽²⁾) ⊙ f′(z⁽¹⁾) and db⁽ˡ⁾ = δ⁽ˡ⁾, so the student's own
+db₁ ÷ (W₂ᵀ db₂) is the f′ they used, at pre-activations z⁽¹⁾ the probe chooses.
+Any uniform factor (sign, 1/M, the 2 of mse) cancels in the quotient. The probe
+is run for two targets and with a repeated z: only when every reading agrees is
+the result a function of z alone, and only then is it reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpcheck._contract import Architecture, Array, Case
+from bpcheck._sandbox.calls import GradientCall
+from bpcheck._student import Student
+from bpcheck.diagnosis._formulas import SYMBOL, Formula, expected, formulas
+
+#: The pre-activations read; 0.5 repeats, so that f′ must agree with itself.
+GRID = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 0.5])
+
+
+def _same(a: Array, b: Array | float) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The student's f′ of ``activation`` at ``z``, and the known formula it equals (if any)."""
+
+    activation: str
+    z: Array
+    yours: Array
+    formula: Formula | None
+
+    def quote(self, at: float = 0.5) -> str:
+        """"your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.786"."""
+        index = int(np.flatnonzero(self.z == at)[0])
+        correct = expected(self.activation)
+        assert correct is not None
+        symbol = SYMBOL[self.activation]
+        named = f" = {self.formula.text}" if self.formula is not None else " (a formula bpcheck does not know)"
+        return (
+            f"your {symbol}′({at:g}) = {self.yours[index]:.4g}{named}; expected "
+            f"{correct.text} = {float(correct.function(np.array([at]))[0]):.4g}"
+        )
+
+
+def _probe_case(activation: str, output: str, loss: str, target: int) -> Case:
+    outputs = 2 if loss == "cce" else 1
+    units = GRID.size
+    W2 = 0.3 * np.ones((outputs, units))
+    if outputs == 2:
+        W2[1] *= -1
+    params = {
+        "W1": 0.5 * np.ones((units, 1)),
+        "b1": (GRID - 0.5).reshape(-1, 1),
+        "W2": W2,
+        "b2": np.zeros((outputs, 1)),
+    }
+    if loss == "cce":
+        Y = np.eye(2)[:, [target]]
+    elif loss == "bce":
+        Y = np.array([[float(target)]])
+    else:
+        Y = np.array([[5.0 - 10.0 * target]])
+    return Case(Architecture((1, units, outputs), (activation, output), loss), params, np.ones((1, 1)), Y)
+
+
+def _read(student: Student, case: Case) -> Array | None:
+    architecture = case.architecture
+    reply = student.call(
+        GradientCall(case.params, case.X, case.Y, architecture.activations, architecture.loss)
+    )
+    if reply.error is not None or not reply.gradients:
+        return None
+    grads = reply.grads
+    db1, db2 = grads.get("db1"), grads.get("db2")
+    if db1 is None or db2 is None or db1.size != GRID.size or db2.size != case.Y.shape[0]:
+        return None
+    back = case.params["W2"].T @ db2.reshape(-1, 1)
+    if np.any(np.abs(back) < 1e-12) or not np.all(np.isfinite(db1)):
+        return None
+    return (db1.reshape(-1, 1) / back).ravel()
+
+
+def read_derivative(student: Student, activation: str, output: str, loss: str) -> Reading | None:
+    """The student's f′ of hidden ``activation``, read through a network with
+    that output activation and loss; None when the readings disagree (the
+    factor is not a function of z alone) or the student cannot run the probe."""
+    readings = [_read(student, _probe_case(activation, output, loss, target)) for target in (0, 1)]
+    first, second = readings
+    if first is None or second is None or not _same(first, second):
+        return None
+    if np.allclose(first, 0.0, rtol=0.0, atol=1e-12):
+        return None  # no gradient reaches the hidden layer at all: nothing to read
+    repeated = np.flatnonzero(GRID == GRID[-1])
+    if not _same(first[repeated], float(first[repeated[0]])):
+        return None
+    formula = next(
+        (known for known in formulas(activation) if _same(first, known.function(GRID))),
+        None,
+    )
+    return Reading(activation, GRID, first, formula)

@@ -1,0 +1,238 @@
+"""The built-in recognisers: each reads one kind of fact off the evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import bpcheck_reference as reference
+import numpy as np
+
+from bpcheck._contract import Array
+from bpcheck._numerics import relative_error
+from bpcheck._sandbox.calls import ForwardCall
+from bpcheck.diagnosis._evidence import Evidence
+from bpcheck.diagnosis._mistake import Finding, Recogniser
+from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
+from bpcheck.diagnosis._wording import explained, where
+
+# ------------------------------------------------------------ gradient values
+
+
+def by_values(mistake: str) -> Recogniser:
+    """Fires when the known mistakes that reproduce the gradients include ``mistake``."""
+
+    def recognise(evidence: Evidence) -> Finding | None:
+        values, case = evidence.values, evidence.case
+        if values is None or case is None or mistake not in values.mistakes:
+            return None
+        explanation = values.explanations[0]
+        text = explained(explanation, mistake, case, values.confirmed)
+        layers = values.mistakes[mistake]
+        if mistake in DERIVATIVE_MISTAKES:
+            text += _probe_quote(evidence, mistake, layers)
+        return Finding(text, layers, "high" if values.confirmed else "medium")
+
+    return recognise
+
+
+def _probe_quote(evidence: Evidence, mistake: str, layers: tuple[int, ...]) -> str:
+    assert evidence.case is not None
+    architecture = evidence.case.architecture
+    hidden = [layer for layer in layers if layer < architecture.depth]
+    if not hidden:
+        return ""
+    reading = evidence.derivative(architecture.activations[hidden[0] - 1])
+    if reading is None or reading.formula is None or reading.formula.mistake != mistake:
+        return ""
+    return f" The derivative probe (one hidden layer, batch of 1) reads it directly: {reading.quote()}."
+
+
+def by_derivative_probe(mistake: str) -> Recogniser:
+    """When no known mistake reproduces the gradients but they first differ at a
+    hidden layer, read that layer's f′ with the probe: fires when the reading is
+    a consistent function of z that is ``mistake``'s (for wrong_activation_derivative,
+    also any formula bpcheck does not know)."""
+
+    def recognise(evidence: Evidence) -> Finding | None:
+        values, case = evidence.values, evidence.case
+        if values is None or case is None or values.agrees or values.mistakes:
+            return None
+        diverging = evidence.divergence()
+        if not diverging or diverging[0][2] is None:
+            return None
+        layer = diverging[0][0]
+        if layer >= case.architecture.depth:
+            return None
+        activation = case.architecture.activations[layer - 1]
+        reading = evidence.derivative(activation)
+        if reading is None:
+            return None
+        named = reading.formula.mistake if reading.formula is not None else "wrong_activation_derivative"
+        if named != mistake:
+            return None
+        return Finding(
+            f"Your gradients agree with the reference above {where((layer,), case)} and first differ "
+            f"there; no single known mistake reproduces them all, but the derivative probe (one hidden "
+            f"layer, batch of 1) reads your f′ directly: {reading.quote()}.",
+            (layer,),
+            "medium",
+        )
+
+    return recognise
+
+
+def either(*recognisers: Recogniser) -> Recogniser:
+    """The first finding of ``recognisers``."""
+
+    def recognise(evidence: Evidence) -> Finding | None:
+        return next((f for r in recognisers if (f := r(evidence)) is not None), None)
+
+    return recognise
+
+
+# ------------------------------------------------------------ shapes alone
+
+
+def _unexplained_shapes(evidence: Evidence) -> dict[str, str]:
+    """Misshapen gradients no value explanation covers, classified by shape alone:
+    the mistake id each shape points to."""
+    values, case, grads = evidence.values, evidence.case, evidence.gradients
+    if values is None or case is None or grads is None or values.mistakes or values.agrees:
+        return {}
+    shapes = case.architecture.parameter_shapes()
+    found = {}
+    for key, got in grads.items():
+        shape = shapes[key[1:]]
+        if got.shape == shape:
+            continue
+        if key.startswith("dW") and got.shape == shape[::-1]:
+            found[key] = "transposed_weight_gradient"
+        elif key.startswith("db") and case.batch_size > 1 and case.batch_size in got.shape:
+            found[key] = "bias_not_summed_over_batch"
+        else:
+            found[key] = "wrong_gradient_shape"
+    return found
+
+
+def by_shape(mistake: str) -> Recogniser:
+    """Fires for gradients whose shape alone shows ``mistake`` (Wᵀ's shape; a
+    batch axis kept in db; any other wrong shape), when no explanation covers them."""
+
+    def recognise(evidence: Evidence) -> Finding | None:
+        case = evidence.case
+        keys = [key for key, found in _unexplained_shapes(evidence).items() if found == mistake]
+        if not keys or case is None or evidence.gradients is None:
+            return None
+        shapes = case.architecture.parameter_shapes()
+        described = "; ".join(
+            f"{key} has shape {evidence.gradients[key].shape}, {key[1:]} has {shapes[key[1:]]}" for key in keys
+        )
+        return Finding(
+            f"{described} (batch of {case.batch_size}). Their values match no known mistake, "
+            "so only the shape points to this one.",
+            tuple(sorted({int(key[2:]) for key in keys})),
+            "medium",
+        )
+
+    return recognise
+
+
+# ------------------------------------------------------------ the forward pass
+
+
+def _first_wrong_layer(evidence: Evidence) -> int | None:
+    """The first layer whose output differs, found by running the student's
+    forward on the network cut after each layer in turn."""
+    case = evidence.case
+    assert case is not None
+    activations = case.architecture.activations
+    for depth in range(1, len(activations) + 1):
+        if depth < len(activations) and activations[depth - 1] == "softmax":
+            return None
+        params = {f"{kind}{layer}": case.params[f"{kind}{layer}"] for layer in range(1, depth + 1) for kind in "Wb"}
+        reply = evidence.student.call(ForwardCall(params, case.X, activations[:depth]))
+        expected, _ = reference.forward(params, case.X, activations[:depth])
+        if reply.error is not None or reply.AL is None:
+            return None
+        if reply.AL.shape != expected.shape or not _close(reply.AL, expected, evidence.tolerance):
+            return depth
+    return None
+
+
+def _close(got: Array, expected: Array, tolerance: float) -> bool:
+    return bool(np.all(np.isfinite(got))) and relative_error(got, expected) <= tolerance
+
+
+def forward_mismatch(evidence: Evidence) -> Finding | None:
+    if evidence.forward != "mismatch" or evidence.case is None:
+        return None
+    error = evidence.forward_error
+    size = f"relative error {error:.3g}" if error is not None and np.isfinite(error) else "a different shape or non-finite values"
+    layer = _first_wrong_layer(evidence)
+    at = f" The first layer whose output a⁽ˡ⁾ is wrong is {where((layer,), evidence.case)}." if layer else ""
+    return Finding(
+        f"AL returned by forward() differs from the reference's ({size}) on the counterexample.{at} "
+        "The gradients cannot be judged until the forward pass is right.",
+        (layer,) if layer else (),
+    )
+
+
+def unstable_softmax(evidence: Evidence) -> Finding | None:
+    if evidence.forward != "overflow" or evidence.case is None or evidence.reply is None:
+        return None
+    assert evidence.reply.AL is not None
+    AL = evidence.reply.AL
+    state = "contains nan or inf" if not np.all(np.isfinite(AL)) else "is wrong"
+    logits = float(evidence.case.params[f"b{evidence.case.architecture.depth}"].max())
+    return Finding(
+        f"With output biases near {logits:.3g} your softmax output {state}; shifting every logit "
+        "down by the same amount (which leaves softmax unchanged) makes it right. np.exp overflows "
+        "without the max-subtraction.",
+        (evidence.case.architecture.depth,),
+    )
+
+
+# ------------------------------------------------------------ behaviour
+
+
+def missing_gradients(evidence: Evidence) -> Finding | None:
+    if not evidence.missing or evidence.reply is None:
+        return None
+    returned = ", ".join(sorted(evidence.reply.grads)) or "nothing"
+    return Finding(
+        f"backward() returned no {', '.join(evidence.missing)}; it returned {returned}.",
+        tuple(sorted({int(key[2:]) for key in evidence.missing})),
+    )
+
+
+def _mutated(evidence: Evidence, wanted: Callable[[str], bool]) -> Finding | None:
+    parts = evidence.mutated if evidence.check in ("no_mutation", "update") else (
+        evidence.reply.mutated if evidence.reply is not None else ()
+    )
+    changed = [part for part in parts if wanted(part)]
+    if not changed:
+        return None
+    return Finding(
+        f"After your code ran, {', '.join(changed)} no longer held what was passed in: "
+        "it was changed in place."
+    )
+
+
+def params_mutated(evidence: Evidence) -> Finding | None:
+    return _mutated(evidence, lambda part: part.startswith("params["))
+
+
+def inputs_mutated(evidence: Evidence) -> Finding | None:
+    return _mutated(evidence, lambda part: part.split(" ")[0] in ("X", "Y"))
+
+
+def gradient_accumulates(evidence: Evidence) -> Finding | None:
+    accumulation = evidence.accumulation
+    if accumulation is None:
+        return None
+    key = next(iter(accumulation.increment))
+    seen = ", ".join(f"{float(grads[key].flat[0]):.4g}" for grads in accumulation.returned)
+    return Finding(
+        f"Three backward() calls on the same forward cache returned {key}[0] = {seen}: "
+        "each call adds the same amount to what the previous one returned, a running sum."
+    )
