@@ -13,6 +13,7 @@ from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
 from bpcheck.grading._grade import (
+    GRADESCOPE,
     RETRIED,
     STUDENTS,
     Graded,
@@ -140,8 +141,8 @@ def grade(arguments: argparse.Namespace) -> int:
     written = [str(markdown), str(table), f"reports in {out / STUDENTS}"]
     if arguments.format == "gradescope":
         for graded in outcomes:
-            write_gradescope(out / "gradescope" / f"{graded.submission.name}.json", graded, config)
-        written.append(f"Gradescope results in {out / 'gradescope'}")
+            write_gradescope(out / GRADESCOPE / f"{graded.submission.name}.json", graded, config)
+        written.append(f"Gradescope results in {out / GRADESCOPE}")
     print(summary_text(outcomes, "simple"))
     print(f"\nwritten: {', '.join(written)}")
     return _exit_code(outcomes)

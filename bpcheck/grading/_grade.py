@@ -48,6 +48,8 @@ from bpcheck.grading._isolation import Limits, WorkerStudent, find_module
 STATE_SCHEMA = "bpcheck-grade-state/1"
 #: Where each submission's reports and state go, under the output directory.
 STUDENTS = "students"
+#: Where ``--format gradescope`` writes each submission's results.json.
+GRADESCOPE = "gradescope"
 #: How student code is run: "worker" (isolated; the default, and the only
 #: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
 ISOLATIONS = ("worker", "in-process")
@@ -90,6 +92,24 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
             )
         submissions[name] = Submission(name, path.resolve())
     return list(submissions.values())
+
+
+def check_output_directory(submissions: Iterable[Submission], out: Path) -> None:
+    """Raise :class:`ConfigError` if ``out`` is a submission or inside one, or a
+    submission is one of the grader's own output folders: each run would then
+    change a submission (so regrade it forever), or copy grades into a worker."""
+    out = out.resolve()
+    ours = (out / STUDENTS, out / GRADESCOPE)
+    for submission in submissions:
+        inside = submission.path == out or submission.path in out.parents
+        if inside or any(folder in (submission.path, *submission.path.parents) for folder in ours):
+            raise ConfigError(
+                "--out",
+                "the command line",
+                f"a directory outside every submission, with none in its {STUDENTS}/ or "
+                f"{GRADESCOPE}/ (it clashes with {submission.path})",
+                str(out),
+            )
 
 
 def content_hash(path: Path) -> str:
@@ -347,9 +367,11 @@ def grade_all(
     process). ``progress`` is called once per submission as it finishes,
     resumed ones first. Returns the outcomes in the order of ``submissions``.
     One submission's failure, even the grader's own, never costs another its
-    result.
+    result. Raises :class:`ConfigError` before grading anything for an
+    unknown ``isolation`` or an ``out`` that clashes with a submission.
     """
     check_isolation(isolation)
+    check_output_directory(submissions, out)
     outcomes: dict[str, Graded] = {}
     pending = []
     for submission in submissions:

@@ -25,6 +25,7 @@ from bpcheck.grading._config import GradingConfig, load_config
 from bpcheck.grading._grade import (
     Graded,
     GradeJob,
+    check_output_directory,
     content_hash,
     find_submissions,
     grade_all,
@@ -170,9 +171,7 @@ def test_a_grader_killed_mid_run_resumes_and_regrades_only_what_is_missing(
     finally:
         os.killpg(grader.pid, signal.SIGKILL)
         grader.wait()
-    states = {
-        path.name: path.stat().st_mtime_ns for path in (out / "students").glob("*.state")
-    }
+    states = {path.name: path.stat().st_mtime_ns for path in (out / "students").glob("*.state")}
     assert 0 < len(states) < len(batch), "the grader must be killed mid-run"
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -334,3 +333,19 @@ def test_a_symbolic_link_counts_by_its_target_and_is_never_followed(tmp_path: Pa
     (tmp_path / "data").unlink()
     (tmp_path / "data").symlink_to("/usr")
     assert content_hash(tmp_path) != before
+
+
+def test_the_output_directory_must_not_clash_with_a_submission(
+    batch: list[Path], tmp_path: Path
+) -> None:
+    dave = batch[3]
+    ours = tmp_path / "grades" / "students" / "eve"
+    ours.mkdir(parents=True)
+    for submissions, out in (
+        (batch, dave),
+        (batch, dave / "grades"),
+        ([ours], tmp_path / "grades"),
+    ):
+        with pytest.raises(ConfigError, match="a directory outside every submission"):
+            grade_all(find_submissions(submissions), FAST_CONFIG, out)
+    check_output_directory(find_submissions(batch), batch[0].parent)  # beside them is fine
