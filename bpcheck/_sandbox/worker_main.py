@@ -26,6 +26,7 @@ import os
 import resource
 import socket
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 MEMORY_EXIT = 3
@@ -57,15 +58,25 @@ def main() -> None:
     sock = socket.socket(fileno=config["fd"])
     sock.setblocking(True)
 
-    from . import wire
-    from .calls import Probe, Reply, StudentError
-    from .calls import ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall
+    from . import wire  # type: ignore[attr-defined]  # wire.py exists only in the worker's copy
+    from .calls import (
+        ForwardCall,
+        GradientCall,
+        LossCall,
+        Probe,
+        ProbeCall,
+        Reply,
+        StudentError,
+        UpdateCall,
+    )
     from .execute import execute, functional_functions, student_error
     from .loading import import_student
 
-    call_types = {cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)}
+    call_types = {
+        cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)
+    }
     # Bound now: student code may replace module attributes later.
-    sendall, encode, size_of = sock.sendall, wire.encode, wire.message_size
+    sendall, encode = sock.sendall, wire.encode
     read_message, reader = wire.read_message, wire.blocking_reader(sock)
     exit_now = os._exit
 
@@ -111,6 +122,8 @@ def main() -> None:
     if hello["import_error"] is not None:
         exit_now(MEMORY_EXIT if hello.get("fatal") else 0)
 
+    if functions is None:  # unreachable: an import error exits above
+        exit_now(BROKEN_EXIT)
     # ---- answer requests until the grader closes the channel
     while True:
         try:
@@ -150,7 +163,9 @@ def main() -> None:
             tree = {
                 "type": "reply",
                 "fatal": "memory_limit",
-                "error": error_tree(StudentError(function, f"{function}() ran out of memory", "", "MemoryError")),
+                "error": error_tree(
+                    StudentError(function, f"{function}() ran out of memory", "", "MemoryError")
+                ),
             }
             chunks = encode(tree)
         except BaseException as exc:  # the student broke the worker's own machinery
@@ -187,7 +202,7 @@ def _array_bytes(reply: Any) -> int:
     return sum(int(getattr(array, "nbytes", 0)) for array in arrays if array is not None)
 
 
-def _call_from(request: dict[str, Any], call_types: dict[str, type], probe: type) -> Any:
+def _call_from(request: dict[str, Any], call_types: Mapping[str, type], probe: type) -> Any:
     fields = dict(request["fields"])
     if "activations" in fields:
         fields["activations"] = tuple(fields["activations"])
@@ -218,7 +233,9 @@ def _reply_tree(reply: Any, error_tree: Any) -> dict[str, Any]:
     }
 
 
-def _inspect(functions: Any, contract: dict[str, dict[str, list[Any]]]) -> tuple[list[str], list[str]]:
+def _inspect(
+    functions: Any, contract: dict[str, dict[str, list[Any]]]
+) -> tuple[list[str], list[str]]:
     """The contract's names and arities checked as ``bpcheck._student.inspect_functions`` does."""
     problems = []
     for name, (arity, arguments) in contract["required"].items():

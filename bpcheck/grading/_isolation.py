@@ -115,6 +115,7 @@ import bpcheck._sandbox as sandbox_package
 from bpcheck._sandbox.calls import Call, Reply, StudentError
 from bpcheck._student import _CONTRACT_ARGUMENTS, OPTIONAL_ARITY, REQUIRED_ARITY, ApiReport
 from bpcheck.grading import _wire
+from bpcheck.grading._wire import WireError
 from bpcheck.grading._worker import (
     FUNCTION_OF_CALL,
     Channel,
@@ -125,7 +126,6 @@ from bpcheck.grading._worker import (
     hello_report,
     reply_of,
 )
-from bpcheck.grading._wire import WireError
 
 LEVELS = ("bwrap", "unshare", "plain")
 
@@ -172,16 +172,23 @@ def _interpreter() -> tuple[Path, Path]:
 def _probe(command: list[str]) -> tuple[bool, str]:
     try:
         done = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, timeout=20, env=_base_env("probe")
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=20,
+            env=_base_env("probe"),
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     if done.returncode != 0:
-        return False, (done.stderr.decode(errors="replace").strip() or f"exit code {done.returncode}")[:200]
+        return False, (
+            done.stderr.decode(errors="replace").strip() or f"exit code {done.returncode}"
+        )[:200]
     return True, ""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _levels() -> dict[str, tuple[bool, str]]:
     """Each level: whether it works here, and a note (version, or why not)."""
     levels: dict[str, tuple[bool, str]] = {}
@@ -191,11 +198,24 @@ def _levels() -> dict[str, tuple[bool, str]]:
     elif _is_root() and shutil.which("setpriv") is None:
         levels["bwrap"] = (False, "setpriv is not installed (util-linux)")
     else:
-        command = [bwrap, *_bwrap_namespaces(), *_bwrap_system(), "--proc", "/proc", "--dev", "/dev"]
+        command = [
+            bwrap,
+            *_bwrap_namespaces(),
+            *_bwrap_system(),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
         command += [*_privilege_drop(65534 if _is_root() else None), "true"]
         works, why = _probe(command)
-        version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.strip()
-        levels["bwrap"] = (works, version if works else f"{version or 'bwrap'} cannot run here: {why}")
+        version = subprocess.run(
+            [bwrap, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        levels["bwrap"] = (
+            works,
+            version if works else f"{version or 'bwrap'} cannot run here: {why}",
+        )
     unshare = shutil.which("unshare")
     if not _is_root():
         levels["unshare"] = (False, "needs root")
@@ -203,7 +223,10 @@ def _levels() -> dict[str, tuple[bool, str]]:
         levels["unshare"] = (False, "unshare or setpriv is not installed (util-linux)")
     else:
         works, why = _probe([unshare, *_UNSHARE_FLAGS, "--", "true"])
-        levels["unshare"] = (works, "util-linux unshare" if works else f"unshare cannot run here: {why}")
+        levels["unshare"] = (
+            works,
+            "util-linux unshare" if works else f"unshare cannot run here: {why}",
+        )
     levels["plain"] = (True, "always available")
     return levels
 
@@ -237,7 +260,9 @@ def describe_isolation() -> str:
         available, note = _levels()[name]
         mark = "  <- used" if name == chosen else ""
         lines.append(f"  {name:8} {'available' if available else 'unavailable'}: {note}{mark}")
-    lines.append(f"Workers use: {_summary(chosen, _is_root() and chosen != 'plain' or _plain_drops())}.")
+    lines.append(
+        f"Workers use: {_summary(chosen, _is_root() and chosen != 'plain' or _plain_drops())}."
+    )
     return "\n".join(lines)
 
 
@@ -256,7 +281,9 @@ def _summary(level: str, drops: bool, uid: int | None = None) -> str:
     else:
         confinement = "plain subprocess (own session, no namespaces, network allowed)"
         if not drops and _is_root():
-            confinement += ", AS ROOT: no uid drop (setpriv is missing); do not grade untrusted code this way"
+            confinement += (
+                ", AS ROOT: no uid drop (setpriv is missing); do not grade untrusted code this way"
+            )
         elif not drops:
             confinement += ", grader's uid"
     if drops:
@@ -273,7 +300,13 @@ _UNSHARE_FLAGS = (
 
 
 def _bwrap_namespaces() -> list[str]:
-    flags = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    flags = [
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
     flags += ["--die-with-parent", "--new-session"]
     if _is_root():
         flags += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
@@ -346,7 +379,7 @@ def _numpy_dirs() -> list[Path]:
     return dirs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _harness_sources() -> dict[str, bytes]:
     folder = Path(sandbox_package.__file__).resolve().parent
     sources = {name: (folder / name).read_bytes() for name in SANDBOX_MODULES}
@@ -380,7 +413,9 @@ def find_module(submission: Path) -> tuple[Path | None, str | None]:
     """
     if submission.is_dir():
         try:
-            modules = sorted(p for p in submission.iterdir() if p.suffix == ".py" and not p.is_dir())
+            modules = sorted(
+                p for p in submission.iterdir() if p.suffix == ".py" and not p.is_dir()
+            )
         except OSError as exc:
             return None, f"cannot read the submission directory {submission}: {exc.strerror}"
         if not modules:
@@ -440,7 +475,7 @@ def _allocate_uid() -> tuple[int, int]:
             os.close(fd)
             continue
         # Leftovers of a grader that was killed hard would share the uid's process count.
-        _kill_all(lambda pid, info: info[0] == uid)
+        _kill_all(lambda pid, info, uid=uid: info[0] == uid)
         return uid, fd
     raise RuntimeError("no free worker uid")
 
@@ -588,7 +623,9 @@ class WorkerStudent:
     the module docstring). Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, submission: Path, limits: Limits = Limits(), *, level: str | None = None) -> None:
+    def __init__(
+        self, submission: Path, limits: Limits = Limits(), *, level: str | None = None
+    ) -> None:
         submission = Path(submission)
         self.limits = limits
         self.termination: str | None = None
@@ -606,7 +643,9 @@ class WorkerStudent:
         if problem is None and submission.is_dir():
             problem = _directory_size_problem(submission)
         if problem is not None or module is None:
-            self.api = ApiReport(import_error=StudentError("import", problem or "no module", exception=""))
+            self.api = ApiReport(
+                import_error=StudentError("import", problem or "no module", exception="")
+            )
             return
         self._display = module.name
         try:
@@ -655,9 +694,9 @@ class WorkerStudent:
         for folder, mode in ((lib, 0o755), (lib / package, 0o755), (work, 0o700), (out, 0o700)):
             folder.mkdir(mode=mode)
             os.chmod(folder, mode)
-        for name, source in _harness_sources().items():
+        for name, code in _harness_sources().items():
             path = lib / package / name
-            path.write_bytes(source)
+            path.write_bytes(code)
             os.chmod(path, 0o644)
         numpy_dirs = _numpy_dirs()
         executable, prefix = _interpreter()
@@ -667,7 +706,10 @@ class WorkerStudent:
         through_fds = self._level == "plain" and uid is not None
         passed_fds: list[int] = []
         if through_fds:
-            passed_fds = [os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in (prefix, numpy_dirs[0].parent)]
+            passed_fds = [
+                os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+                for path in (prefix, numpy_dirs[0].parent)
+            ]
             resources.held_fds += passed_fds
         for source in numpy_dirs:
             if through_fds:
@@ -678,7 +720,10 @@ class WorkerStudent:
                 (lib / source.name).mkdir(mode=0o755)
         if submission.is_dir():
             shutil.copytree(
-                submission, student, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", ".git")
+                submission,
+                student,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("__pycache__", ".git"),
             )
             relative = module.relative_to(submission)
         else:
@@ -705,9 +750,11 @@ class WorkerStudent:
         resources.sock = parent
         processes = self.limits.processes
         if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's threads
-            processes += sum(_threads(pid) for pid in _matching(lambda pid, info: info[0] == os.getuid()))
+            processes += sum(
+                _threads(pid) for pid in _matching(lambda pid, info: info[0] == os.getuid())
+            )
         hard_cpu = self.limits.cpu_seconds + 1
-        config = {
+        config: dict[str, Any] = {
             "rlimits": {
                 "RLIMIT_AS": [self.limits.memory_mb << 20] * 2,
                 "RLIMIT_CPU": [self.limits.cpu_seconds, hard_cpu],
@@ -720,15 +767,19 @@ class WorkerStudent:
             "module": f"{seen['student']}/{relative.as_posix()}",
             "display": module.name,
             "contract": {
-                "required": {name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in REQUIRED_ARITY.items()},
-                "optional": {name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in OPTIONAL_ARITY.items()},
+                "required": {
+                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in REQUIRED_ARITY.items()
+                },
+                "optional": {
+                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in OPTIONAL_ARITY.items()
+                },
             },
         }
         boot = (
             "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
             f"sys.path.insert(0, {seen['lib']!r}); from {package}.worker_main import main; main()"
         )
-        python = [executable, "-s", "-S", "-B", "-c", boot, json.dumps(config)]
+        python = [str(executable), "-s", "-S", "-B", "-c", boot, json.dumps(config)]
 
         if self._level == "bwrap":
             command = ["bwrap", *_bwrap_namespaces(), *_bwrap_system()]
@@ -738,8 +789,8 @@ class WorkerStudent:
             command += ["--ro-bind", str(prefix), str(prefix)]
             if prefix not in executable.parents:
                 command += ["--ro-bind", str(executable), str(executable)]
-            for hidden in _interpreter_site_packages(prefix):
-                command += ["--tmpfs", str(hidden)]
+            for site in _interpreter_site_packages(prefix):
+                command += ["--tmpfs", str(site)]
             command += ["--proc", "/proc", "--dev", "/dev"]
             command += ["--ro-bind", str(lib), seen["lib"]]
             for source in numpy_dirs:
@@ -754,16 +805,30 @@ class WorkerStudent:
         elif self._level == "unshare":
             staged = directory / "py"
             staged.mkdir(mode=0o755)
-            python[0] = str(staged / executable.relative_to(prefix)) if prefix in executable.parents else str(executable)
+            python[0] = (
+                str(staged / executable.relative_to(prefix))
+                if prefix in executable.parents
+                else str(executable)
+            )
             env["LD_LIBRARY_PATH"] = str(staged / "lib")
             mounts = [f"mount --bind {_q(prefix)} {_q(staged)}"]
             for source in numpy_dirs:
                 mounts.append(f"mount --bind {_q(source)} {_q(lib / source.name)}")
             hidden = [staged / p.relative_to(prefix) for p in _interpreter_site_packages(prefix)]
             hidden += [Path(p) for p in _system_site_packages()]
-            hidden += [Path(p) for p in {sys.prefix, sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}]
+            hidden += [
+                Path(p)
+                for p in {sys.prefix, sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+            ]
             hidden += _bpcheck_sources() + [submission.resolve().parent]
-            keep = [directory, Path("/usr"), Path("/lib"), Path("/lib64"), Path("/bin"), Path("/etc")]
+            keep = [
+                directory,
+                Path("/usr"),
+                Path("/lib"),
+                Path("/lib64"),
+                Path("/bin"),
+                Path("/etc"),
+            ]
             hidden = [path for path in dict.fromkeys(hidden) if path.is_dir()]
             for path in hidden:
                 if not any(k == path or path in k.parents for k in keep) and not any(
@@ -772,24 +837,51 @@ class WorkerStudent:
                     mounts.append(f"mount -t tmpfs -o mode=0755,size=64k bpcheck-hidden {_q(path)}")
             # python runs as a child of sh (pid 1 of the namespace), not as pid 1 itself, so
             # that signals from the kernel (SIGXCPU, SIGSEGV) act on it as usual.
-            script = "set -e\n" + "\n".join(mounts) + "\n" + " ".join(
-                _q(word) for word in [*_privilege_drop(uid), "env", "-i", *(f"{k}={v}" for k, v in env.items()), *python]
-            ) + "\nexit $?"
+            script = (
+                "set -e\n"
+                + "\n".join(mounts)
+                + "\n"
+                + " ".join(
+                    _q(word)
+                    for word in [
+                        *_privilege_drop(uid),
+                        "env",
+                        "-i",
+                        *(f"{k}={v}" for k, v in env.items()),
+                        *python,
+                    ]
+                )
+                + "\nexit $?"
+            )
             # unshare has no --die-with-parent: setpriv gives it a parent-death signal, and
             # --kill-child passes its death on to the namespace.
-            command = [*_die_with_parent(), "unshare", *_UNSHARE_FLAGS, "--", "/bin/sh", "-c", script]
+            command = [
+                *_die_with_parent(),
+                "unshare",
+                *_UNSHARE_FLAGS,
+                "--",
+                "/bin/sh",
+                "-c",
+                script,
+            ]
             cwd = str(work)
         else:
             drop = _privilege_drop(uid)
             if through_fds and prefix in executable.parents:
                 python[0] = f"/proc/self/fd/{passed_fds[0]}/{executable.relative_to(prefix)}"
                 env["LD_LIBRARY_PATH"] = f"/proc/self/fd/{passed_fds[0]}/lib"
-            command = [*drop[:-1], "--pdeathsig=KILL", "--", *python] if drop else [*_die_with_parent(), *python]
+            command = (
+                [*drop[:-1], "--pdeathsig=KILL", "--", *python]
+                if drop
+                else [*_die_with_parent(), *python]
+            )
             cwd = str(work)
         self.isolation = _summary(self._level, uid is not None, uid)
 
         for name in ("stdout", "stderr"):
-            resources.outputs.append(os.open(out / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600))
+            resources.outputs.append(
+                os.open(out / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            )
         try:
             resources.process = subprocess.Popen(
                 command,
@@ -820,29 +912,41 @@ class WorkerStudent:
                 + self._stderr_tail(600)
             )
             self._resources.kill()
-            self.api = ApiReport(import_error=StudentError("import", f"the worker failed to start: {self.termination_detail}"))
+            self.api = ApiReport(
+                import_error=StudentError(
+                    "import", f"the worker failed to start: {self.termination_detail}"
+                )
+            )
             return
         self.boot_seconds = time.monotonic() - started
         what = f"importing {self._display}"
         try:
-            report, fatal = hello_report(self._channel.receive(self._deadline(self.limits.call_timeout)))
+            report, fatal = hello_report(
+                self._channel.receive(self._deadline(self.limits.call_timeout))
+            )
         except ChannelTimeout:
             self._stop("timeout", f"{what} did not finish within {self._limit_text()}")
         except ChannelClosed:
             self._stop_dead()
         except WireError as problem:
-            self._stop("protocol_error", f"the worker sent a malformed reply to the import ({problem})")
+            self._stop(
+                "protocol_error", f"the worker sent a malformed reply to the import ({problem})"
+            )
         except _Stop:
             pass
         else:
             self.api = report
             if fatal == "memory_limit":
-                self._stop("memory_limit", f"{what} ran out of memory (limit {self.limits.memory_mb} MB)")
+                self._stop(
+                    "memory_limit", f"{what} ran out of memory (limit {self.limits.memory_mb} MB)"
+                )
             elif report.import_error is not None:
                 self._resources.kill()  # the worker has nothing more to do
             return
         self.api = ApiReport(
-            import_error=StudentError("import", f"{what} stopped the worker: {self.termination_detail}")
+            import_error=StudentError(
+                "import", f"{what} stopped the worker: {self.termination_detail}"
+            )
         )
 
     # ---------------------------------------------------------------- calls
@@ -852,7 +956,9 @@ class WorkerStudent:
         function = FUNCTION_OF_CALL.get(type(request), "forward")
         if self.termination is not None or self._resources.process is None or not self.api.usable:
             why = self.termination_detail or "the submission could not be loaded"
-            return Reply(error=StudentError(function, f"not run: the worker was stopped earlier ({why})"))
+            return Reply(
+                error=StudentError(function, f"not run: the worker was stopped earlier ({why})")
+            )
         deadline = self._deadline(self.limits.call_timeout)
         try:
             self._channel.send(call_tree(request), deadline)
@@ -867,7 +973,10 @@ class WorkerStudent:
             pass
         else:
             if fatal == "memory_limit":
-                self._stop("memory_limit", f"{function}() ran out of memory (limit {self.limits.memory_mb} MB)")
+                self._stop(
+                    "memory_limit",
+                    f"{function}() ran out of memory (limit {self.limits.memory_mb} MB)",
+                )
             else:
                 try:
                     self._check_output()
@@ -900,7 +1009,9 @@ class WorkerStudent:
 
     def _check_output(self) -> None:
         if self._output_size() > self.limits.output_bytes:
-            self._stop("output_limit", f"the worker printed more than {self.limits.output_bytes} bytes")
+            self._stop(
+                "output_limit", f"the worker printed more than {self.limits.output_bytes} bytes"
+            )
             raise _Stop()
 
     def _set_termination(self, status: str, detail: str) -> None:
@@ -928,13 +1039,21 @@ class WorkerStudent:
             self._stop("crashed", "the worker closed its channel")
             return
         if self._output_size() > self.limits.output_bytes:
-            self._stop("output_limit", f"the worker printed more than {self.limits.output_bytes} bytes")
+            self._stop(
+                "output_limit", f"the worker printed more than {self.limits.output_bytes} bytes"
+            )
             return
-        number = -code if code < 0 else code - 128 if code > 128 and self._level != "plain" else None
+        number = (
+            -code if code < 0 else code - 128 if code > 128 and self._level != "plain" else None
+        )
         if number == signal.SIGXCPU:
-            self._stop("cpu_limit", f"the worker used up its {self.limits.cpu_seconds} s of CPU time")
+            self._stop(
+                "cpu_limit", f"the worker used up its {self.limits.cpu_seconds} s of CPU time"
+            )
         elif number == signal.SIGXFSZ:
-            self._stop("file_size_limit", f"the worker wrote a file past {self.limits.file_size_mb} MB")
+            self._stop(
+                "file_size_limit", f"the worker wrote a file past {self.limits.file_size_mb} MB"
+            )
         elif number is not None:
             try:
                 name = signal.Signals(number).name
@@ -963,10 +1082,14 @@ def _q(word: object) -> str:
 
 def _bpcheck_sources() -> list[Path]:
     """bpcheck's and the reference's source trees (hidden from workers in the unshare level)."""
-    import bpcheck
     import bpcheck_reference
 
-    paths = [Path(bpcheck.__file__).resolve().parent.parent, Path(bpcheck_reference.__file__).resolve().parent]
+    import bpcheck
+
+    paths = [
+        Path(bpcheck.__file__).resolve().parent.parent,
+        Path(bpcheck_reference.__file__).resolve().parent,
+    ]
     try:
         import hypothesis
 

@@ -27,7 +27,7 @@ import json
 import math
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.lib.format as npy_format
@@ -110,7 +110,7 @@ _PARSED: dict[bytes, tuple[tuple[int, ...], bool, np.dtype]] = {}
 _CACHE_SIZE = 1024
 
 
-def _header_of(array: np.ndarray) -> tuple[bytes, str]:
+def _header_of(array: np.ndarray) -> tuple[bytes, Literal["C", "F"]]:
     """The ``.npy`` header of ``array`` (as ``write_array`` would write it) and its data order."""
     fortran = bool(array.flags.f_contiguous and not array.flags.c_contiguous)
     key = (array.dtype.str, fortran, array.shape)
@@ -123,7 +123,6 @@ def _header_of(array: np.ndarray) -> tuple[bytes, str]:
             _WRITTEN.clear()
         _WRITTEN[key] = header
     return header, "F" if fortran else "C"
-
 
 
 def message_size(chunks: list[bytes]) -> int:
@@ -183,7 +182,11 @@ def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     a header seen before is looked up by its exact bytes instead.
     """
     if len(blob) >= 10 and blob[6:8] in (b"\x01\x00", b"\x02\x00"):
-        size = 10 + int.from_bytes(blob[8:10], "little") if blob[6] == 1 else 12 + int.from_bytes(blob[8:12], "little")
+        size = (
+            10 + int.from_bytes(blob[8:10], "little")
+            if blob[6] == 1
+            else 12 + int.from_bytes(blob[8:12], "little")
+        )
         known = _PARSED.get(blob[:size]) if size <= MAX_NPY_HEADER + 12 else None
         if known is not None:
             return (*known, size)

@@ -23,9 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck._sandbox.calls import Call, Probe, ProbeCall, Reply, StudentError
-from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, UpdateCall
-from bpcheck._student import ApiReport, OPTIONAL_ARITY
+from bpcheck._sandbox.calls import (
+    Call,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    ProbeCall,
+    Reply,
+    StudentError,
+    UpdateCall,
+)
+from bpcheck._student import OPTIONAL_ARITY, ApiReport
 from bpcheck.grading import _wire as wire
 from bpcheck.grading._wire import WireError
 
@@ -142,7 +150,10 @@ def _array(value: Any, what: str) -> np.ndarray:
 def _arrays(value: Any, what: str) -> dict[str, np.ndarray]:
     if not isinstance(value, dict) or len(value) > MAX_ENTRIES:
         raise WireError(f"{what} is not a dict of arrays")
-    return {_text(key, f"a key of {what}", MAX_NAME): _array(item, f"{what}[{key!r}]") for key, item in value.items()}
+    return {
+        _text(key, f"a key of {what}", MAX_NAME): _array(item, f"{what}[{key!r}]")
+        for key, item in value.items()
+    }
 
 
 def _keys(tree: Any, allowed: set[str]) -> dict[str, Any]:
@@ -172,7 +183,9 @@ def expect_type(tree: Any, kind: str) -> dict[str, Any]:
 
 def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
     """The :class:`ApiReport` a worker's hello carries, and its ``fatal`` status if any."""
-    tree = _keys(expect_type(tree, "hello"), {"type", "import_error", "problems", "optional", "fatal"})
+    tree = _keys(
+        expect_type(tree, "hello"), {"type", "import_error", "problems", "optional", "fatal"}
+    )
     fatal = _fatal(tree)
     problems = tree.get("problems", [])
     optional = tree.get("optional", [])
@@ -202,7 +215,18 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
     """The :class:`Reply` a message carries for ``call``, and its ``fatal`` status if any."""
     tree = _keys(
         expect_type(tree, "reply"),
-        {"type", "AL", "gradients", "returned_types", "loss", "params", "probes", "mutated", "error", "fatal"},
+        {
+            "type",
+            "AL",
+            "gradients",
+            "returned_types",
+            "loss",
+            "params",
+            "probes",
+            "mutated",
+            "error",
+            "fatal",
+        },
     )
     fatal = _fatal(tree)
     if tree.get("error") is not None:
@@ -240,11 +264,10 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
 
 
 __all__ = [
+    "FUNCTION_OF_CALL",
     "Channel",
     "ChannelClosed",
     "ChannelTimeout",
-    "FUNCTION_OF_CALL",
-    "Probe",
     "call_tree",
     "hello_report",
     "reply_of",

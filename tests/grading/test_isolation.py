@@ -18,13 +18,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import bpcheck_reference
 import numpy as np
 import pytest
 
-import bpcheck_reference
 from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
 from bpcheck._running import collect_checks, plan, run_planned
-from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, ProbeCall, Probe, Reply, UpdateCall
+from bpcheck._sandbox.calls import (
+    Call,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    Probe,
+    ProbeCall,
+    Reply,
+    UpdateCall,
+)
 from bpcheck.grading._isolation import (
     Limits,
     WorkerStudent,
@@ -86,7 +95,10 @@ def timeout(student: WorkerStudent, reply: Reply | None) -> None:
 def import_timeout(student: WorkerStudent, reply: Reply | None) -> None:
     assert student.termination == "timeout"
     assert student.api.import_error is not None
-    assert "importing sleep_import.py did not finish within the time limit of 2 s" in student.api.import_error.summary
+    assert (
+        "importing sleep_import.py did not finish within the time limit of 2 s"
+        in student.api.import_error.summary
+    )
 
 
 def memory(student: WorkerStudent, reply: Reply | None) -> None:
@@ -192,13 +204,19 @@ def wrong_types(student: WorkerStudent, reply: Reply | None) -> None:
 
 def nan_inf(student: WorkerStudent, reply: Reply | None) -> None:
     healthy(student, reply)
-    assert reply is not None and np.isinf(reply.grads["dW1"].flat[0]) and np.isnan(reply.grads["db1"]).all()
+    assert (
+        reply is not None
+        and np.isinf(reply.grads["dW1"].flat[0])
+        and np.isnan(reply.grads["db1"]).all()
+    )
 
 
 def dtype(expected: str) -> Callable[[WorkerStudent, Reply | None], None]:
     def expectation(student: WorkerStudent, reply: Reply | None) -> None:
         healthy(student, reply)
-        assert reply is not None and {str(value.dtype) for value in reply.grads.values()} == {expected}
+        assert reply is not None and {str(value.dtype) for value in reply.grads.values()} == {
+            expected
+        }
 
     return expectation
 
@@ -288,7 +306,9 @@ def _with_target(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_hostile_submission_has_a_case() -> None:
-    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report", "environment"} == set(CASES)
+    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report", "environment"} == set(
+        CASES
+    )
 
 
 @pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
@@ -306,7 +326,9 @@ def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_submission(name: str, tmp_path: Path) -> None:
-    before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")}
+    before = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")
+    }
     student = WorkerStudent(_with_target(tmp_path, name), QUICK if name in TIMES_OUT else LIMITS)
     try:
         reply = student.call(GRADIENT_CALL) if student.api.usable else None
@@ -315,7 +337,9 @@ def test_hostile_submission(name: str, tmp_path: Path) -> None:
         student.close()
     assert student.surviving_processes() == []
     student.close()  # idempotent
-    after = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")}
+    after = {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")
+    }
     assert after == before
 
 
@@ -356,7 +380,7 @@ def test_one_submission_cannot_cost_another_its_result(reference_copy: Path) -> 
 
 def test_every_call_kind_round_trips(reference_copy: Path) -> None:
     in_process = InProcessStudent(str(reference_copy), get_plugin_manager())
-    calls = [
+    calls: list[Call] = [
         GRADIENT_CALL,
         GradientCall(PARAMS, X, Y, ("tanh", "sigmoid"), "bce", backward_calls=2),
         FORWARD_CALL,
@@ -371,7 +395,9 @@ def test_every_call_kind_round_trips(reference_copy: Path) -> None:
             assert got.error is None and expected.error is None
             for field in ("AL", "probes"):
                 if getattr(expected, field) is not None:
-                    np.testing.assert_allclose(getattr(got, field), getattr(expected, field), rtol=1e-12)
+                    np.testing.assert_allclose(
+                        getattr(got, field), getattr(expected, field), rtol=1e-12
+                    )
             assert got.loss == expected.loss and got.mutated == expected.mutated
             assert len(got.gradients) == len(expected.gradients)
             for mine, theirs in zip(got.gradients, expected.gradients):
@@ -384,7 +410,13 @@ def test_every_call_kind_round_trips(reference_copy: Path) -> None:
 
 def test_run_planned_matches_in_process(reference_copy: Path) -> None:
     ids = {"api", "forward", "gradient_shapes", "gradient_values", "no_mutation", "update"}
-    options = RunOptions(profile="grade", seed=11, max_examples=5, hidden_activations=("tanh",), losses=("mse", "cce"))
+    options = RunOptions(
+        profile="grade",
+        seed=11,
+        max_examples=5,
+        hidden_activations=("tanh",),
+        losses=("mse", "cce"),
+    )
     in_process = InProcessStudent(str(reference_copy), get_plugin_manager())
     expected = _run(in_process, ids, options)  # type: ignore[arg-type]
     with WorkerStudent(reference_copy, LIMITS) as student:
@@ -420,7 +452,10 @@ def test_submission_rules(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with WorkerStudent(empty, LIMITS) as student:
-        assert student.api.import_error is not None and "no .py file" in student.api.import_error.summary
+        assert (
+            student.api.import_error is not None
+            and "no .py file" in student.api.import_error.summary
+        )
         assert student.call(GRADIENT_CALL).error is not None
         assert student.termination is None
 
@@ -511,7 +546,9 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
     if not _levels()[level][0]:
         pytest.skip(f"{level} is not available here")
     grader = subprocess.Popen(
-        [sys.executable, "-c", GRADER, str(HOSTILE / f"{name}.py"), level], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", GRADER, str(HOSTILE / f"{name}.py"), level],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert grader.stdout is not None
@@ -523,7 +560,9 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
 
     def alive() -> list[int]:
         return _matching(
-            lambda pid, info: str(info[0]) == uid or _has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
+            lambda pid, info: (
+                str(info[0]) == uid or _has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
+            )
         )
 
     deadline = time.monotonic() + 5

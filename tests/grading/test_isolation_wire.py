@@ -6,12 +6,22 @@ import io
 import json
 import struct
 import tracemalloc
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.lib.format as npy_format
 import pytest
 
-from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, Probe, ProbeCall, UpdateCall
+from bpcheck._sandbox.calls import (
+    Call,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    Probe,
+    ProbeCall,
+    UpdateCall,
+)
 from bpcheck.grading import _wire as wire
 from bpcheck.grading._wire import WireError
 from bpcheck.grading._worker import call_tree, hello_report, reply_of
@@ -31,12 +41,12 @@ def reader(data: bytes):
     return read_exact, asked
 
 
-def roundtrip(tree: object) -> object:
+def roundtrip(tree: object) -> Any:
     read_exact, _ = reader(b"".join(wire.encode(tree)))
     return wire.read_message(read_exact)
 
 
-def frame(body: bytes, blobs: list[bytes] = ()) -> bytes:
+def frame(body: bytes, blobs: Sequence[bytes] = ()) -> bytes:
     data = struct.pack(">4sII", wire.MAGIC, len(body), len(blobs)) + body
     for blob in blobs:
         data += struct.pack(">Q", len(blob)) + blob
@@ -45,12 +55,14 @@ def frame(body: bytes, blobs: list[bytes] = ()) -> bytes:
 
 def npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
     stream = io.BytesIO()
-    npy_format.write_array_header_1_0(stream, {"descr": descr, "fortran_order": False, "shape": shape})
+    npy_format.write_array_header_1_0(
+        stream, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
     return stream.getvalue()
 
 
 def test_arrays_round_trip_exactly() -> None:
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "f64": np.linspace(-1, 1, 12).reshape(3, 4),
         "f32": np.arange(6, dtype=np.float32).reshape(2, 3),
         "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
@@ -73,7 +85,7 @@ def test_arrays_round_trip_exactly() -> None:
 
 def test_calls_encode_to_plain_data() -> None:
     params = {"W1": np.ones((2, 2)), "b1": np.zeros((2, 1))}
-    calls = [
+    calls: list[Call] = [
         ForwardCall(params, np.ones((2, 3)), ("relu",)),
         GradientCall(params, np.ones((2, 3)), np.ones((2, 3)), ("relu",), "mse", 2),
         ProbeCall(params, np.ones((2, 3)), ("relu",), (Probe("W1", 3, 1e-5),)),
@@ -83,7 +95,9 @@ def test_calls_encode_to_plain_data() -> None:
     for call in calls:
         tree = roundtrip(call_tree(call))
         assert tree["kind"] == type(call).__name__
-    assert roundtrip(call_tree(calls[2]))["fields"]["probes"] == [{"parameter": "W1", "index": 3, "delta": 1e-5}]
+    assert roundtrip(call_tree(calls[2]))["fields"]["probes"] == [
+        {"parameter": "W1", "index": 3, "delta": 1e-5}
+    ]
 
 
 def test_object_dtype_is_refused_both_ways() -> None:
@@ -137,7 +151,13 @@ def test_forged_lengths_are_refused_before_reading() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b'{"$array": 5}', b'{"$array": "0"}'],
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"$array": 5}',
+        b'{"$array": "0"}',
+    ],
     ids=["syntax", "not-utf8", "deep", "bad-reference", "string-reference"],
 )
 def test_malformed_json_is_refused(body: bytes) -> None:
@@ -155,7 +175,9 @@ def test_bad_magic_and_header_garbage() -> None:
 
 
 def test_replies_must_fit_their_request() -> None:
-    call = GradientCall({"W1": np.ones((1, 1))}, np.ones((1, 1)), np.ones((1, 1)), ("linear",), "mse", 2)
+    call = GradientCall(
+        {"W1": np.ones((1, 1))}, np.ones((1, 1)), np.ones((1, 1)), ("linear",), "mse", 2
+    )
     good = {"type": "reply", "AL": np.ones((1, 1)), "gradients": [{"dW1": np.ones((1, 1))}] * 2}
     reply, fatal = reply_of(good, call)
     assert fatal is None and len(reply.gradients) == 2
@@ -182,7 +204,9 @@ def test_replies_must_fit_their_request() -> None:
 
 
 def test_hello_is_checked() -> None:
-    report, fatal = hello_report({"type": "hello", "import_error": None, "problems": [], "optional": ["update"]})
+    report, fatal = hello_report(
+        {"type": "hello", "import_error": None, "problems": [], "optional": ["update"]}
+    )
     assert report.usable and report.optional == {"update"} and fatal is None
     for tree in [
         {"type": "hello", "optional": ["os.system"]},
