@@ -12,7 +12,9 @@ Submissions
     directory's only top-level ``.py`` file, or ``mlp.py`` when there are
     several. The submission is copied into the worker's temporary directory
     (a directory at most 64 MB and 10 000 files, symlinks copied as links);
-    the worker never sees the original.
+    the worker never sees the original. The worker's working directory is
+    that copy, so a module may read its own data files by relative path;
+    writing there changes only the copy.
 
 Levels of isolation, best first (``describe_isolation()`` says which this
 machine offers; ``BPCHECK_ISOLATION`` or ``level=`` picks one):
@@ -22,8 +24,7 @@ machine offers; ``BPCHECK_ISOLATION`` or ``level=`` picks one):
     filesystem view that holds only /usr and the system libraries, the
     interpreter's prefix (bind-mounted at its own path, its site-packages
     hidden), NumPy, the copied harness modules (read-only), the copied
-    submission (read-only) and a writable working directory, also mounted as
-    /tmp. As root, ``setpriv`` then drops to a dedicated unprivileged uid per
+    submission and a scratch directory (HOME, also mounted as /tmp). As root, ``setpriv`` then drops to a dedicated unprivileged uid per
     worker (so RLIMIT_NPROC counts only that worker), with no capabilities
     and no_new_privs. Killing the worker's bwrap ends the pid namespace, and
     with it every process the student started. ``--die-with-parent`` ends it
@@ -731,11 +732,11 @@ class WorkerStudent:
             relative = Path(module.name)
             shutil.copyfile(module, student / relative)
         if uid is not None:
-            # The copy is the worker's to read, nobody else's (other workers run as other uids).
+            # The copy is the worker's own, nobody else's (other workers run as other uids).
             for path in [student, *student.rglob("*")]:
-                os.lchown(path, 0, uid)
+                os.lchown(path, uid, uid)
                 if not path.is_symlink():
-                    os.chmod(path, 0o750 if path.is_dir() else 0o640)
+                    os.chmod(path, 0o700 if path.is_dir() else 0o600)
             os.chown(work, uid, uid)
 
         # Paths as the worker sees them.
@@ -795,9 +796,9 @@ class WorkerStudent:
             command += ["--ro-bind", str(lib), seen["lib"]]
             for source in numpy_dirs:
                 command += ["--ro-bind", str(source), f"{seen['lib']}/{source.name}"]
-            command += ["--ro-bind", str(student), seen["student"]]
+            command += ["--bind", str(student), seen["student"]]
             command += ["--bind", str(work), seen["work"], "--bind", str(work), "/tmp"]
-            command += ["--chdir", seen["work"], "--clearenv"]
+            command += ["--chdir", seen["student"], "--clearenv"]
             for key, value in env.items():
                 command += ["--setenv", key, value]
             command += [*_privilege_drop(uid), *python]
@@ -864,7 +865,7 @@ class WorkerStudent:
                 "-c",
                 script,
             ]
-            cwd = str(work)
+            cwd = str(student)
         else:
             drop = _privilege_drop(uid)
             if through_fds and prefix in executable.parents:
@@ -875,7 +876,7 @@ class WorkerStudent:
                 if drop
                 else [*_die_with_parent(), *python]
             )
-            cwd = str(work)
+            cwd = str(student)
         self.isolation = _summary(self._level, uid is not None, uid)
 
         for name in ("stdout", "stderr"):

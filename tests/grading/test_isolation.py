@@ -569,3 +569,33 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
     while alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert alive() == []
+
+
+@pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
+def test_a_module_reads_its_own_data_files(level: str, tmp_path: Path) -> None:
+    """A directory submission's module loads a data file by relative path and may
+    write next to itself; only the worker's copy changes."""
+    if not _levels()[level][0]:
+        pytest.skip(f"{level} is not available here")
+    submission = tmp_path / "student"
+    submission.mkdir()
+    (submission / "scale.txt").write_text("3.0")
+    (submission / "mlp.py").write_text(
+        "import numpy as np\n"
+        "SCALE = float(open('scale.txt').read())\n"
+        "open('scratch.txt', 'w').write('mine')\n"
+        "def forward(params, X, activations):\n"
+        "    return SCALE * np.ones((1, 1)), None\n"
+        "def backward(params, cache, Y, activations, loss):\n"
+        "    return {}\n"
+    )
+    (submission / "helpers.py").write_text("")
+    with WorkerStudent(submission, LIMITS, level=level) as student:
+        assert student.api.usable, student.api
+        AL = student.call(FORWARD_CALL).AL
+    assert AL is not None and AL[0, 0] == 3.0
+    assert sorted(path.name for path in submission.iterdir()) == [
+        "helpers.py",
+        "mlp.py",
+        "scale.txt",
+    ]
