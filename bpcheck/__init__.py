@@ -14,7 +14,7 @@ from bpcheck._results import SCHEMA, CheckResult, LayerRow, RunReport
 from bpcheck._running import RunOptions, run_student
 from bpcheck._student import ApiReport, InProcessStudent, Student
 from bpcheck.checks import Check, CheckContext, CheckFailure, check
-from bpcheck.diagnosis import Mistake
+from bpcheck.diagnosis import Evidence, Finding, Mistake
 
 __all__ = [
     "SCHEMA",
@@ -26,7 +26,9 @@ __all__ = [
     "CheckFailure",
     "CheckResult",
     "ConfigError",
+    "Evidence",
     "Family",
+    "Finding",
     "InProcessStudent",
     "LayerRow",
     "Mistake",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from typing import Any
 
 import pluggy
 
 from bpcheck import hookspecs
+from bpcheck._errors import PluginError
 
 PROJECT_NAME = "bpcheck"
 
@@ -31,3 +33,22 @@ def get_plugin_manager(extra_plugins: Iterable[object] = ()) -> pluggy.PluginMan
         if not manager.is_registered(plugin):
             manager.register(plugin)
     return manager
+
+
+def collect_declared(manager: pluggy.PluginManager, hook: str, kind: str) -> list[Any]:
+    """Every plugin's contributions to ``hook`` (checks, mistakes), in
+    registration order; their ids must be unique.
+
+    Each implementation is called on its own so that a clash names both plugins.
+    """
+    declared: list[Any] = []
+    seen: dict[str, str] = {}
+    for implementation in getattr(manager.hook, hook).get_hookimpls():
+        for item in implementation.function() or []:
+            if item.id in seen:
+                raise PluginError(
+                    implementation.plugin_name, hook, f"{kind} id {item.id!r} is already declared by {seen[item.id]}"
+                )
+            seen[item.id] = implementation.plugin_name
+            declared.append(item)
+    return declared

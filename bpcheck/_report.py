@@ -11,7 +11,8 @@ from tabulate import tabulate
 
 from bpcheck._hookimpl import hookimpl
 from bpcheck._results import CheckResult, RunReport
-from bpcheck._text import layer_table
+from bpcheck._text import diagnosis_lines, layer_table
+from bpcheck.diagnosis import write_heatmaps
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -23,16 +24,23 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def failure_markdown(result: CheckResult) -> str:
-    """The explanation of one failing check: message, counterexample, table, command."""
-    parts = [f"### {result.name} — {result.status}", "", result.claim, "", "```text", result.message, "```"]
+def failure_markdown(result: CheckResult, picture: str | None = None) -> str:
+    """The explanation of one failing check: the diagnosis, the counterexample,
+    the message, the table (and its heatmap, when drawn), the command."""
+    parts = [f"### {result.name} — {result.status}", "", result.claim]
+    for diagnosis in result.diagnoses:
+        summary, *details = diagnosis_lines(diagnosis)
+        parts += ["", f"**Diagnosis: {summary}**", ""] + [f"- {line}" for line in details]
     if result.counterexample:
         parts += ["", f"**Minimal counterexample:** {result.counterexample['summary']}"]
         if result.counterexample.get("arrays"):
             arrays = json.dumps(result.counterexample["arrays"])
             parts += ["", "```json", arrays, "```"]
+    parts += ["", "```text", result.message, "```"]
     if result.layers:
         parts += ["", layer_table(result.layers, "github")]
+    if picture:
+        parts += ["", f"![dW per layer: reference, yours, yours − reference]({picture})"]
     if result.traceback:
         parts += ["", "Traceback:", "", "```text", result.traceback.rstrip(), "```"]
     parts += [f"- {note}" for note in result.notes]
@@ -41,7 +49,9 @@ def failure_markdown(result: CheckResult) -> str:
     return "\n".join(parts)
 
 
-def report_markdown(report: RunReport) -> str:
+def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -> str:
+    """The whole report; ``pictures`` maps a result's name to its heatmap file."""
+    pictures = pictures or {}
     summary = tabulate(
         [
             (result.name, result.status, f"{result.points:g}/{result.max_points:g}", result.message.splitlines()[0] if result.message else "")
@@ -50,15 +60,24 @@ def report_markdown(report: RunReport) -> str:
         headers=("check", "status", "points", "message"),
         tablefmt="github",
     )
-    failures = [failure_markdown(result) for result in report.checks if result.status in ("failed", "error")]
+    failures = [
+        failure_markdown(result, pictures.get(result.name))
+        for result in report.checks
+        if result.status in ("failed", "error")
+    ]
     lines = [
         f"# bpcheck report: {report.student}",
         "",
         f"**Score: {report.score:g} / {report.max_score:g}** ({report.status}); "
         f"profile {report.profile}, seed {report.seed}, bpcheck {report.bpcheck_version}",
-        "",
-        summary,
     ]
+    if report.diagnoses:
+        lines += ["", "## Diagnosis", ""] + [
+            f"- **{entry['summary']}** `{entry['mistake']}` ({entry['confidence']} confidence; "
+            f"{len(entry.get('checks', []))} failing check{'s' if len(entry.get('checks', [])) != 1 else ''}). {entry['hint']}"
+            for entry in report.diagnoses
+        ]
+    lines += ["", summary]
     if failures:
         lines += ["", "## Failures", "", "\n\n".join(failures)]
     return "\n".join(lines) + "\n"
@@ -68,6 +87,7 @@ def report_markdown(report: RunReport) -> str:
 def bpcheck_write_report(report: RunReport, directory: Path) -> list[Path]:
     markdown = directory / f"{report.student}.md"
     data = directory / f"{report.student}.json"
-    write_atomically(markdown, report_markdown(report))
+    pictures = write_heatmaps(report.student, report.checks, directory)
+    write_atomically(markdown, report_markdown(report, {name: path.name for name, path in pictures.items()}))
     write_atomically(data, json.dumps(report.to_json(), indent=2) + "\n")
-    return [markdown, data]
+    return [markdown, data, *pictures.values()]

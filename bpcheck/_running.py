@@ -19,7 +19,7 @@ from hypothesis.errors import FlakyFailure
 
 from bpcheck import __version__
 from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Case, Family, all_families
-from bpcheck._errors import PluginError
+from bpcheck._manager import collect_declared
 from bpcheck._numerics import best_fit_scale, relative_error
 from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult, LayerRow, RunReport
@@ -65,24 +65,8 @@ class PlannedCheck:
 
 
 def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
-    """Every plugin's checks, in registration order; ids must be unique.
-
-    Each implementation is called on its own so that a clash names both plugins.
-    """
-    checks: list[Check] = []
-    seen: dict[str, str] = {}
-    for implementation in manager.hook.bpcheck_checks.get_hookimpls():
-        contributed: list[Check] = implementation.function() or []  # type: ignore[assignment]
-        for declared in contributed:
-            if declared.id in seen:
-                raise PluginError(
-                    implementation.plugin_name,
-                    "bpcheck_checks",
-                    f"check id {declared.id!r} is already declared by {seen[declared.id]}",
-                )
-            seen[declared.id] = implementation.plugin_name
-            checks.append(declared)
-    return checks
+    """Every plugin's checks, in registration order; ids must be unique."""
+    return collect_declared(manager, "bpcheck_checks", "check")
 
 
 def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:

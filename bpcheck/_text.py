@@ -6,7 +6,7 @@ import json
 
 from tabulate import tabulate
 
-from bpcheck._results import CheckResult, LayerRow
+from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow
 
 
 def _number(value: float | None) -> str:
@@ -44,11 +44,27 @@ def layer_table(rows: list[LayerRow], tablefmt: str) -> str:
     return tabulate(layer_rows(rows), headers=LAYER_HEADERS, tablefmt=tablefmt)
 
 
+def diagnosis_lines(diagnosis: DiagnosisRecord) -> list[str]:
+    """One diagnosis in plain words: the mistake, why bpcheck thinks so, the fix, the lesson."""
+    named = (
+        f" [{diagnosis['mistake']}, {diagnosis['confidence']} confidence]" if diagnosis["mistake"] else ""
+    )
+    return [
+        diagnosis["summary"] + named,
+        f"Evidence: {diagnosis['evidence']}",
+        f"Fix: {diagnosis['hint']}",
+        f"Lesson: {diagnosis['lesson']}",
+    ]
+
+
 def failure_text(result: CheckResult) -> str:
-    """What a student reads when a check fails: the message, the minimal
-    counterexample, the per-layer table, their own traceback, and one command
-    that reproduces it."""
-    parts = [f"{result.name}: {result.claim}", "", result.message]
+    """What a student reads when a check fails: the diagnosis, the minimal
+    counterexample, the check's message, the per-layer table, their own
+    traceback, and one command that reproduces it."""
+    parts = [f"{result.name}: {result.claim}"]
+    for diagnosis in result.diagnoses:
+        lines = diagnosis_lines(diagnosis)
+        parts += ["", f"Diagnosis: {lines[0]}"] + [f"  {line}" for line in lines[1:]]
     if result.counterexample:
         parts += ["", f"Minimal counterexample: {result.counterexample['summary']}"]
         if result.counterexample.get("arrays"):
@@ -56,6 +72,7 @@ def failure_text(result: CheckResult) -> str:
                 f"  {name} = {json.dumps(value)}"
                 for name, value in result.counterexample["arrays"].items()
             ]
+    parts += ["", result.message]
     if result.layers:
         parts += ["", layer_table(result.layers, "simple")]
     if result.traceback:

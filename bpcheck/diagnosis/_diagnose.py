@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pluggy
 
 from bpcheck._contract import Case
-from bpcheck._errors import PluginError
+from bpcheck._manager import collect_declared
 from bpcheck._results import DiagnosisRecord
 from bpcheck._student import Student
 from bpcheck.diagnosis._evidence import Evidence
@@ -21,22 +21,8 @@ from bpcheck.diagnosis._wording import where
 
 
 def collect_mistakes(manager: pluggy.PluginManager) -> tuple[Mistake, ...]:
-    """Every plugin's mistakes, built-ins last; ids must be unique."""
-    mistakes: list[Mistake] = []
-    seen: dict[str, str] = {}
-    for contributed, implementation in zip(
-        reversed(manager.hook.bpcheck_mistakes()), manager.hook.bpcheck_mistakes.get_hookimpls()
-    ):
-        for mistake in contributed:
-            if mistake.id in seen:
-                raise PluginError(
-                    implementation.plugin_name,
-                    "bpcheck_mistakes",
-                    f"mistake id {mistake.id!r} is already declared by {seen[mistake.id]}",
-                )
-            seen[mistake.id] = implementation.plugin_name
-            mistakes.append(mistake)
-    return tuple(mistakes)
+    """Every plugin's mistakes, in registration order; ids must be unique."""
+    return tuple(collect_declared(manager, "bpcheck_mistakes", "mistake"))
 
 
 def _summary(title: str, layers: tuple[int, ...], case: Case | None) -> str:

@@ -1,0 +1,72 @@
+"""Naming accuracy of the diagnosis over the table of student modules.
+
+    /work/venv/bin/python benchmarks/diagnosis_accuracy.py [--max-examples N] [--quick]
+
+Runs every check (all families unless --quick) against every module of
+tests/diagnosis/table.py and prints, per module, the mistakes expected and
+named, then:
+
+- correctly named: buggy modules whose every expected mistake was named;
+- misnamed: buggy modules given any mistake they do not have (must be 0);
+- false diagnoses: correct modules given any diagnosis at all (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bpcheck import RunOptions  # noqa: E402
+from tests.diagnosis.table import RELABELLED, named, rows, run, unrecognised  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--quick", action="store_true", help="only the families each module needs")
+    arguments = parser.parse_args()
+    buggy = correct = misnamed = named_right = false_alarms = 0
+    for row in rows():
+        options = RunOptions(profile="grade", seed=0, max_examples=arguments.max_examples)
+        if arguments.quick:
+            options = RunOptions(
+                profile="grade",
+                seed=0,
+                max_examples=arguments.max_examples,
+                hidden_activations=("relu", "sigmoid", "tanh"),
+                losses=row.losses(),
+            )
+        started = time.perf_counter()
+        report = run(row, options)
+        got = named(report)
+        if row.correct:
+            correct += 1
+            alarm = bool(got) or unrecognised(report) > 0
+            false_alarms += alarm
+            verdict = "FALSE DIAGNOSIS" if alarm else "ok"
+        else:
+            buggy += 1
+            wrong = got - row.expected
+            misnamed += bool(wrong)
+            right = row.expected <= got and not wrong
+            named_right += right
+            verdict = "ok" if right else f"MISNAMED {sorted(wrong)}" if wrong else "missed"
+        note = " (label from issue 3, see RELABELLED)" if row.name in RELABELLED else ""
+        print(
+            f"{verdict:>16}  {row.name:58} expected {sorted(row.expected) or '-'} named {sorted(got) or '-'}"
+            f" unrecognised failures {unrecognised(report)}  {time.perf_counter() - started:.1f}s{note}",
+            flush=True,
+        )
+    print()
+    print(f"correctly named:       {named_right} / {buggy} buggy modules")
+    print(f"misnamed:              {misnamed}")
+    print(f"false diagnoses:       {false_alarms} / {correct} correct modules")
+    return 0 if misnamed == 0 and false_alarms == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

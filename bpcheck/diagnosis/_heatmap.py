@@ -1,0 +1,93 @@
+"""Heatmaps of dW, layer by layer: the reference's, the student's, and the difference.
+
+Drawn only when matplotlib is installed (the ``plots`` extra) and the failing
+counterexample was small enough for its values to be kept in the report. A
+transposed dW, dead-unit rows and scale errors show at a glance.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+
+from bpcheck._results import CheckResult, LayerRow
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def picture_name(student: str, result: CheckResult) -> str:
+    """``mlp.gradient_values-relu-mse.png``: a file name safe in Markdown links."""
+    return f"{student}.{re.sub(r'[^A-Za-z0-9_.-]+', '-', result.name).strip('-')}.png"
+
+
+def _rows(result: CheckResult) -> list[LayerRow]:
+    return [row for row in result.layers if row.parameter.startswith("dW") and row.reference is not None]
+
+
+def drawable(result: CheckResult) -> bool:
+    return bool(_rows(result))
+
+
+def _panel(axis, values: np.ndarray | None, title: str, limit: float) -> None:  # type: ignore[no-untyped-def]
+    axis.set_title(title, fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    if values is None:
+        axis.text(0.5, 0.5, "not comparable\n(shape differs)", ha="center", va="center", fontsize=8)
+        return
+    image = axis.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    if values.size <= 36:
+        for (i, j), value in np.ndenumerate(values):
+            colour = "white" if abs(value) > 0.6 * limit else "black"
+            axis.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=7, color=colour)
+    axis.figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+
+
+def draw(result: CheckResult, path: Path) -> None:
+    """Write the heatmaps of ``result``'s failing counterexample to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = _rows(result)
+    figure, axes = plt.subplots(len(rows), 3, figsize=(10, 2.8 * len(rows)), squeeze=False)
+    for (reference_axis, yours_axis, difference_axis), row in zip(axes, rows):
+        reference = np.array(row.reference, dtype=float)
+        yours = np.array(row.yours, dtype=float) if row.yours is not None else None
+        difference = yours - reference if yours is not None and yours.shape == reference.shape else None
+        arrays = [a for a in (reference, yours, difference) if a is not None and a.size]
+        limit = max(float(np.max(np.abs(a))) for a in arrays) or 1.0
+        where = f"layer {row.layer} ({row.activation})"
+        _panel(reference_axis, reference, f"{row.parameter} reference, {where}", limit)
+        _panel(yours_axis, yours, f"yours {'x'.join(map(str, yours.shape)) if yours is not None else 'missing'}", limit)
+        _panel(difference_axis, difference, "yours − reference", limit)
+    figure.suptitle(f"{result.name}: {result.counterexample['summary'] if result.counterexample else ''}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_heatmaps(student: str, results: list[CheckResult], directory: Path) -> dict[str, Path]:
+    """One picture for the first drawable failure of each distinct diagnosis
+    (the set of mistakes a failure was given); by result name."""
+    if not available():
+        return {}
+    written: dict[str, Path] = {}
+    drawn: set[frozenset[str | None]] = set()
+    for result in results:
+        named = frozenset(diagnosis["mistake"] for diagnosis in result.diagnoses)
+        if result.status not in ("failed", "error") or named in drawn or not drawable(result):
+            continue
+        path = directory / picture_name(student, result)
+        directory.mkdir(parents=True, exist_ok=True)
+        draw(result, path)
+        written[result.name] = path
+        drawn.add(named)
+    return written

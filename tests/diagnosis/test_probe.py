@@ -1,0 +1,60 @@
+"""The derivative probe reads a student's f′ point by point, and only reports a function of z."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bpcheck import InProcessStudent, get_plugin_manager
+from bpcheck.diagnosis._probe import read_derivative
+from tests.conftest import REFERENCE_SOURCE
+from tests.diagnosis.table import OWN
+from tests.implementations import HERE as SHARED
+
+
+def student(path: Path) -> InProcessStudent:
+    return InProcessStudent(str(path), get_plugin_manager())
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "linear"])
+@pytest.mark.parametrize("loss, output", [("mse", "linear"), ("bce", "sigmoid"), ("cce", "softmax")])
+def test_the_reference_reads_as_the_lessons_derivative(activation: str, loss: str, output: str) -> None:
+    reading = read_derivative(student(REFERENCE_SOURCE), activation, output, loss)
+    assert reading is not None and reading.formula is not None
+    assert reading.formula.mistake == ""
+
+
+def test_a_correct_student_who_writes_f_prime_in_terms_of_a_reads_as_correct() -> None:
+    reading = read_derivative(student(OWN / "correct_rows.py"), "tanh", "linear", "mse")
+    assert reading is not None and reading.formula is not None and reading.formula.mistake == ""
+
+
+def test_tanh_prime_written_one_minus_z_squared_is_quoted_with_its_values() -> None:
+    reading = read_derivative(student(SHARED / "buggy_wrong_activation_derivative_1.py"), "tanh", "linear", "mse")
+    assert reading is not None and reading.formula is not None
+    assert reading.formula.mistake == "wrong_activation_derivative"
+    assert reading.quote() == "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(z) = 0.7864"
+
+
+@pytest.mark.parametrize(
+    "module, activation, mistake",
+    [
+        (OWN / "buggy_missing_activation_derivative_recursive.py", "sigmoid", "missing_activation_derivative"),
+        (OWN / "buggy_activation_derivative_of_output_coursera.py", "sigmoid", "activation_derivative_of_output"),
+        (OWN / "buggy_wrong_activation_derivative_recursive.py", "relu", "wrong_activation_derivative"),
+    ],
+)
+def test_each_derivative_mistake_reads_as_its_formula(module: Path, activation: str, mistake: str) -> None:
+    reading = read_derivative(student(module), activation, "linear", "mse")
+    assert reading is not None and reading.formula is not None and reading.formula.mistake == mistake
+
+
+def test_a_formula_bpcheck_does_not_know_is_read_but_not_matched() -> None:
+    reading = read_derivative(student(OWN / "buggy_wrong_activation_derivative_rows.py"), "sigmoid", "linear", "mse")
+    assert reading is not None and reading.formula is None
+    assert "a formula bpcheck does not know" in reading.quote()
+
+
+def test_a_hidden_layer_without_any_gradient_gives_no_reading() -> None:
+    assert read_derivative(student(OWN / "buggy_gradient_not_propagated_coursera.py"), "tanh", "linear", "mse") is None

@@ -1,0 +1,50 @@
+"""Every buggy module of the table gets exactly its mistakes named; correct code gets none.
+
+The whole path runs: the real checks, Hypothesis's shrinking (derandomized,
+seed 0), the failure path and the diagnosis. Families are limited to those a
+module's mistakes show in, to keep the suite quick; the full run is
+``benchmarks/diagnosis_accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bpcheck import RunOptions
+from tests.conftest import REFERENCE_SOURCE
+from tests.diagnosis.table import Row, named, rows, run, unrecognised
+
+ROWS = rows()
+
+
+def quick(row: Row) -> RunOptions:
+    return RunOptions(
+        profile="grade",
+        seed=0,
+        max_examples=8,
+        hidden_activations=("relu", "sigmoid", "tanh"),
+        losses=row.losses(),
+    )
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if not r.correct and r.expected], ids=lambda r: r.name)
+def test_a_buggy_module_gets_its_mistakes_named_and_nothing_else(row: Row) -> None:
+    report = run(row, quick(row))
+    assert named(report) == row.expected
+
+
+CORRECT = [r for r in ROWS if r.correct] + [Row("correct_reference", REFERENCE_SOURCE, frozenset())]
+
+
+@pytest.mark.parametrize("row", CORRECT, ids=lambda r: r.name)
+def test_correct_code_in_any_style_gets_no_diagnosis(row: Row) -> None:
+    options = RunOptions(profile="grade", seed=0, max_examples=8)
+    report = run(row, options)
+    assert named(report) == set()
+    assert unrecognised(report) == 0
+    assert all(result.diagnoses == [] for result in report.checks)
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if not r.correct and not r.expected], ids=lambda r: r.name)
+def test_a_module_that_breaks_the_api_gets_no_diagnosis(row: Row) -> None:
+    assert named(run(row, quick(row))) == set()
