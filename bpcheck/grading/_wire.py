@@ -242,15 +242,16 @@ def _resolve(value: Any, arrays: list[np.ndarray], depth: int) -> Any:
 def blocking_reader(sock: Any) -> ReadExact:
     """``read_exact`` over a blocking socket (the worker's side)."""
 
+    pending = bytearray()
+
     def read_exact(n: int) -> bytes:
-        buffer = bytearray(n)
-        view = memoryview(buffer)
-        got = 0
-        while got < n:
-            received = sock.recv_into(view[got:], n - got)
-            if received == 0:
+        while len(pending) < n:
+            chunk = sock.recv(max(n - len(pending), 1 << 16))
+            if not chunk:
                 raise EOFError("the other side closed the channel")
-            got += received
-        return bytes(buffer)
+            pending.extend(chunk)
+        data = bytes(pending[:n])
+        del pending[:n]
+        return data
 
     return read_exact

@@ -39,6 +39,8 @@ from bpcheck.grading._wire import WireError
 
 #: Seconds between checks on the worker while waiting for it.
 TICK = 0.05
+#: Bytes read from the socket at a time beyond what a message needs.
+READ_AHEAD = 1 << 16
 MAX_TEXT = 20_000
 MAX_NAME = 200
 MAX_ENTRIES = 1024
@@ -71,6 +73,8 @@ class Channel:
         self.sock = sock
         self.sock.setblocking(False)
         self.tick = tick
+        #: Bytes received but not yet consumed (at most one read-ahead past a message).
+        self._pending = bytearray()
 
     def _wait(self, events: int, deadline: float) -> None:
         poller = select.poll()
@@ -86,32 +90,38 @@ class Channel:
     def send(self, tree: Any, deadline: float) -> None:
         data = memoryview(b"".join(wire.encode(tree)))
         while data:
-            self._wait(select.POLLOUT, deadline)
+            if time.monotonic() > deadline:
+                raise ChannelTimeout()
             try:
                 sent = self.sock.send(data)
             except (BlockingIOError, InterruptedError):
+                self._wait(select.POLLOUT, deadline)
                 continue
             except OSError as exc:  # EPIPE, ECONNRESET: the worker is gone
                 raise ChannelClosed() from exc
             data = data[sent:]
 
     def receive(self, deadline: float) -> Any:
+        pending = self._pending
+
         def read_exact(n: int) -> bytes:
-            buffer = bytearray(n)
-            view = memoryview(buffer)
-            got = 0
-            while got < n:
-                self._wait(select.POLLIN, deadline)
+            # n has been checked against the message budget by the wire layer.
+            while len(pending) < n:
+                if time.monotonic() > deadline:
+                    raise ChannelTimeout()
                 try:
-                    received = self.sock.recv_into(view[got:], n - got)
+                    chunk = self.sock.recv(max(n - len(pending), READ_AHEAD))
                 except (BlockingIOError, InterruptedError):
+                    self._wait(select.POLLIN, deadline)
                     continue
                 except OSError as exc:
                     raise ChannelClosed() from exc
-                if received == 0:
+                if not chunk:
                     raise ChannelClosed()
-                got += received
-            return bytes(buffer)
+                pending.extend(chunk)
+            data = bytes(pending[:n])
+            del pending[:n]
+            return data
 
         return wire.read_message(read_exact)
 
