@@ -92,6 +92,7 @@ def test_grading_a_batch_writes_the_class_summary_and_every_students_reports(
     ]
     assert by_name["alice"][1] == by_name["alice"][2] == by_name["dave"][1]
     assert 0 < float(by_name["bob"][1]) < float(by_name["bob"][2])
+    assert by_name["bob"][4] == "missing_activation_derivative"
     assert float(by_name["carol"][1]) == 0
     for name in ("alice", "bob", "carol", "dave"):
         for suffix in (".md", ".json", ".state"):
@@ -99,6 +100,7 @@ def test_grading_a_batch_writes_the_class_summary_and_every_students_reports(
         assert json.loads((out / "gradescope" / f"{name}.json").read_text())["tests"]
     summary = (out / "summary.md").read_text()
     assert "| bob " in summary and "import_error" in summary
+    assert "| missing_activation_derivative |          1 |" in summary
     assert "import_error" in captured.out and "alice" in captured.out
     assert "isolation:" in captured.err
     assert "[4/4]" in captured.err
