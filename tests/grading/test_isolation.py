@@ -461,7 +461,7 @@ def test_submission_rules(tmp_path: Path) -> None:
 
 
 def test_submission_timeout() -> None:
-    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 30.0, "submission_timeout": 2.0})
+    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 30.0, "submission_timeout": 4.0})
     with WorkerStudent(HOSTILE / "infinite_loop.py", limits) as student:
         reply = student.call(GRADIENT_CALL)
         assert student.termination == "timeout"
