@@ -17,7 +17,6 @@ PITFALL_4 = "Pitfall 4: dividing by M twice, or not at all"
 OTHER = "Other classic mistakes: "
 
 
-
 BUILTIN_MISTAKES: tuple[Mistake, ...] = (
     Mistake(
         "forward_mismatch",
@@ -36,7 +35,8 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "softmax(z) = e^z / Σ e^z computed directly overflows once a logit is above about 709: "
         "e^z becomes inf and inf/inf is nan. Softmax is unchanged by subtracting the same number "
         "from every logit of a column, which keeps the exponents ≤ 0.",
-        "Compute e = np.exp(z - z.max(axis=0, keepdims=True)), then e / e.sum(axis=0, keepdims=True).",
+        "Compute e = np.exp(z - z.max(axis=0, keepdims=True)), "
+        "then e / e.sum(axis=0, keepdims=True).",
         OTHER + "a softmax without max-subtraction, which overflows",
         r.unstable_softmax,
     ),
@@ -103,7 +103,9 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "(n_ℓ₋₁ × n_ℓ), or, for a square layer or after a reshape, holds the transposed values.",
         "dW = delta @ A_prev.T (with the 1/M if δ does not carry it).",
         PITFALL_2,
-        r.either(r.by_values("transposed_weight_gradient"), r.by_shape("transposed_weight_gradient")),
+        r.either(
+            r.by_values("transposed_weight_gradient"), r.by_shape("transposed_weight_gradient")
+        ),
     ),
     Mistake(
         "bias_not_summed_over_batch",
@@ -113,7 +115,9 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "too small or the wrong shape.",
         "db = delta.sum(axis=1, keepdims=True) (with the 1/M if δ does not carry it).",
         PITFALL_3,
-        r.either(r.by_values("bias_not_summed_over_batch"), r.by_shape("bias_not_summed_over_batch")),
+        r.either(
+            r.by_values("bias_not_summed_over_batch"), r.by_shape("bias_not_summed_over_batch")
+        ),
     ),
     Mistake(
         "missing_activation_derivative",
@@ -122,7 +126,10 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "gradients flow through dead ReLUs and ignore sigmoid/tanh saturation.",
         "Multiply W.T @ delta element-wise by f′(z⁽ˡ⁾) of the layer below before using it.",
         PITFALL_1,
-        r.either(r.by_values("missing_activation_derivative"), r.by_derivative_probe("missing_activation_derivative")),
+        r.either(
+            r.by_values("missing_activation_derivative"),
+            r.by_derivative_probe("missing_activation_derivative"),
+        ),
     ),
     Mistake(
         "activation_derivative_of_output",
@@ -132,7 +139,10 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "Cache z⁽ˡ⁾ in forward and pass it to f′; or write f′ in terms of a on purpose "
         "(σ′ = a(1 − a), tanh′ = 1 − a²) and then give it a.",
         OTHER + "using f′(a) instead of f′(z)",
-        r.either(r.by_values("activation_derivative_of_output"), r.by_derivative_probe("activation_derivative_of_output")),
+        r.either(
+            r.by_values("activation_derivative_of_output"),
+            r.by_derivative_probe("activation_derivative_of_output"),
+        ),
     ),
     Mistake(
         "wrong_activation_derivative",
@@ -142,7 +152,10 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "derivative of another activation) changes every δ below that layer.",
         "Compare your f′ with the lesson's table, and check it against (f(z + ε) − f(z − ε)) / 2ε.",
         OTHER + "a wrong formula for one activation's f′ (the lesson's table of f and f′)",
-        r.either(r.by_values("wrong_activation_derivative"), r.by_derivative_probe("wrong_activation_derivative")),
+        r.either(
+            r.by_values("wrong_activation_derivative"),
+            r.by_derivative_probe("wrong_activation_derivative"),
+        ),
     ),
     Mistake(
         "wrong_layer_in_recurrence",

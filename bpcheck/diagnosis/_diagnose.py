@@ -68,9 +68,11 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
         f" It fits more than one combination of known mistakes ({' or '.join(fits)}) and a second "
         "case could not tell them apart."
         if len(fits) > 1
-        else " The derivative probe and the shapes point to nothing either."
-        if values.confirmed is None
-        else " A combination of known mistakes fitted the counterexample but not a second case."
+        else (
+            " The derivative probe and the shapes point to nothing either."
+            if values.confirmed is None
+            else " A combination of known mistakes fitted the counterexample but not a second case."
+        )
     )
     return {
         "mistake": None,

@@ -85,7 +85,9 @@ class Evidence:
         assert self.case is not None
         activations = self.case.architecture.activations
         _, cache = reference.forward(self.case.params, self.case.X, activations)
-        return reference.backward(self.case.params, cache, self.case.Y, activations, self.case.architecture.loss)
+        return reference.backward(
+            self.case.params, cache, self.case.Y, activations, self.case.architecture.loss
+        )
 
     @cached_property
     def tolerance(self) -> float:
@@ -98,7 +100,7 @@ class Evidence:
 
     @cached_property
     def forward(self) -> ForwardVerdict | None:
-        """"ok" when AL matches the reference; "overflow" when a softmax output is
+        """ "ok" when AL matches the reference; "overflow" when a softmax output is
         wrong only at large logits (right once they are shifted down); None when
         the student could not be run."""
         if self.reply is None or self.reply.AL is None or self.case is None:
@@ -110,14 +112,20 @@ class Evidence:
             reply = self.student.call(
                 ForwardCall(shifted.params, shifted.X, shifted.architecture.activations)
             )
-            if reply.error is None and reply.AL is not None and self._forward_matches(shifted, reply.AL):
+            if (
+                reply.error is None
+                and reply.AL is not None
+                and self._forward_matches(shifted, reply.AL)
+            ):
                 return "overflow"
         return "mismatch"
 
     def _forward_matches(self, case: Case, AL: Array) -> bool:
         expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
-        return AL.shape == expected.shape and bool(np.all(np.isfinite(AL))) and (
-            relative_error(AL, expected) <= self.tolerance
+        return (
+            AL.shape == expected.shape
+            and bool(np.all(np.isfinite(AL)))
+            and (relative_error(AL, expected) <= self.tolerance)
         )
 
     @cached_property
@@ -125,7 +133,9 @@ class Evidence:
         """Relative error of the student's AL against the reference's."""
         if self.reply is None or self.reply.AL is None or self.case is None:
             return None
-        expected, _ = reference.forward(self.case.params, self.case.X, self.case.architecture.activations)
+        expected, _ = reference.forward(
+            self.case.params, self.case.X, self.case.architecture.activations
+        )
         AL = self.reply.AL
         return relative_error(AL, expected) if AL.shape == expected.shape else None
 
@@ -148,11 +158,20 @@ class Evidence:
         if self.reply is None or len(self.reply.gradients) < 3 or self.reply.mutated:
             return None
         first, second, third = self.reply.gradients[:3]
-        keys = [k for k in first if k in second and k in third and first[k].shape == second[k].shape == third[k].shape]
+        keys = [
+            k
+            for k in first
+            if k in second and k in third and first[k].shape == second[k].shape == third[k].shape
+        ]
         increment = {key: second[key] - first[key] for key in keys}
-        if not keys or all(np.allclose(value, 0.0, rtol=0, atol=1e-300) for value in increment.values()):
+        if not keys or all(
+            np.allclose(value, 0.0, rtol=0, atol=1e-300) for value in increment.values()
+        ):
             return None
-        steady = all(relative_error(third[key] - second[key], increment[key]) <= self.tolerance for key in keys)
+        steady = all(
+            relative_error(third[key] - second[key], increment[key]) <= self.tolerance
+            for key in keys
+        )
         return Accumulation((first, second, third), increment) if steady else None
 
     @cached_property
@@ -163,7 +182,9 @@ class Evidence:
             return False
         first, second = self.reply.gradients[:2]
         return any(
-            key not in second or second[key].shape != value.shape or not np.array_equal(second[key], value)
+            key not in second
+            or second[key].shape != value.shape
+            or not np.array_equal(second[key], value)
             for key, value in first.items()
         )
 
@@ -220,8 +241,12 @@ class Evidence:
         if reply.error is not None or len(reply.gradients) < 2:
             return None
         first, second = reply.gradients
-        grads = {k: second[k] - first[k] for k in first if k in second} if self.accumulation else first
-        return Observation(variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads})
+        grads = (
+            {k: second[k] - first[k] for k in first if k in second} if self.accumulation else first
+        )
+        return Observation(
+            variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads}
+        )
 
     def divergence(self) -> list[tuple[int, str, float | None]]:
         """(layer, gradient key, relative error) for the gradients that differ from
@@ -255,7 +280,9 @@ class Evidence:
         return {}
 
 
-def _replayed(explanations: list[Explanation], observation: Observation, tolerance: float) -> tuple[Explanation, ...]:
+def _replayed(
+    explanations: list[Explanation], observation: Observation, tolerance: float
+) -> tuple[Explanation, ...]:
     """The explanations that also reproduce ``observation``, narrowed by it."""
     replayed = (replay(explanation, observation, tolerance) for explanation in explanations)
     return tuple(explanation for explanation in replayed if explanation is not None)

@@ -52,7 +52,9 @@ class Knobs:
         for power, kind in ((self.weight_power, "dW"), (self.bias_power, "db")):
             if power:
                 mistake = "batch_mean_missing" if power > 0 else "batch_mean_applied_twice"
-                found.setdefault(mistake, set()).update(int(key[2:]) for key in keys if key.startswith(kind))
+                found.setdefault(mistake, set()).update(
+                    int(key[2:]) for key in keys if key.startswith(kind)
+                )
         return found
 
 
@@ -134,7 +136,9 @@ def _fits(key: str, got: Array, deltas: Deltas, tolerance: float) -> list[_Fit]:
     return fits
 
 
-def _choose(key: str, fits: list[_Fit], knobs: Knobs, got: Array, case: Case, tolerance: float) -> KeyMatch | None:
+def _choose(
+    key: str, fits: list[_Fit], knobs: Knobs, got: Array, case: Case, tolerance: float
+) -> KeyMatch | None:
     target = knobs.factor(key, case.batch_size)
     units = case.architecture.widths[int(key[2:])]
     options = []
@@ -161,9 +165,14 @@ def _explain_with(
         return []
     found = []
     for knobs in _knob_choices(case):
-        matches = [_choose(key, fit, knobs, observation.gradients[key], case, tolerance) for key, fit in fits.items()]
+        matches = [
+            _choose(key, fit, knobs, observation.gradients[key], case, tolerance)
+            for key, fit in fits.items()
+        ]
         if all(match is not None for match in matches):
-            found.append(Explanation(injections, knobs, tuple(m for m in matches if m), deltas.effective))
+            found.append(
+                Explanation(injections, knobs, tuple(m for m in matches if m), deltas.effective)
+            )
     return _fewest(found)
 
 
@@ -192,14 +201,18 @@ def explain(observation: Observation, tolerance: float) -> list[Explanation]:
         found = _fewest(found + _explain_with(observation, (single,), tolerance))
     if found and len(found[0].mistakes()) <= 1:
         return found
-    everywhere = [single for single in singles if single.layer is None or single.mistake.startswith("output")]
+    everywhere = [
+        single for single in singles if single.layer is None or single.mistake.startswith("output")
+    ]
     for pair in combinations(everywhere, 2):
         if pair[0].mistake != pair[1].mistake or pair[0].variant != pair[1].variant:
             found = _fewest(found + _explain_with(observation, pair, tolerance))
     return found
 
 
-def _reproduces(option: Option, knobs: Knobs, key: str, got: Array, deltas: Deltas, case: Case, tolerance: float) -> bool:
+def _reproduces(
+    option: Option, knobs: Knobs, key: str, got: Array, deltas: Deltas, case: Case, tolerance: float
+) -> bool:
     layer = int(key[2:])
     predicted = VIEWS[option.view].form(deltas.delta[layer], deltas.cache[f"A{layer - 1}"])
     if predicted.size != got.size or (predicted.shape != got.shape and not option.reshaped):
@@ -209,7 +222,9 @@ def _reproduces(option: Option, knobs: Knobs, key: str, got: Array, deltas: Delt
     return relative_error(got, expected) <= tolerance
 
 
-def replay(explanation: Explanation, observation: Observation, tolerance: float) -> Explanation | None:
+def replay(
+    explanation: Explanation, observation: Observation, tolerance: float
+) -> Explanation | None:
     """``explanation`` narrowed to the options that also reproduce ``observation``
     (another case, the same activations and loss), or None when it does not."""
     case = observation.case

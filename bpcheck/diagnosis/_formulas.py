@@ -51,7 +51,7 @@ def _prime(name: str) -> Function:
 
 _sigmoid, _tanh = _f("sigmoid"), np.tanh
 
-#: Misformulas students write, by activation (the lesson: "a wrong formula for one activation's f′").
+#: Misformulas students write, by activation ("a wrong formula for one activation's f′").
 _WRONG: dict[str, dict[str, Function]] = {
     "linear": {"z": lambda z: z},
     "relu": {"max(0, z)": lambda z: np.maximum(0.0, z), "sign(z)": np.sign},
@@ -84,14 +84,24 @@ def formulas(activation: str) -> tuple[Formula, ...]:
     found = [
         Formula(activation, EXPECTED_TEXT[activation], "", prime),
         Formula(activation, "1 (no f′ at all)", "missing_activation_derivative", np.ones_like),
-        Formula(activation, f"{symbol}′(a), with a = {symbol}(z)", "activation_derivative_of_output", lambda z: prime(f(z))),
+        Formula(
+            activation,
+            f"{symbol}′(a), with a = {symbol}(z)",
+            "activation_derivative_of_output",
+            lambda z: prime(f(z)),
+        ),
     ]
     found += [
         Formula(activation, text, "wrong_activation_derivative", function)
         for text, function in _WRONG[activation].items()
     ]
     found += [
-        Formula(activation, f"{SYMBOL[other]}′(z) = {EXPECTED_TEXT[other]}", "wrong_activation_derivative", _prime(other))
+        Formula(
+            activation,
+            f"{SYMBOL[other]}′(z) = {EXPECTED_TEXT[other]}",
+            "wrong_activation_derivative",
+            _prime(other),
+        )
         for other in HIDDEN
         if other not in (activation, "linear")
     ]

@@ -27,7 +27,9 @@ def picture_name(student: str, result: CheckResult) -> str:
 
 
 def _rows(result: CheckResult) -> list[LayerRow]:
-    return [row for row in result.layers if row.parameter.startswith("dW") and row.reference is not None]
+    return [
+        row for row in result.layers if row.parameter.startswith("dW") and row.reference is not None
+    ]
 
 
 def drawable(result: CheckResult) -> bool:
@@ -58,17 +60,27 @@ def draw(result: CheckResult, path: Path) -> None:
 
     rows = _rows(result)
     figure, axes = plt.subplots(len(rows), 3, figsize=(10, 2.8 * len(rows)), squeeze=False)
-    for (reference_axis, yours_axis, difference_axis), row in zip(axes, rows):
+    for (reference_axis, yours_axis, difference_axis), row in zip(axes, rows, strict=True):
         reference = np.array(row.reference, dtype=float)
         yours = np.array(row.yours, dtype=float) if row.yours is not None else None
-        difference = yours - reference if yours is not None and yours.shape == reference.shape else None
+        difference = (
+            yours - reference if yours is not None and yours.shape == reference.shape else None
+        )
         arrays = [a for a in (reference, yours, difference) if a is not None and a.size]
         limit = max(float(np.max(np.abs(a))) for a in arrays) or 1.0
         where = f"layer {row.layer} ({row.activation})"
         _panel(reference_axis, reference, f"{row.parameter} reference, {where}", limit)
-        _panel(yours_axis, yours, f"yours {'x'.join(map(str, yours.shape)) if yours is not None else 'missing'}", limit)
+        _panel(
+            yours_axis,
+            yours,
+            f"yours {'x'.join(map(str, yours.shape)) if yours is not None else 'missing'}",
+            limit,
+        )
         _panel(difference_axis, difference, "yours − reference", limit)
-    figure.suptitle(f"{result.name}: {result.counterexample['summary'] if result.counterexample else ''}", fontsize=10)
+    figure.suptitle(
+        f"{result.name}: {result.counterexample['summary'] if result.counterexample else ''}",
+        fontsize=10,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

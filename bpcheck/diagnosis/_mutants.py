@@ -51,7 +51,9 @@ class Deltas:
 
 
 def _changed(mutated: Array, correct: Array) -> bool:
-    return mutated.shape != correct.shape or not np.allclose(mutated, correct, rtol=1e-9, atol=1e-12)
+    return mutated.shape != correct.shape or not np.allclose(
+        mutated, correct, rtol=1e-9, atol=1e-12
+    )
 
 
 class _Mutant:
@@ -100,7 +102,9 @@ class _Mutant:
         for layer in range(architecture.depth, 1, -1):
             below = layer - 1
             back = params[f"W{layer}"].T @ delta
-            if self.injected("wrong_layer_in_recurrence", below) and _fits(params[f"W{below}"].T, delta, back):
+            if self.injected("wrong_layer_in_recurrence", below) and _fits(
+                params[f"W{below}"].T, delta, back
+            ):
                 back = self.choose(
                     "wrong_layer_in_recurrence", below, back, params[f"W{below}"].T @ delta
                 )
@@ -133,7 +137,7 @@ def mutant_deltas(case: Case, injections: tuple[Injection, ...] = ()) -> Deltas:
 
 
 def _derivative_injections(case: Case) -> Iterator[Injection]:
-    """Each derivative mistake everywhere (a wrong formula: per formula), then at each layer alone."""
+    """Each derivative mistake everywhere (a wrong formula: one per formula), then per layer."""
     architecture = case.architecture
     layers = list(range(1, architecture.depth))
     if architecture.loss == "mse":

@@ -37,12 +37,16 @@ class Reading:
     formula: Formula | None
 
     def quote(self, at: float = 0.5) -> str:
-        """"your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.786"."""
+        """ "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.786"."""
         index = int(np.flatnonzero(self.z == at)[0])
         correct = expected(self.activation)
         assert correct is not None
         symbol = SYMBOL[self.activation]
-        named = f" = {self.formula.text}" if self.formula is not None else " (a formula bpcheck does not know)"
+        named = (
+            f" = {self.formula.text}"
+            if self.formula is not None
+            else " (a formula bpcheck does not know)"
+        )
         return (
             f"your {symbol}′({at:g}) = {self.yours[index]:.4g}{named}; expected "
             f"{correct.text} = {float(correct.function(np.array([at]))[0]):.4g}"
@@ -67,7 +71,9 @@ def _probe_case(activation: str, output: str, loss: str, target: int) -> Case:
         Y = np.array([[float(target)]])
     else:
         Y = np.array([[5.0 - 10.0 * target]])
-    return Case(Architecture((1, units, outputs), (activation, output), loss), params, np.ones((1, 1)), Y)
+    return Case(
+        Architecture((1, units, outputs), (activation, output), loss), params, np.ones((1, 1)), Y
+    )
 
 
 def _read(student: Student, case: Case) -> Array | None:

@@ -44,7 +44,10 @@ def _probe_quote(evidence: Evidence, mistake: str, layers: tuple[int, ...]) -> s
     reading = evidence.derivative(architecture.activations[hidden[0] - 1])
     if reading is None or reading.formula is None or reading.formula.mistake != mistake:
         return ""
-    return f" The derivative probe (one hidden layer, batch of 1) reads it directly: {reading.quote()}."
+    return (
+        " The derivative probe (one hidden layer, batch of 1) reads it directly: "
+        f"{reading.quote()}."
+    )
 
 
 def by_derivative_probe(mistake: str) -> Recogniser:
@@ -67,7 +70,11 @@ def by_derivative_probe(mistake: str) -> Recogniser:
         reading = evidence.derivative(activation)
         if reading is None:
             return None
-        named = reading.formula.mistake if reading.formula is not None else "wrong_activation_derivative"
+        named = (
+            reading.formula.mistake
+            if reading.formula is not None
+            else "wrong_activation_derivative"
+        )
         if named != mistake:
             return None
         return Finding(
@@ -125,7 +132,8 @@ def by_shape(mistake: str) -> Recogniser:
             return None
         shapes = case.architecture.parameter_shapes()
         described = "; ".join(
-            f"{key} has shape {evidence.gradients[key].shape}, {key[1:]} has {shapes[key[1:]]}" for key in keys
+            f"{key} has shape {evidence.gradients[key].shape}, {key[1:]} has {shapes[key[1:]]}"
+            for key in keys
         )
         return Finding(
             f"{described} (batch of {case.batch_size}). Their values match no known mistake, "
@@ -149,7 +157,11 @@ def _first_wrong_layer(evidence: Evidence) -> int | None:
     for depth in range(1, len(activations) + 1):
         if depth < len(activations) and activations[depth - 1] == "softmax":
             return None
-        params = {f"{kind}{layer}": case.params[f"{kind}{layer}"] for layer in range(1, depth + 1) for kind in "Wb"}
+        params = {
+            f"{kind}{layer}": case.params[f"{kind}{layer}"]
+            for layer in range(1, depth + 1)
+            for kind in "Wb"
+        }
         reply = evidence.student.call(ForwardCall(params, case.X, activations[:depth]))
         expected, _ = reference.forward(params, case.X, activations[:depth])
         if reply.error is not None or reply.AL is None:
@@ -167,9 +179,17 @@ def forward_mismatch(evidence: Evidence) -> Finding | None:
     if evidence.forward != "mismatch" or evidence.case is None:
         return None
     error = evidence.forward_error
-    size = f"relative error {error:.3g}" if error is not None and np.isfinite(error) else "a different shape or non-finite values"
+    size = (
+        f"relative error {error:.3g}"
+        if error is not None and np.isfinite(error)
+        else "a different shape or non-finite values"
+    )
     layer = _first_wrong_layer(evidence)
-    at = f" The first layer whose output a⁽ˡ⁾ is wrong is {where((layer,), evidence.case)}." if layer else ""
+    at = (
+        f" The first layer whose output a⁽ˡ⁾ is wrong is {where((layer,), evidence.case)}."
+        if layer
+        else ""
+    )
     return Finding(
         f"AL returned by forward() differs from the reference's ({size}) on the counterexample.{at} "
         "The gradients cannot be judged until the forward pass is right.",
@@ -206,8 +226,10 @@ def missing_gradients(evidence: Evidence) -> Finding | None:
 
 
 def _mutated(evidence: Evidence, wanted: Callable[[str], bool]) -> Finding | None:
-    parts = evidence.mutated if evidence.check in ("no_mutation", "update") else (
-        evidence.reply.mutated if evidence.reply is not None else ()
+    parts = (
+        evidence.mutated
+        if evidence.check in ("no_mutation", "update")
+        else (evidence.reply.mutated if evidence.reply is not None else ())
     )
     changed = [part for part in parts if wanted(part)]
     if not changed:

@@ -35,9 +35,24 @@ WEIGHT_VIEWS = (
 
 BIAS_VIEWS = (
     View("δ summed over the batch", "", lambda delta, A: delta.sum(axis=1, keepdims=True)),
-    View("δ with the batch axis kept", "bias_not_summed_over_batch", lambda delta, A: delta, free=True),
-    View("δ of the first example only", "bias_not_summed_over_batch", lambda delta, A: delta[:, :1], free=True),
-    View("δ of the last example only", "bias_not_summed_over_batch", lambda delta, A: delta[:, -1:], free=True),
+    View(
+        "δ with the batch axis kept",
+        "bias_not_summed_over_batch",
+        lambda delta, A: delta,
+        free=True,
+    ),
+    View(
+        "δ of the first example only",
+        "bias_not_summed_over_batch",
+        lambda delta, A: delta[:, :1],
+        free=True,
+    ),
+    View(
+        "δ of the last example only",
+        "bias_not_summed_over_batch",
+        lambda delta, A: delta[:, -1:],
+        free=True,
+    ),
     View(
         "δ summed over the units (axis 0) instead of the batch",
         "bias_not_summed_over_batch",
@@ -61,4 +76,10 @@ def views_of(key: str) -> tuple[View, ...]:
 
 def free_scales(batch: int, units: int) -> dict[str, float]:
     """The factors a free view may carry: per-example δ (× M), means (÷ M, ÷ n)."""
-    return {"": 1.0, "× M": float(batch), "÷ M": 1.0 / batch, "÷ n": 1.0 / units, "× M ÷ n": batch / units}
+    return {
+        "": 1.0,
+        "× M": float(batch),
+        "÷ M": 1.0 / batch,
+        "÷ n": 1.0 / units,
+        "× M ÷ n": batch / units,
+    }

@@ -8,7 +8,7 @@ from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES, formula_of
 
 
 def where(layers: tuple[int, ...], case: Case) -> str:
-    """"layer 2 (sigmoid)" or "layers 1, 2 (tanh, sigmoid)"."""
+    """ "layer 2 (sigmoid)" or "layers 1, 2 (tanh, sigmoid)"."""
     activations = case.architecture.activations
     named = ", ".join(activations[layer - 1] for layer in layers)
     plural = "s" if len(layers) > 1 else ""
@@ -27,12 +27,15 @@ def _specific(explanation: Explanation, mistake: str, layers: tuple[int, ...], c
             f"{formula.text} for {case.architecture.activations[layer - 1]}"
             for injection in explanation.injections
             for layer in layers
-            if injection.mistake == mistake and injection.at(layer)
+            if injection.mistake == mistake
+            and injection.at(layer)
             and (formula := formula_of(case, injection, layer)) is not None
         }
         return "f′(z) is taken as " + "; ".join(sorted(written))
     if mistake == "wrong_layer_in_recurrence":
-        return "; ".join(f"δ⁽{l}⁾ is computed with W⁽{l}⁾ᵀ where W⁽{l + 1}⁾ᵀ belongs" for l in layers)
+        return "; ".join(
+            f"δ⁽{l}⁾ is computed with W⁽{l}⁾ᵀ where W⁽{l + 1}⁾ᵀ belongs" for l in layers
+        )
     if mistake == "gradient_not_propagated":
         return f"the gradients of {where(layers, case)} are zero, while the reference's are not"
     if mistake == "output_activation_derivative_applied_twice":
@@ -45,17 +48,26 @@ def _specific(explanation: Explanation, mistake: str, layers: tuple[int, ...], c
     if mistake in ("batch_mean_missing", "batch_mean_applied_twice"):
         times = f"M = {M} times" if mistake == "batch_mean_missing" else f"1/M = 1/{M} times"
         keys = ", ".join(m.key for m in matches)
-        return f"{keys} {'is' if len(matches) == 1 else 'are'} {times} the reference's, with a batch of M = {M}"
+        verb = "is" if len(matches) == 1 else "are"
+        return f"{keys} {verb} {times} the reference's, with a batch of M = {M}"
     chosen = [(m.key, m.options[0]) for m in matches if m.options[0].mistake == mistake]
     if mistake == "transposed_weight_gradient":
         return "; ".join(
-            f"{key} is {o.view} (shape {_shape(case, key)[::-1]}, Wᵀ's)" if o.view == "a δᵀ" else f"{key} is {o.view}"
+            (
+                f"{key} is {o.view} (shape {_shape(case, key)[::-1]}, Wᵀ's)"
+                if o.view == "a δᵀ"
+                else f"{key} is {o.view}"
+            )
             for key, o in chosen
         )
     if mistake == "bias_not_summed_over_batch":
-        return "; ".join(f"{key} is {o.view}{' ' + o.scale if o.scale else ''}" for key, o in chosen)
+        return "; ".join(
+            f"{key} is {o.view}{' ' + o.scale if o.scale else ''}" for key, o in chosen
+        )
     if mistake == "wrong_gradient_shape":
-        return "; ".join(f"{key} has the right values but not the shape {_shape(case, key)}" for key, _ in chosen)
+        return "; ".join(
+            f"{key} has the right values but not the shape {_shape(case, key)}" for key, _ in chosen
+        )
     return ""
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from bpcheck import InProcessStudent, RunOptions, RunReport, get_plugin_manager, run_student
-from tests.implementations import BUGGY, CORRECT, HERE as SHARED
+from tests.implementations import BUGGY, CORRECT
+from tests.implementations import HERE as SHARED
 
 OWN = Path(__file__).resolve().parent / "implementations"
 
@@ -71,9 +72,11 @@ def _own(path: Path) -> Row:
 def rows() -> list[Row]:
     """Every row: the shared table's, then this package's, correct ones first in each."""
     own = sorted(OWN.glob("*.py"))
-    return [_shared(name) for name in CORRECT + BUGGY] + [_own(p) for p in own if p.stem.startswith("correct_")] + [
-        _own(p) for p in own if p.stem.startswith("buggy_")
-    ]
+    return (
+        [_shared(name) for name in CORRECT + BUGGY]
+        + [_own(p) for p in own if p.stem.startswith("correct_")]
+        + [_own(p) for p in own if p.stem.startswith("buggy_")]
+    )
 
 
 def run(row: Row, options: RunOptions) -> RunReport:

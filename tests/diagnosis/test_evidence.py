@@ -15,7 +15,9 @@ from tests.diagnosis.table import OWN
 from tests.implementations import HERE as SHARED
 
 
-def case(activations: tuple[str, ...] = ("tanh", "linear"), loss: str = "mse", seed: int = 0) -> Case:
+def case(
+    activations: tuple[str, ...] = ("tanh", "linear"), loss: str = "mse", seed: int = 0
+) -> Case:
     rng = np.random.default_rng(seed)
     widths = (2, 3, 2)
     params = {
@@ -54,7 +56,10 @@ def test_a_forward_pass_without_the_max_subtraction_overflows_only_at_large_logi
     large = case(("relu", "softmax"), "cce")
     params = dict(large.params)
     params["b2"] = params["b2"] + 1000.0
-    assert evidence(OWN / "buggy_unstable_softmax_modules.py", on=large.with_params(params)).forward == "overflow"
+    assert (
+        evidence(OWN / "buggy_unstable_softmax_modules.py", on=large.with_params(params)).forward
+        == "overflow"
+    )
     assert evidence(OWN / "buggy_unstable_softmax_modules.py", on=large).forward == "ok"
     assert evidence(REFERENCE_SOURCE, on=large.with_params(params)).forward == "ok"
 

@@ -7,11 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpcheck import Evidence, Finding, InProcessStudent, Mistake, PluginError, RunOptions, get_plugin_manager, hookimpl, run_student
+from bpcheck import (
+    Evidence,
+    Finding,
+    InProcessStudent,
+    Mistake,
+    PluginError,
+    RunOptions,
+    get_plugin_manager,
+    hookimpl,
+    run_student,
+)
 from bpcheck.diagnosis import BUILTIN_MISTAKES, collect_mistakes
 from tests.conftest import REFERENCE_SOURCE
 
-WEIGHT_DECAY_STUDENT = '''
+WEIGHT_DECAY_STUDENT = """
 import numpy as np
 from bpcheck_reference import forward, backward as _backward
 
@@ -19,7 +29,7 @@ def backward(params, cache, Y, activations, loss):
     grads = _backward(params, cache, Y, activations, loss)
     grads["dW1"] = grads["dW1"] + 0.01 * params["W1"]  # weight decay folded into the gradient
     return grads
-'''
+"""
 
 
 def l2_in_gradient(evidence: Evidence) -> Finding | None:
@@ -37,12 +47,23 @@ def l2_in_gradient(evidence: Evidence) -> Finding | None:
 class Course:
     @hookimpl
     def bpcheck_mistakes(self) -> list[Mistake]:
-        return [Mistake("l2_in_gradient", "your dW includes weight decay", "…", "…", "Week 3", l2_in_gradient)]
+        return [
+            Mistake(
+                "l2_in_gradient",
+                "your dW includes weight decay",
+                "…",
+                "…",
+                "Week 3",
+                l2_in_gradient,
+            )
+        ]
 
 
 def diagnosed(path: Path, plugins: list[object]) -> set[str]:
     manager = get_plugin_manager(plugins)
-    options = RunOptions(profile="grade", seed=0, max_examples=5, hidden_activations=("tanh",), losses=("mse",))
+    options = RunOptions(
+        profile="grade", seed=0, max_examples=5, hidden_activations=("tanh",), losses=("mse",)
+    )
     report = run_student(InProcessStudent(str(path), manager), options, manager)
     return {str(entry["mistake"]) for entry in report.diagnoses}
 
@@ -69,7 +90,9 @@ def test_a_mistake_id_declared_twice_is_refused_naming_both_plugins() -> None:
         def bpcheck_mistakes(self) -> list[Mistake]:
             return [Mistake("output_delta_sign", "again", "", "", "", l2_in_gradient)]
 
-    with pytest.raises(PluginError, match="output_delta_sign.*already declared by bpcheck.diagnosis"):
+    with pytest.raises(
+        PluginError, match="output_delta_sign.*already declared by bpcheck.diagnosis"
+    ):
         collect_mistakes(get_plugin_manager([Clash()]))
 
 

@@ -18,8 +18,12 @@ def student(path: Path) -> InProcessStudent:
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "linear"])
-@pytest.mark.parametrize("loss, output", [("mse", "linear"), ("bce", "sigmoid"), ("cce", "softmax")])
-def test_the_reference_reads_as_the_lessons_derivative(activation: str, loss: str, output: str) -> None:
+@pytest.mark.parametrize(
+    "loss, output", [("mse", "linear"), ("bce", "sigmoid"), ("cce", "softmax")]
+)
+def test_the_reference_reads_as_the_lessons_derivative(
+    activation: str, loss: str, output: str
+) -> None:
     reading = read_derivative(student(REFERENCE_SOURCE), activation, output, loss)
     assert reading is not None and reading.formula is not None
     assert reading.formula.mistake == ""
@@ -31,7 +35,9 @@ def test_a_correct_student_who_writes_f_prime_in_terms_of_a_reads_as_correct() -
 
 
 def test_tanh_prime_written_one_minus_z_squared_is_quoted_with_its_values() -> None:
-    reading = read_derivative(student(SHARED / "buggy_wrong_activation_derivative_1.py"), "tanh", "linear", "mse")
+    reading = read_derivative(
+        student(SHARED / "buggy_wrong_activation_derivative_1.py"), "tanh", "linear", "mse"
+    )
     assert reading is not None and reading.formula is not None
     assert reading.formula.mistake == "wrong_activation_derivative"
     assert reading.quote() == "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(z) = 0.7864"
@@ -40,21 +46,44 @@ def test_tanh_prime_written_one_minus_z_squared_is_quoted_with_its_values() -> N
 @pytest.mark.parametrize(
     "module, activation, mistake",
     [
-        (OWN / "buggy_missing_activation_derivative_recursive.py", "sigmoid", "missing_activation_derivative"),
-        (OWN / "buggy_activation_derivative_of_output_coursera.py", "sigmoid", "activation_derivative_of_output"),
-        (OWN / "buggy_wrong_activation_derivative_recursive.py", "relu", "wrong_activation_derivative"),
+        (
+            OWN / "buggy_missing_activation_derivative_recursive.py",
+            "sigmoid",
+            "missing_activation_derivative",
+        ),
+        (
+            OWN / "buggy_activation_derivative_of_output_coursera.py",
+            "sigmoid",
+            "activation_derivative_of_output",
+        ),
+        (
+            OWN / "buggy_wrong_activation_derivative_recursive.py",
+            "relu",
+            "wrong_activation_derivative",
+        ),
     ],
 )
-def test_each_derivative_mistake_reads_as_its_formula(module: Path, activation: str, mistake: str) -> None:
+def test_each_derivative_mistake_reads_as_its_formula(
+    module: Path, activation: str, mistake: str
+) -> None:
     reading = read_derivative(student(module), activation, "linear", "mse")
-    assert reading is not None and reading.formula is not None and reading.formula.mistake == mistake
+    assert (
+        reading is not None and reading.formula is not None and reading.formula.mistake == mistake
+    )
 
 
 def test_a_formula_bpcheck_does_not_know_is_read_but_not_matched() -> None:
-    reading = read_derivative(student(OWN / "buggy_wrong_activation_derivative_rows.py"), "sigmoid", "linear", "mse")
+    reading = read_derivative(
+        student(OWN / "buggy_wrong_activation_derivative_rows.py"), "sigmoid", "linear", "mse"
+    )
     assert reading is not None and reading.formula is None
     assert "a formula bpcheck does not know" in reading.quote()
 
 
 def test_a_hidden_layer_without_any_gradient_gives_no_reading() -> None:
-    assert read_derivative(student(OWN / "buggy_gradient_not_propagated_coursera.py"), "tanh", "linear", "mse") is None
+    assert (
+        read_derivative(
+            student(OWN / "buggy_gradient_not_propagated_coursera.py"), "tanh", "linear", "mse"
+        )
+        is None
+    )

@@ -17,13 +17,19 @@ KEYS = {"mistake", "summary", "layers", "activation", "evidence", "confidence", 
 @pytest.fixture(scope="module")
 def report() -> RunReport:
     manager = get_plugin_manager()
-    options = RunOptions(profile="grade", seed=0, max_examples=8, hidden_activations=("sigmoid",), losses=("mse",))
-    student = InProcessStudent(str(OWN / "buggy_missing_activation_derivative_recursive.py"), manager)
+    options = RunOptions(
+        profile="grade", seed=0, max_examples=8, hidden_activations=("sigmoid",), losses=("mse",)
+    )
+    student = InProcessStudent(
+        str(OWN / "buggy_missing_activation_derivative_recursive.py"), manager
+    )
     return run_student(student, options, manager)
 
 
 def first_failure(report: RunReport, check: str):  # type: ignore[no-untyped-def]
-    return next(result for result in report.checks if result.id == check and result.status == "failed")
+    return next(
+        result for result in report.checks if result.id == check and result.status == "failed"
+    )
 
 
 def test_each_diagnosis_has_the_issues_json_shape(report: RunReport) -> None:
@@ -33,11 +39,17 @@ def test_each_diagnosis_has_the_issues_json_shape(report: RunReport) -> None:
         assert all(set(entry) == KEYS for entry in check["diagnoses"])
     (entry,) = data["diagnoses"]
     assert entry["mistake"] == "missing_activation_derivative"
-    assert entry["layers"] == [1] and entry["activation"] == "sigmoid" and entry["confidence"] == "high"
+    assert (
+        entry["layers"] == [1]
+        and entry["activation"] == "sigmoid"
+        and entry["confidence"] == "high"
+    )
     assert "gradient_values[sigmoid-mse]" in entry["checks"]
 
 
-def test_the_failure_text_leads_with_the_diagnosis_then_the_counterexample(report: RunReport) -> None:
+def test_the_failure_text_leads_with_the_diagnosis_then_the_counterexample(
+    report: RunReport,
+) -> None:
     text = failure_text(first_failure(report, "gradient_values"))
     diagnosis = text.index("Diagnosis: Layer 1 (sigmoid): your δ misses f′(z).")
     counterexample = text.index("Minimal counterexample:")
@@ -55,7 +67,9 @@ def test_the_markdown_report_leads_with_the_diagnosis_and_links_a_heatmap_next_t
     markdown = (tmp_path / f"{report.student}.md").read_text()
     assert markdown.index("## Diagnosis") < markdown.index("| check")
     pictures = [path for path in paths if path.suffix == ".png"]
-    assert pictures and all(path.parent == tmp_path and path.stat().st_size > 0 for path in pictures)
+    assert pictures and all(
+        path.parent == tmp_path and path.stat().st_size > 0 for path in pictures
+    )
     assert all(f"]({path.name})" in markdown for path in pictures)
 
 

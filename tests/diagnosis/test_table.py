@@ -27,7 +27,9 @@ def quick(row: Row) -> RunOptions:
     )
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if not r.correct and r.expected], ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if not r.correct and r.expected], ids=lambda r: r.name
+)
 def test_a_buggy_module_gets_its_mistakes_named_and_nothing_else(row: Row) -> None:
     report = run(row, quick(row))
     assert named(report) == row.expected
@@ -45,6 +47,8 @@ def test_correct_code_in_any_style_gets_no_diagnosis(row: Row) -> None:
     assert all(result.diagnoses == [] for result in report.checks)
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if not r.correct and not r.expected], ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if not r.correct and not r.expected], ids=lambda r: r.name
+)
 def test_a_module_that_breaks_the_api_gets_no_diagnosis(row: Row) -> None:
     assert named(run(row, quick(row))) == set()
