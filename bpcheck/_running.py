@@ -22,7 +22,7 @@ from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Case, Family, all_fami
 from bpcheck._manager import collect_declared
 from bpcheck._numerics import best_fit_scale, relative_error
 from bpcheck._profiles import profile_settings
-from bpcheck._results import CheckResult, LayerRow, RunReport
+from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow, RunReport
 from bpcheck._student import Student
 from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
 from bpcheck.checks._base import FiniteDifferences, precision_of
@@ -177,7 +177,7 @@ class _ResultBuilder:
     def failed(self, failure: CheckFailure) -> CheckResult:
         self.extra_notes += failure.notes
         case = failure.case
-        mistakes = self.options.mistakes if self.options.mistakes is not None else BUILTIN_MISTAKES
+        diagnoses = self.diagnose(failure)
         return self.finish(
             failure.status,
             failure.message,
@@ -187,8 +187,22 @@ class _ResultBuilder:
             else [],
             traceback=failure.traceback,
             reproduce=reproduce_command(self.student, self.planned, self.options),
-            diagnoses=diagnose(self.planned.check.id, case, failure.message, self.student, mistakes),
+            diagnoses=diagnoses,
         )
+
+    def diagnose(self, failure: CheckFailure) -> list[DiagnosisRecord]:
+        """The failure's diagnoses; none, with a note, if diagnosing it fails."""
+        mistakes = self.options.mistakes if self.options.mistakes is not None else BUILTIN_MISTAKES
+        try:
+            return diagnose(
+                self.planned.check.id, failure.case, failure.message, self.student, mistakes
+            )
+        except Exception as error:  # a bug in bpcheck or a plugin's recogniser, not the student
+            self.extra_notes.append(
+                f"bpcheck could not diagnose this failure ({type(error).__name__}: {error}); "
+                "this is not your mistake, please report it."
+            )
+            return []
 
     def flaky(self, flaky: FlakyFailure) -> CheckResult:
         failures = [error for error in flaky.exceptions if isinstance(error, CheckFailure)]

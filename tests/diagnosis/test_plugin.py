@@ -99,3 +99,27 @@ def test_a_mistake_id_declared_twice_is_refused_naming_both_plugins() -> None:
 def test_the_documented_catalogue_lists_every_built_in_mistake() -> None:
     document = (Path(__file__).resolve().parents[2] / "docs" / "mistakes.md").read_text()
     assert all(f"### `{mistake.id}`" in document for mistake in BUILTIN_MISTAKES)
+
+
+def test_a_recogniser_that_raises_costs_the_diagnosis_not_the_check_result(tmp_path: Path) -> None:
+    def broken(evidence: Evidence) -> Finding | None:
+        raise RuntimeError("recogniser bug")
+
+    class Broken:
+        @hookimpl
+        def bpcheck_mistakes(self) -> list[Mistake]:
+            return [Mistake("broken", "", "", "", "", broken)]
+
+    student = tmp_path / "decay.py"
+    student.write_text(WEIGHT_DECAY_STUDENT)
+    manager = get_plugin_manager([Broken()])
+    options = RunOptions(
+        profile="grade", seed=0, max_examples=5, hidden_activations=("tanh",), losses=("mse",)
+    )
+    report = run_student(InProcessStudent(str(student), manager), options, manager)
+    failed = [result for result in report.checks if result.id == "gradient_values"]
+    assert failed and all(result.status == "failed" and result.diagnoses == [] for result in failed)
+    assert any(
+        "could not diagnose this failure (RuntimeError: recogniser bug)" in note
+        for note in failed[0].notes
+    )
