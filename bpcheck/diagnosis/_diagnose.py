@@ -69,7 +69,7 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
         "case could not tell them apart."
         if len(fits) > 1
         else (
-            " The derivative probe and the shapes point to nothing either."
+            " No known mistake, alone or two together, reproduces them."
             if values.confirmed is None
             else " A combination of known mistakes fitted the counterexample but not a second case."
         )

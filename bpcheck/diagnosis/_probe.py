@@ -110,4 +110,6 @@ def read_derivative(student: Student, activation: str, output: str, loss: str) -
         (known for known in formulas(activation) if _same(first, known.function(GRID))),
         None,
     )
+    if formula is None and _same(first, float(first[0])):
+        return None  # the same factor at every z is not a derivative of z: something else is wrong
     return Reading(activation, GRID, first, formula)
