@@ -42,11 +42,12 @@ class Reading:
         correct = expected(self.activation)
         assert correct is not None
         symbol = SYMBOL[self.activation]
-        named = (
-            f" = {self.formula.text}"
-            if self.formula is not None
-            else " (a formula bpcheck does not know)"
-        )
+        if self.formula is None:
+            named = " (a formula bpcheck does not know)"
+        elif self.formula.mistake == "missing_activation_derivative":
+            named = ", as if there were no f′ at all"
+        else:
+            named = f" = {self.formula.text}"
         return (
             f"your {symbol}′({at:g}) = {self.yours[index]:.4g}{named}; expected "
             f"{correct.text} = {float(correct.function(np.array([at]))[0]):.4g}"
