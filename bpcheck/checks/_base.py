@@ -189,6 +189,9 @@ class FiniteDifferences:
     floors: dict[str, float]
     precision: Precision
 
+    def is_finite(self, key: str) -> bool:
+        return bool(np.all(np.isfinite(self.gradients[key])))
+
     def relative_error(self, key: str, got: Array) -> float:
         return relative_error(got, self.gradients[key], max(self.floors[key], NORM_FLOOR))
 
