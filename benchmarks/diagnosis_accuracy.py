@@ -1,6 +1,6 @@
 """Naming accuracy of the diagnosis over the table of student modules.
 
-    /work/venv/bin/python benchmarks/diagnosis_accuracy.py [--max-examples N] [--quick]
+    /work/venv/bin/python benchmarks/diagnosis_accuracy.py [--max-examples N] [--seed S] [--quick]
 
 Runs every check (all families unless --quick) against every module of
 tests/diagnosis/table.py and prints, per module, the mistakes expected and
@@ -27,15 +27,16 @@ from tests.diagnosis.table import RELABELLED, named, rows, run, unrecognised  # 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="only the families each module needs")
     arguments = parser.parse_args()
     buggy = correct = misnamed = named_right = false_alarms = 0
     for row in rows():
-        options = RunOptions(profile="grade", seed=0, max_examples=arguments.max_examples)
+        options = RunOptions(profile="grade", seed=arguments.seed, max_examples=arguments.max_examples)
         if arguments.quick:
             options = RunOptions(
                 profile="grade",
-                seed=0,
+                seed=arguments.seed,
                 max_examples=arguments.max_examples,
                 hidden_activations=("relu", "sigmoid", "tanh"),
                 losses=row.losses(),

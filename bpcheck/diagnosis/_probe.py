@@ -36,12 +36,16 @@ class Reading:
     yours: Array
     formula: Formula | None
 
-    def quote(self, at: float = 0.5) -> str:
-        """ "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.786"."""
-        index = int(np.flatnonzero(self.z == at)[0])
+    def quote(self) -> str:
+        """ "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.7864", at z = 0.5
+        or, when the reading is right there, at the first z where it is wrong."""
         correct = expected(self.activation)
         assert correct is not None
-        symbol = SYMBOL[self.activation]
+        right = correct.function(self.z)
+        wrong = ~np.isclose(self.yours, right, rtol=1e-6, atol=1e-9)
+        preferred = np.flatnonzero((self.z == 0.5) & wrong)
+        index = int(preferred[0] if preferred.size else np.flatnonzero(wrong | (self.z == 0.5))[0])
+        at = f"{self.z[index]:g}".replace("-", "−")
         if self.formula is None:
             named = " (a formula bpcheck does not know)"
         elif self.formula.mistake == "missing_activation_derivative":
@@ -49,8 +53,8 @@ class Reading:
         else:
             named = f" = {self.formula.text}"
         return (
-            f"your {symbol}′({at:g}) = {self.yours[index]:.4g}{named}; expected "
-            f"{correct.text} = {float(correct.function(np.array([at]))[0]):.4g}"
+            f"your {SYMBOL[self.activation]}′({at}) = {self.yours[index]:.4g}{named}; "
+            f"expected {correct.text.replace('z', at)} = {right[index]:.4g}"
         )
 
 

@@ -40,7 +40,7 @@ def test_tanh_prime_written_one_minus_z_squared_is_quoted_with_its_values() -> N
     )
     assert reading is not None and reading.formula is not None
     assert reading.formula.mistake == "wrong_activation_derivative"
-    assert reading.quote() == "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(z) = 0.7864"
+    assert reading.quote() == "your tanh′(0.5) = 0.75 = 1 − z²; expected 1 − tanh²(0.5) = 0.7864"
 
 
 @pytest.mark.parametrize(
@@ -86,4 +86,14 @@ def test_a_hidden_layer_without_any_gradient_gives_no_reading() -> None:
             student(OWN / "buggy_gradient_not_propagated_coursera.py"), "tanh", "linear", "mse"
         )
         is None
+    )
+
+
+def test_the_quote_moves_to_a_z_where_the_reading_is_wrong() -> None:
+    reading = read_derivative(
+        student(OWN / "buggy_missing_activation_derivative_recursive.py"), "relu", "linear", "mse"
+    )
+    assert reading is not None
+    assert reading.quote() == (
+        "your ReLU′(−2) = 1, as if there were no f′ at all; expected 1 if −2 > 0 else 0 = 0"
     )

@@ -55,7 +55,7 @@ def test_the_failure_text_leads_with_the_diagnosis_then_the_counterexample(
     counterexample = text.index("Minimal counterexample:")
     message = text.index("gradients disagree with the reference")
     assert diagnosis < counterexample < message
-    assert "your σ′(0.5) = 1" in text and "expected σ(z)(1 − σ(z)) = 0.235" in text
+    assert "your σ′(0.5) = 1" in text and "expected σ(0.5)(1 − σ(0.5)) = 0.235" in text
 
 
 def test_the_markdown_report_leads_with_the_diagnosis_and_links_a_heatmap_next_to_it(
