@@ -24,7 +24,10 @@ GRID = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 0.5])
 
 
 def _same(a: Array, b: Array | float) -> bool:
-    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9))
+    """Equal to the precision of the reading: a float32 student's is stored as
+    float32 (see :func:`_read`), so the tolerance follows the dtype."""
+    wide = np.asarray(a).dtype == np.float64
+    return bool(np.allclose(a, b, rtol=1e-6 if wide else 1e-3, atol=1e-9 if wide else 1e-6))
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,9 @@ class Reading:
         correct = expected(self.activation)
         assert correct is not None
         right = correct.function(self.z)
-        wrong = ~np.isclose(self.yours, right, rtol=1e-6, atol=1e-9)
+        wrong = ~np.array(
+            [_same(mine, theirs) for mine, theirs in zip(self.yours, right, strict=True)]
+        )
         preferred = np.flatnonzero((self.z == 0.5) & wrong)
         index = int(preferred[0] if preferred.size else np.flatnonzero(wrong | (self.z == 0.5))[0])
         at = f"{self.z[index]:g}".replace("-", "−")
@@ -95,7 +100,7 @@ def _read(student: Student, case: Case) -> Array | None:
     back = case.params["W2"].T @ db2.reshape(-1, 1)
     if np.any(np.abs(back) < 1e-12) or not np.all(np.isfinite(db1)):
         return None
-    return (db1.reshape(-1, 1) / back).ravel()
+    return (db1.reshape(-1, 1) / back).ravel().astype(db1.dtype)
 
 
 def read_derivative(student: Student, activation: str, output: str, loss: str) -> Reading | None:

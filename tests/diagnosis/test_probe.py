@@ -97,3 +97,12 @@ def test_the_quote_moves_to_a_z_where_the_reading_is_wrong() -> None:
     assert reading.quote() == (
         "your ReLU′(−2) = 1, as if there were no f′ at all; expected 1 if −2 > 0 else 0 = 0"
     )
+
+
+def test_float32_readings_are_judged_at_float32_precision() -> None:
+    correct = read_derivative(student(SHARED / "correct_float32.py"), "sigmoid", "linear", "mse")
+    assert correct is not None and correct.formula is not None and correct.formula.mistake == ""
+    buggy = OWN / "buggy_missing_activation_derivative_float32.py"
+    reading = read_derivative(student(buggy), "tanh", "linear", "mse")
+    assert reading is not None and reading.formula is not None
+    assert reading.formula.mistake == "missing_activation_derivative"
