@@ -73,11 +73,16 @@ class Evidence:
 
     @cached_property
     def reply(self) -> Reply | None:
-        """Forward, then backward three times on the same cache, for the failing case."""
+        """Forward, then backward three times on the same cache, for the failing
+        case; once only if the student cannot do that (a backward that consumes
+        its cache, e.g. with caches.pop()); None if it raises even then."""
         if self.case is None:
             return None
-        reply = self.student.call(_gradient_call(self.case, backward_calls=3))
-        return None if reply.error is not None else reply
+        for calls in (3, 1):
+            reply = self.student.call(_gradient_call(self.case, backward_calls=calls))
+            if reply.error is None:
+                return reply
+        return None
 
     @cached_property
     def expected(self) -> dict[str, Array]:
@@ -174,35 +179,17 @@ class Evidence:
         )
         return Accumulation((first, second, third), increment) if steady else None
 
-    @cached_property
-    def stateful(self) -> bool:
-        """Whether repeated backward calls on one cache returned different
-        gradients, with the arguments untouched."""
-        if self.reply is None or len(self.reply.gradients) < 2 or self.reply.mutated:
-            return False
-        first, second = self.reply.gradients[:2]
-        return any(
-            key not in second
-            or second[key].shape != value.shape
-            or not np.array_equal(second[key], value)
-            for key, value in first.items()
-        )
-
     # ------------------------------------------------------------ the gradients
 
     @cached_property
     def gradients(self) -> dict[str, Array] | None:
         """The student's own gradients for the failing case, keyed like the
-        reference's: what one call adds when calls accumulate; None when the
-        forward pass is wrong, the calls keep other state, or the student raised."""
+        reference's: what one call adds when calls accumulate, else what the
+        first backward call on a fresh forward returned; None when the forward
+        pass is wrong or the student raised."""
         if self.forward != "ok" or self.reply is None:
             return None
-        if self.accumulation is not None:
-            returned = self.accumulation.increment
-        elif self.stateful:
-            return None
-        else:
-            returned = self.reply.grads
+        returned = self.accumulation.increment if self.accumulation else self.reply.grads
         return {key: np.asarray(returned[key]) for key in self.expected if key in returned}
 
     @cached_property
@@ -235,15 +222,16 @@ class Evidence:
         return Values(kept, bool(kept))
 
     def _second_observation(self) -> Observation | None:
+        """The student's gradients on :func:`variant_case`; what one call adds if
+        calls accumulate."""
         assert self.case is not None
         variant = variant_case(self.case)
-        reply = self.student.call(_gradient_call(variant, backward_calls=2))
-        if reply.error is not None or len(reply.gradients) < 2:
+        calls = 2 if self.accumulation else 1
+        reply = self.student.call(_gradient_call(variant, backward_calls=calls))
+        if reply.error is not None or len(reply.gradients) < calls:
             return None
-        first, second = reply.gradients
-        grads = (
-            {k: second[k] - first[k] for k in first if k in second} if self.accumulation else first
-        )
+        first, last = reply.gradients[0], reply.gradients[-1]
+        grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
         return Observation(
             variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads}
         )
