@@ -293,12 +293,13 @@ def _logits_shifted_down(case: Case) -> Case:
 
 def variant_case(case: Case) -> Case:
     """Another case for the same activations and loss, drawn afresh: two more
-    units in every layer (so equal widths stay equal) and two more examples, so
-    that what one unit or one example could not tell apart shows."""
+    units in every layer (so equal widths stay equal) and a batch larger than
+    every width, so that what one unit or one example could not tell apart
+    shows, and no factor of M can pass for a factor of a width."""
     rng = np.random.default_rng(20261128)
     old = case.architecture
     architecture = Architecture(tuple(width + 2 for width in old.widths), old.activations, old.loss)
-    batch = case.batch_size + 2
+    batch = max(architecture.widths) + 1
     X = rng.normal(0.0, 1.0, (architecture.widths[0], batch))
     Y = draw_targets(rng, old.loss, architecture.widths[-1], batch)
     return repair_kinks(Case(architecture, draw_parameters(rng, architecture), X, Y))

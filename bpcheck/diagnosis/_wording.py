@@ -79,7 +79,7 @@ def explained(explanation: Explanation, mistake: str, case: Case, confirmed: boo
     together = f" together with {', '.join(others)}" if others else ""
     second = (
         f" The same mistake{'s' if others else ''} also reproduce{'' if others else 's'} your gradients "
-        f"on a second case, two units wider and with a batch of {case.batch_size + 2}."
+        f"on a second case, two units wider and with a larger batch."
         if confirmed
         else ""
     )

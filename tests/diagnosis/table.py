@@ -3,7 +3,8 @@
 Two sources: the shared table in ``tests/implementations`` (one ``MISTAKE`` per
 module, None for correct code and for API breakage, which has no gradients to
 diagnose) and this package's ``implementations`` (a ``MISTAKES`` tuple, empty
-for correct code, two ids for modules with two mistakes).
+for correct code and for ``buggy_unknown_*`` modules, whose mistakes are not in
+the catalogue; two ids for modules with two mistakes).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import importlib.util
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -51,22 +53,22 @@ class Row:
         return tuple(sorted(needed)) if needed else ("mse", "cce")
 
 
-def _module_constant(path: Path, name: str) -> object:
+def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"bpcheck_table_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return getattr(module, name)
+    return module
 
 
 def _shared(name: str) -> Row:
     path = SHARED / f"{name}.py"
-    label = RELABELLED.get(name, _module_constant(path, "MISTAKE"))
+    label = RELABELLED.get(name, _load(path).MISTAKE)
     return Row(name, path, frozenset([label]) if label else frozenset())
 
 
 def _own(path: Path) -> Row:
-    return Row(path.stem, path, frozenset(_module_constant(path, "MISTAKES")))  # type: ignore[arg-type]
+    return Row(path.stem, path, frozenset(_load(path).MISTAKES))
 
 
 def rows() -> list[Row]:

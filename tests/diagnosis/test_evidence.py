@@ -70,9 +70,9 @@ def test_a_wrong_forward_pass_hides_the_gradients() -> None:
     assert seen.gradients is None and seen.values is None
 
 
-def test_the_second_case_is_two_units_wider_everywhere_with_two_more_examples() -> None:
+def test_the_second_case_is_two_units_wider_everywhere_with_a_batch_larger_than_any_width() -> None:
     original = case()
     variant = variant_case(original)
     assert variant.architecture.widths == (4, 5, 4)
     assert variant.architecture.activations == original.architecture.activations
-    assert variant.batch_size == original.batch_size + 2
+    assert variant.batch_size == 6

@@ -50,5 +50,5 @@ def test_correct_code_in_any_style_gets_no_diagnosis(row: Row) -> None:
 @pytest.mark.parametrize(
     "row", [r for r in ROWS if not r.correct and not r.expected], ids=lambda r: r.name
 )
-def test_a_module_that_breaks_the_api_gets_no_diagnosis(row: Row) -> None:
+def test_a_module_whose_mistake_is_not_catalogued_gets_none_named(row: Row) -> None:
     assert named(run(row, quick(row))) == set()
