@@ -12,7 +12,8 @@ checked arrays of the worker's wire format.
 Each submission's results land in ``OUT/students/``: the reports of the
 ``bpcheck_write_report`` hooks, then ``<name>.state``, written last and
 atomically, which records what the result depends on (the submission's
-content hash, the configuration's fingerprint, bpcheck's version). A rerun
+content hash, the configuration's and the planned checks' fingerprints, bpcheck's
+version). A rerun
 regrades exactly the submissions whose state is missing or differs.
 """
 
@@ -149,12 +150,24 @@ def _walk(directory: Path) -> Iterator[Path]:
         yield from (Path(root) / name for name in names + links)
 
 
+def plan_fingerprint(config: GradingConfig) -> str:
+    """A hash of every planned check (every plugin's) by name, with its points."""
+    planned = plan(collect_checks(_manager()), config.options)
+    names = [(check.name, round(check.max_points, 4)) for check in planned]
+    return hashlib.sha256(json.dumps(names).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class GradeJob:
-    """Everything one submission's unit of work needs, as plain data."""
+    """Everything one submission's unit of work needs, as plain data.
+
+    ``checks`` is the :func:`plan_fingerprint` of the run, so that a plugin
+    adding, dropping or re-weighting a check makes stored results stale.
+    """
 
     submission: Submission
     content_hash: str
+    checks: str
     config: GradingConfig
     out: Path
     isolation: str = "worker"
@@ -176,6 +189,7 @@ class GradeJob:
             "schema": STATE_SCHEMA,
             "content_hash": self.content_hash,
             "config": self.config.fingerprint(),
+            "checks": self.checks,
             "bpcheck_version": __version__,
         }
 
@@ -374,8 +388,9 @@ def grade_all(
     check_output_directory(submissions, out)
     outcomes: dict[str, Graded] = {}
     pending = []
+    checks = plan_fingerprint(config)
     for submission in submissions:
-        job = GradeJob(submission, content_hash(submission.path), config, out, isolation)
+        job = GradeJob(submission, content_hash(submission.path), checks, config, out, isolation)
         previous = load_graded(job)
         if previous is None:
             pending.append(job)

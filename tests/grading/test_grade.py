@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from bpcheck import ConfigError
+from bpcheck import Check, ConfigError, get_plugin_manager, hookimpl
 from bpcheck._cli import main
 from bpcheck._options import RawOption
 from bpcheck.grading import _grade
@@ -220,6 +220,17 @@ def test_a_rerun_regrades_what_changed_content_configuration_or_version(
     assert fresh_names(submissions, reseeded, out) == everyone
     monkeypatch.setattr(_grade, "__version__", "99.0")
     assert fresh_names(submissions, reseeded, out) == everyone
+    with_plugin = get_plugin_manager([CoursePlugin()])
+    monkeypatch.setattr(_grade, "_manager", lambda: with_plugin)
+    assert fresh_names(submissions, reseeded, out) == everyone
+
+
+class CoursePlugin:
+    """A course's own check, which makes every stored result stale."""
+
+    @hookimpl
+    def bpcheck_checks(self) -> list[Check]:
+        return [Check("course_extra", "always holds", 1, lambda context: None, per_family=False)]
 
 
 class FailsFor(Executor):
@@ -260,7 +271,7 @@ def test_a_lost_unit_of_work_costs_no_other_submission_its_result_and_is_retried
 def test_the_unit_of_work_reports_a_grader_failure_instead_of_raising(tmp_path: Path) -> None:
     (submission,) = find_submissions([CORRECT])
     job = GradeJob(
-        submission, content_hash(CORRECT), FAST_CONFIG, tmp_path, isolation="no-such-isolation"
+        submission, content_hash(CORRECT), "", FAST_CONFIG, tmp_path, isolation="no-such-isolation"
     )
     graded = grade_submission(job)
     assert graded.status == "grader_error" and graded.report is None
