@@ -12,9 +12,9 @@ checked arrays of the worker's wire format.
 Each submission's results land in ``OUT/students/``: the reports of the
 ``bpcheck_write_report`` hooks, then ``<name>.state``, written last and
 atomically, which records what the result depends on (the submission's
-content hash, the configuration's and the planned checks' fingerprints, bpcheck's
-version). A rerun
-regrades exactly the submissions whose state is missing or differs.
+content hash, the fingerprints of the configuration and of the planned
+checks, bpcheck's version). A rerun regrades exactly the submissions whose
+state is missing or differs.
 """
 
 from __future__ import annotations
