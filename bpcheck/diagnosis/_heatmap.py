@@ -86,20 +86,25 @@ def draw(result: CheckResult, path: Path) -> None:
     plt.close(figure)
 
 
+def _size(result: CheckResult) -> int:
+    return sum(np.size(row.reference) for row in _rows(result))
+
+
 def write_heatmaps(student: str, results: list[CheckResult], directory: Path) -> dict[str, Path]:
-    """One picture for the first drawable failure of each distinct diagnosis
-    (the set of mistakes a failure was given); by result name."""
+    """One picture per distinct diagnosis (the set of mistakes a failure was
+    given), of the failure with the most dW values to show; by result name."""
     if not available():
         return {}
-    written: dict[str, Path] = {}
-    drawn: set[frozenset[str | None]] = set()
+    chosen: dict[frozenset[str | None], CheckResult] = {}
     for result in results:
-        named = frozenset(diagnosis["mistake"] for diagnosis in result.diagnoses)
-        if result.status not in ("failed", "error") or named in drawn or not drawable(result):
+        if result.status not in ("failed", "error") or not drawable(result):
             continue
-        path = directory / picture_name(student, result)
+        named = frozenset(diagnosis["mistake"] for diagnosis in result.diagnoses)
+        if named not in chosen or _size(result) > _size(chosen[named]):
+            chosen[named] = result
+    written: dict[str, Path] = {}
+    for result in chosen.values():
         directory.mkdir(parents=True, exist_ok=True)
-        draw(result, path)
-        written[result.name] = path
-        drawn.add(named)
+        written[result.name] = directory / picture_name(student, result)
+        draw(result, written[result.name])
     return written
