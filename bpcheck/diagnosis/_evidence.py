@@ -63,8 +63,19 @@ class Values:
 
 
 class Evidence:
-    """One failing check: ``check`` (its id), the failing ``case``, the check's
-    ``message``, and on-demand facts from calling ``student`` again."""
+    """One failing check, and facts a recogniser may ask for, each computed once on demand.
+
+    Given: ``check`` (the failing check's id), ``case`` (its counterexample, or
+    None), ``message`` (the check's), ``student`` (to make further calls).
+
+    On demand: ``forward`` ("ok", "overflow" or "mismatch"), ``gradients`` (the
+    student's own for ``case``, None when the forward pass is wrong),
+    ``expected`` (the reference's), ``missing`` (keys not returned),
+    ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
+    across calls), ``values`` (the known mistakes that reproduce the gradients,
+    checked on a second case), ``divergence()`` (the gradients that differ, from
+    layer L down) and ``derivative(activation)`` (the derivative probe).
+    """
 
     def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
         self.check, self.case, self.message, self.student = check, case, message, student
