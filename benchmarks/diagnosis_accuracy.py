@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bpcheck import RunOptions  # noqa: E402
-from tests.diagnosis.table import RELABELLED, named, rows, run, unrecognised  # noqa: E402
+from bpcheck import RunOptions
+from tests.diagnosis.table import RELABELLED, named, rows, run, unrecognised
 
 
 def main() -> int:
