@@ -38,7 +38,7 @@ import json
 import math
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,8 @@ class GradingConfig:
     from, for the start-of-run banner.
     """
 
-    options: RunOptions = RunOptions(profile="grade")
-    limits: Limits = Limits()
+    options: RunOptions = field(default_factory=lambda: RunOptions(profile="grade"))
+    limits: Limits = field(default_factory=Limits)
     jobs: int = 1
     visibility: tuple[tuple[str, str], ...] = ()
     result_visibility: str = "visible"
@@ -127,8 +127,11 @@ def load_config(
             "losses": raw.get("losses"),
         }
     )
-    limit_types = {field.name: type(field.default) for field in dataclasses.fields(Limits)}
-    limits = {
+    limit_types: dict[str, type[int | float]] = {
+        limit.name: float if isinstance(limit.default, float) else int
+        for limit in dataclasses.fields(Limits)
+    }
+    limits: dict[str, Any] = {  # each converted to its field's type
         name: limit_types[name](_positive(f"limits.{name}", option, limit_types[name]))
         for name, option in _entries(raw, "limits", limit_types)
     }
@@ -216,7 +219,7 @@ def _entries(
 # ---------------------------------------------------------------- values
 
 
-def _positive(setting: str, raw: RawOption, kind: type[int] | type[float]) -> float:
+def _positive(setting: str, raw: RawOption, kind: type[int | float]) -> float:
     """A finite number > 0 (a whole one for ``int``); strings from the command line parse."""
     value = raw.value
     expected = "a whole number > 0" if kind is int else "a number of seconds > 0"

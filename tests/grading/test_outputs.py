@@ -15,8 +15,8 @@ from bpcheck.grading._config import GradingConfig
 from bpcheck.grading._grade import Graded, Submission
 from bpcheck.grading._outputs import (
     explain_status,
-    main_diagnosis,
     gradescope_results,
+    main_diagnosis,
     mistake_counts,
     summary_csv,
     summary_text,
