@@ -85,7 +85,17 @@ def finite_differences(
     return gradients
 
 
-def finite_difference_noise(loss: float, size: int, unit_roundoff: float, epsilon: float) -> float:
+def loss_round_off(loss: float, AL: Array, loss_gradient: Array, unit_roundoff: float) -> float:
+    """How far round-off of AL (relative ``unit_roundoff``) can move the loss:
+    u·(max(1, |L|) + Σ |∂L/∂ŷ · ŷ|). The second term is large where the loss is
+    ill-conditioned, e.g. bce at ŷ near 1."""
+    conditioning = float(np.sum(np.abs(loss_gradient * AL)))
+    return unit_roundoff * (max(1.0, abs(loss)) + conditioning)
+
+
+def finite_difference_noise(
+    loss_noise: float, size: int, stencil: Stencil, epsilon: float
+) -> float:
     """The modelled round-off in the norm of a finite-difference gradient of
-    ``size`` elements: u·max(1, |L|)·√size / ε."""
-    return unit_roundoff * max(1.0, abs(loss)) * np.sqrt(size) / epsilon
+    ``size`` elements, from the round-off ``loss_noise`` of each loss."""
+    return loss_noise * sum(abs(weight) for weight in stencil.weights) * np.sqrt(size) / epsilon

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["ACTIVATIONS", "LOSSES", "backward", "compute_loss", "forward", "update"]
+__all__ = ["ACTIVATIONS", "LOSSES", "backward", "compute_loss", "forward", "loss_gradient", "update"]
 
 
 # ---------------------------------------------------------------- activations
@@ -78,27 +78,49 @@ ACTIVATIONS: dict[str, tuple[Callable[[Array], Array], Callable[[Array], Array]]
 
 
 # ---------------------------------------------------------------------- losses
-# Every loss sums over output units and averages over the M examples.
+# Each entry is (L, ∂L/∂ŷ). Every loss sums over output units and averages
+# over the M examples.
 
 
 def _mse(AL: Array, Y: Array) -> float:
     return float(np.sum((AL - Y) ** 2) / Y.shape[1])
 
 
+def _mse_gradient(AL: Array, Y: Array) -> Array:
+    return 2 * (AL - Y) / Y.shape[1]
+
+
 def _bce(AL: Array, Y: Array) -> float:
     return float(-np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / Y.shape[1])
+
+
+def _bce_gradient(AL: Array, Y: Array) -> Array:
+    return (AL - Y) / (AL * (1 - AL)) / Y.shape[1]
 
 
 def _cce(AL: Array, Y: Array) -> float:
     return float(-np.sum(Y * np.log(AL)) / Y.shape[1])
 
 
-LOSSES: dict[str, Callable[[Array, Array], float]] = {"mse": _mse, "bce": _bce, "cce": _cce}
+def _cce_gradient(AL: Array, Y: Array) -> Array:
+    return -Y / AL / Y.shape[1]
+
+
+LOSSES: dict[str, tuple[Callable[[Array, Array], float], Callable[[Array, Array], Array]]] = {
+    "mse": (_mse, _mse_gradient),
+    "bce": (_bce, _bce_gradient),
+    "cce": (_cce, _cce_gradient),
+}
 
 
 def compute_loss(AL: Array, Y: Array, loss: str) -> float:
     """The lesson's loss L(ŷ, y), averaged over the batch."""
-    return LOSSES[loss](np.asarray(AL, dtype=np.float64), np.asarray(Y, dtype=np.float64))
+    return LOSSES[loss][0](np.asarray(AL, dtype=np.float64), np.asarray(Y, dtype=np.float64))
+
+
+def loss_gradient(AL: Array, Y: Array, loss: str) -> Array:
+    """∂L/∂ŷ, before any output activation (backward uses the simpler δ⁽ᴸ⁾ where it can)."""
+    return LOSSES[loss][1](np.asarray(AL, dtype=np.float64), np.asarray(Y, dtype=np.float64))
 
 
 # ------------------------------------------------------------- forward/backward

@@ -28,6 +28,7 @@ from bpcheck._numerics import (
     finite_difference_noise,
     finite_difference_probes,
     finite_differences,
+    loss_round_off,
     NORM_FLOOR,
     relative_error,
 )
@@ -166,14 +167,21 @@ class CheckContext:
             ProbeCall(case.params, case.X, case.architecture.activations, probes), case
         )
         assert reply.probes is not None
-        losses = np.array(
-            [reference.compute_loss(AL, case.Y, case.architecture.loss) for AL in reply.probes]
-        )
+        loss = case.architecture.loss
+        losses = np.array([reference.compute_loss(AL, case.Y, loss) for AL in reply.probes])
         estimates = finite_differences(case.params, losses, precision.stencil, precision.epsilon)
-        loss = float(np.max(np.abs(losses))) if losses.size else 0.0
+        loss_noise = max(
+            (
+                loss_round_off(
+                    value, AL, reference.loss_gradient(AL, case.Y, loss), precision.unit_roundoff
+                )
+                for value, AL in zip(losses, reply.probes, strict=True)
+            ),
+            default=0.0,
+        )
         floors = {
             key: NOISE_SAFETY
-            * finite_difference_noise(loss, value.size, precision.unit_roundoff, precision.epsilon)
+            * finite_difference_noise(loss_noise, value.size, precision.stencil, precision.epsilon)
             / precision.finite
             for key, value in estimates.items()
         }
