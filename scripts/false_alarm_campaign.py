@@ -2,7 +2,7 @@
 count the cases run and the false alarms (any check not passed). The only
 acceptable number of false alarms is 0.
 
-    python scripts/false_alarm_campaign.py --seeds 10 [--jobs 2]
+    python scripts/false_alarm_campaign.py --seeds 10 [--first-seed 0] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ def run(path: str, seed: int) -> tuple[str, int, int, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them")
     parser.add_argument("--jobs", type=int, default=1)
     arguments = parser.parse_args()
     paths = [str(HERE / f"{name}.py") for name in CORRECT] + [str(REFERENCE_SOURCE)]
-    jobs = [(path, seed) for seed in range(arguments.seeds) for path in paths]
+    seeds = range(arguments.first_seed, arguments.first_seed + arguments.seeds)
+    jobs = [(path, seed) for seed in seeds for path in paths]
     totals = {"runs": 0, "checks": 0, "cases": 0}
     alarms: list[str] = []
     with ProcessPoolExecutor(arguments.jobs) as pool:
@@ -62,7 +64,7 @@ def main() -> None:
             totals["checks"] += checks
             totals["cases"] += cases
             alarms += found
-    print(f"implementations: {len(paths)}; seeds: {arguments.seeds}; runs: {totals['runs']}")
+    print(f"implementations: {len(paths)}; seeds: {seeds.start}..{seeds.stop - 1}; runs: {totals['runs']}")
     print(f"checks run: {totals['checks']}; cases run: {totals['cases']}; false alarms: {len(alarms)}")
     for alarm in alarms:
         print("  " + alarm)
