@@ -89,5 +89,5 @@ def bpcheck_write_report(report: RunReport, directory: Path) -> list[Path]:
     data = directory / f"{report.student}.json"
     pictures = write_heatmaps(report.student, report.checks, directory)
     write_atomically(markdown, report_markdown(report, {name: path.name for name, path in pictures.items()}))
-    write_atomically(data, json.dumps(report.to_json(), indent=2) + "\n")
+    write_atomically(data, json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
     return [markdown, data, *pictures.values()]

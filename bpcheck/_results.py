@@ -7,8 +7,11 @@ bumps :data:`SCHEMA`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict
+
+import numpy as np
 
 SCHEMA = "bpcheck-report/1"
 
@@ -82,12 +85,27 @@ class CheckResult:
         return f"{self.id}[{self.family}]" if self.family else self.id
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain JSON data: numbers that are not finite become null."""
+        return finite_json(asdict(self))  # type: ignore[no-any-return]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
         layers = [LayerRow(**row) for row in data.get("layers", [])]
         return cls(**{**data, "layers": layers})
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, so that strict
+    JSON readers accept it; numpy scalars become plain Python numbers."""
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def merge_diagnoses(results: list[CheckResult]) -> list[dict[str, Any]]:
@@ -148,7 +166,7 @@ class RunReport:
             "profile": self.profile,
             "bpcheck_version": self.bpcheck_version,
             "checks": [result.to_json() for result in self.checks],
-            "diagnoses": self.diagnoses,
+            "diagnoses": finite_json(self.diagnoses),
         }
 
     @classmethod

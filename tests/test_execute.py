@@ -104,3 +104,4 @@ def test_keyboard_interrupt_still_reaches_the_user() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         gradient_call(StudentFunctions(reference.forward, backward))
+
