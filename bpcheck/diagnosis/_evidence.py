@@ -115,26 +115,42 @@ class Evidence:
     # --------------------------------------------------------- the forward pass
 
     @cached_property
+    def second_case(self) -> Case:
+        """A fresh, larger case for the same activations and loss (:func:`variant_case`)."""
+        assert self.case is not None
+        return variant_case(self.case)
+
+    @cached_property
     def forward(self) -> ForwardVerdict | None:
         """ "ok" when AL matches the reference; "overflow" when a softmax output is
-        wrong only at large logits (right once they are shifted down); None when
-        the student could not be run."""
+        wrong only at large logits (right once they are shifted down); "mismatch"
+        when it is wrong on the failing case or on :attr:`second_case` (a
+        saturated counterexample can hide a wrong forward pass); None when the
+        student could not be run."""
         if self.reply is None or self.reply.AL is None or self.case is None:
             return None
-        if self._forward_matches(self.case, self.reply.AL):
-            return "ok"
-        if self.case.architecture.activations[-1] == "softmax":
+        if self.forward_case is self.case and self.case.architecture.activations[-1] == "softmax":
             shifted = _logits_shifted_down(self.case)
-            reply = self.student.call(
-                ForwardCall(shifted.params, shifted.X, shifted.architecture.activations)
-            )
-            if (
-                reply.error is None
-                and reply.AL is not None
-                and self._forward_matches(shifted, reply.AL)
-            ):
+            AL = self._forward_output(shifted)
+            if AL is not None and self._forward_matches(shifted, AL):
                 return "overflow"
-        return "mismatch"
+        return "ok" if self.forward_case is None else "mismatch"
+
+    @cached_property
+    def forward_case(self) -> Case | None:
+        """The failing case if the student's AL is wrong there, else the second
+        case if it is wrong there, else None."""
+        assert self.case is not None and self.reply is not None and self.reply.AL is not None
+        if not self._forward_matches(self.case, self.reply.AL):
+            return self.case
+        AL = self._forward_output(self.second_case)
+        if AL is not None and not self._forward_matches(self.second_case, AL):
+            return self.second_case
+        return None
+
+    def _forward_output(self, case: Case) -> Array | None:
+        reply = self.student.call(ForwardCall(case.params, case.X, case.architecture.activations))
+        return reply.AL if reply.error is None else None
 
     def _forward_matches(self, case: Case, AL: Array) -> bool:
         expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
@@ -146,13 +162,16 @@ class Evidence:
 
     @cached_property
     def forward_error(self) -> float | None:
-        """Relative error of the student's AL against the reference's."""
-        if self.reply is None or self.reply.AL is None or self.case is None:
-            return None
-        expected, _ = reference.forward(
-            self.case.params, self.case.X, self.case.architecture.activations
+        """Relative error of the student's AL against the reference's on :attr:`forward_case`."""
+        case = self.forward_case if self.forward == "mismatch" else None
+        AL = (
+            self.reply.AL
+            if case is self.case and self.reply
+            else (self._forward_output(case) if case is not None else None)
         )
-        AL = self.reply.AL
+        if case is None or AL is None:
+            return None
+        expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
         return relative_error(AL, expected) if AL.shape == expected.shape else None
 
     # ------------------------------------------------------------ behaviour
@@ -235,8 +254,7 @@ class Evidence:
     def _second_observation(self) -> Observation | None:
         """The student's gradients on :func:`variant_case`; what one call adds if
         calls accumulate."""
-        assert self.case is not None
-        variant = variant_case(self.case)
+        variant = self.second_case
         calls = 2 if self.accumulation else 1
         reply = self.student.call(_gradient_call(variant, backward_calls=calls))
         if reply.error is not None or len(reply.gradients) < calls:

@@ -87,7 +87,7 @@ def draw(result: CheckResult, path: Path) -> None:
 
 
 def _size(result: CheckResult) -> int:
-    return sum(np.size(row.reference) for row in _rows(result))
+    return sum(int(np.size(np.array(row.reference))) for row in _rows(result))
 
 
 def write_heatmaps(student: str, results: list[CheckResult], directory: Path) -> dict[str, Path]:

@@ -149,9 +149,10 @@ def by_shape(mistake: str) -> Recogniser:
 
 
 def _first_wrong_layer(evidence: Evidence) -> int | None:
-    """The first layer whose output differs, found by running the student's
-    forward on the network cut after each layer in turn."""
-    case = evidence.case
+    """The first layer whose output differs on the case that shows the wrong
+    forward pass, found by running the student's forward on the network cut
+    after each layer in turn."""
+    case = evidence.forward_case
     assert case is not None
     activations = case.architecture.activations
     for depth in range(1, len(activations) + 1):
@@ -190,8 +191,13 @@ def forward_mismatch(evidence: Evidence) -> Finding | None:
         if layer
         else ""
     )
+    shown = (
+        "on the counterexample"
+        if evidence.forward_case is evidence.case
+        else "on a second, larger case (the counterexample's saturated outputs hide it)"
+    )
     return Finding(
-        f"AL returned by forward() differs from the reference's ({size}) on the counterexample.{at} "
+        f"AL returned by forward() differs from the reference's ({size}) {shown}.{at} "
         "The gradients cannot be judged until the forward pass is right.",
         (layer,) if layer else (),
     )

@@ -76,3 +76,12 @@ def test_the_second_case_is_two_units_wider_everywhere_with_a_batch_larger_than_
     assert variant.architecture.widths == (4, 5, 4)
     assert variant.architecture.activations == original.architecture.activations
     assert variant.batch_size == 6
+
+
+def test_a_wrong_forward_pass_hidden_by_saturated_outputs_shows_on_the_second_case() -> None:
+    saturated = case(("relu", "sigmoid"), "mse")
+    params = dict(saturated.params)
+    params["b2"] = params["b2"] + np.array([[1000.0], [-1000.0]])
+    seen = evidence(SHARED / "buggy_forward_mismatch_3.py", on=saturated.with_params(params))
+    assert seen.forward == "mismatch"
+    assert seen.forward_case is seen.second_case
