@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bpcheck import RunOptions
-from tests.diagnosis.table import RELABELLED, named, rows, run, unrecognised
+from tests.diagnosis.table import named, rows, run, unrecognised
 
 
 def main() -> int:
@@ -65,11 +65,10 @@ def main() -> int:
             right = row.expected <= got and not wrong
             named_right += right
             verdict = "ok" if right else f"MISNAMED {sorted(wrong)}" if wrong else "missed"
-        note = " (label from issue 3, see RELABELLED)" if row.name in RELABELLED else ""
         print(
             f"{verdict:>16}  {row.name:58} expected {sorted(row.expected) or '-'} "
             f"named {sorted(got) or '-'} unrecognised failures {unrecognised(report)}  "
-            f"{time.perf_counter() - started:.1f}s{note}",
+            f"{time.perf_counter() - started:.1f}s",
             flush=True,
         )
     print()

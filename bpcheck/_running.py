@@ -273,12 +273,18 @@ def layer_table(
     return rows
 
 
+def with_plugin_mistakes(options: RunOptions, manager: pluggy.PluginManager) -> RunOptions:
+    """``options`` diagnosing against every plugin's mistakes, unless it names its own."""
+    if options.mistakes is not None:
+        return options
+    return replace(options, mistakes=collect_mistakes(manager))
+
+
 def run_student(
     student: Student, options: RunOptions, manager: pluggy.PluginManager
 ) -> RunReport:
     """Every planned check against ``student``, as one report; failures are
     diagnosed against every plugin's mistakes unless ``options`` names them."""
-    if options.mistakes is None:
-        options = replace(options, mistakes=collect_mistakes(manager))
+    options = with_plugin_mistakes(options, manager)
     results = [run_planned(planned, student, options) for planned in plan(collect_checks(manager), options)]
     return RunReport(student.name, options.seed, options.profile, __version__, results)

@@ -20,7 +20,14 @@ from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
 from bpcheck._options import RawOption, run_options
 from bpcheck._results import CheckResult, RunReport
-from bpcheck._running import PlannedCheck, RunOptions, collect_checks, plan, run_planned
+from bpcheck._running import (
+    PlannedCheck,
+    RunOptions,
+    collect_checks,
+    plan,
+    run_planned,
+    with_plugin_mistakes,
+)
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
 
@@ -170,6 +177,8 @@ class BpcheckSession:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         try:
+            # conftest.py plugins are registered by now: their checks and mistakes count.
+            self.options = with_plugin_mistakes(self.options, self.manager)
             planned = plan(collect_checks(self.manager), self.options)
         except PluginError as error:
             raise pytest.UsageError(f"bpcheck plugin error:\n{error}") from None

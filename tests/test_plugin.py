@@ -183,3 +183,38 @@ def test_with_student_only_the_checks_run_unless_test_paths_are_named(
     assert not any("test_mine" in line for line in only_checks.outlines)
     both = pytester.runpytest("--student=mymlp", "test_own.py", "--collect-only", "-q", *QUICK)
     assert "test_own.py::test_mine" in both.outlines
+
+
+def test_a_conftest_plugin_can_contribute_a_mistake_that_gets_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        decay="""
+        import bpcheck_reference as r
+        forward = r.forward
+
+        def backward(params, cache, Y, activations, loss):
+            grads = r.backward(params, cache, Y, activations, loss)
+            return {k: v + 0.1 * params[k[1:]] if k.startswith("dW") else v for k, v in grads.items()}
+        """
+    )
+    pytester.makeconftest(
+        """
+        import numpy as np
+        from bpcheck import Finding, Mistake, hookimpl
+
+        def weight_decay(evidence):
+            if not evidence.gradients or evidence.case is None:
+                return None
+            extra = evidence.gradients["dW1"] - evidence.expected["dW1"]
+            if np.allclose(extra, 0.1 * evidence.case.params["W1"]):
+                return Finding("dW1 is the reference's plus 0.1 × W1.", layers=(1,))
+            return None
+
+        @hookimpl
+        def bpcheck_mistakes():
+            return [Mistake("weight_decay_in_gradient", "your dW includes weight decay",
+                            "explained", "drop the decay", "Week 3", weight_decay)]
+        """
+    )
+    result = pytester.runpytest("--student=decay.py", "-k", "gradient_values", *QUICK)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*weight_decay_in_gradient*"])

@@ -41,7 +41,13 @@ from bpcheck._errors import ConfigError
 from bpcheck._manager import get_plugin_manager
 from bpcheck._report import write_atomically
 from bpcheck._results import CheckResult, RunReport
-from bpcheck._running import PlannedCheck, collect_checks, plan, run_planned
+from bpcheck._running import (
+    PlannedCheck,
+    collect_checks,
+    plan,
+    run_planned,
+    with_plugin_mistakes,
+)
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.grading._config import GradingConfig
 from bpcheck.grading._isolation import Limits, WorkerStudent, find_module
@@ -310,10 +316,11 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
 
 def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
     """The report, the status, the isolation used, and why the worker stopped ("" if it did not)."""
-    options = job.config.options
+    manager = _manager()
+    options = with_plugin_mistakes(job.config.options, manager)
     with open_student(job.submission.path, job.config.limits, job.isolation) as student:
         results = []
-        for planned in plan(collect_checks(_manager()), options):
+        for planned in plan(collect_checks(manager), options):
             stopped = student.termination is not None
             results.append(
                 not_run(planned, student) if stopped else run_planned(planned, student, options)

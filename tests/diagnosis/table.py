@@ -23,12 +23,6 @@ from tests.implementations import HERE as SHARED
 
 OWN = Path(__file__).resolve().parent / "implementations"
 
-#: Where the shared table's label disagrees with issue 3's definitions. The
-#: module returns only the output layer's keys ("return" inside the loop):
-#: issue 3 calls that missing_gradients ("some dW/db keys are absent, e.g. only
-#: the last layers"); gradient_not_propagated is "zero or stale gradients".
-RELABELLED = {"buggy_gradient_not_propagated_2": "missing_gradients"}
-
 #: Mistakes that only show for some losses, so that tests can run fewer families.
 LOSSES_FOR = {
     "mse_missing_factor_two": ("mse",),
@@ -63,7 +57,7 @@ def _load(path: Path) -> ModuleType:
 
 def _shared(name: str) -> Row:
     path = SHARED / f"{name}.py"
-    label = RELABELLED.get(name, _load(path).MISTAKE)
+    label = _load(path).MISTAKE
     return Row(name, path, frozenset([label]) if label else frozenset())
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 STYLE = "cache is a tuple (Zs, As); generic dL/dyhat * f'(z) output delta for mse"
 TARGET_CHECK = "gradient_shapes"
-MISTAKE = "gradient_not_propagated"
+MISTAKE = "missing_gradients"
 
 Params = dict[str, np.ndarray]
 Cache = tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]
