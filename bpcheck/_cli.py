@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
@@ -21,6 +22,9 @@ from bpcheck._running import run_student
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
 from bpcheck.grading._commands import add_grading_commands, grade, gradescope
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 #: Exit codes: like pytest, 0 all passed, 1 some check failed, 4 usage/configuration error.
 PASSED, FAILED, USAGE_ERROR = 0, 1, 4
@@ -107,9 +111,18 @@ def _check(arguments: argparse.Namespace) -> int:
     return PASSED if report.status == "passed" else FAILED
 
 
+def _template() -> Traversable:
+    """The starter files: installed as ``bpcheck._student_template``, or, when
+    bpcheck is imported from a source checkout, ``student_template/`` beside it."""
+    try:
+        return resources.files("bpcheck._student_template")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "student_template"
+
+
 def _init(arguments: argparse.Namespace) -> int:
     target = Path(arguments.directory)
-    template = resources.files("bpcheck._student_template")
+    template = _template()
     target.mkdir(parents=True, exist_ok=True)
     for entry in template.iterdir():
         if entry.name.startswith(("_", ".")) or not entry.is_file():
