@@ -52,3 +52,21 @@ def test_activation_gating_names_the_leaking_unit() -> None:
     failed = [result for result in results if result.status == "failed"]
     assert failed
     assert "unit" in failed[0].message and "f′(z)" in failed[0].message
+
+
+def test_finite_differences_do_not_judge_where_the_loss_is_infinite() -> None:
+    import numpy as np
+
+    from bpcheck import Architecture, Case, InProcessStudent, get_plugin_manager
+    from bpcheck.checks import FLOAT64, CheckContext
+
+    student = InProcessStudent("bpcheck_reference", get_plugin_manager())
+    saturated = Case(
+        Architecture((1, 1), ("sigmoid",), "bce"),
+        {"W1": np.array([[1.0]]), "b1": np.array([[800.0]])},
+        X=np.array([[1.0]]),
+        Y=np.array([[0.0]]),
+    )
+    with np.errstate(all="raise"):
+        numeric = CheckContext(student, None, ()).finite_differences(saturated, FLOAT64)
+    assert numeric.judgeable() == {}

@@ -168,17 +168,24 @@ class CheckContext:
         )
         assert reply.probes is not None
         loss = case.architecture.loss
-        losses = np.array([reference.compute_loss(AL, case.Y, loss) for AL in reply.probes])
-        estimates = finite_differences(case.params, losses, precision.stencil, precision.epsilon)
-        loss_noise = max(
-            (
-                loss_round_off(
-                    value, AL, reference.loss_gradient(AL, case.Y, loss), precision.unit_roundoff
+        # Outputs saturated to exactly 0 or 1 make the loss infinite: no estimate there.
+        with np.errstate(all="ignore"):
+            losses = np.array([reference.compute_loss(AL, case.Y, loss) for AL in reply.probes])
+            estimates = finite_differences(
+                case.params, losses, precision.stencil, precision.epsilon
+            )
+            # np.max, unlike max(), lets a NaN through: then nothing can be judged.
+            loss_noise = float(
+                np.max(
+                    [
+                        loss_round_off(
+                            value, AL, reference.loss_gradient(AL, case.Y, loss), precision.unit_roundoff
+                        )
+                        for value, AL in zip(losses, reply.probes, strict=True)
+                    ],
+                    initial=0.0,
                 )
-                for value, AL in zip(losses, reply.probes, strict=True)
-            ),
-            default=0.0,
-        )
+            )
         floors = {
             key: NOISE_SAFETY
             * finite_difference_noise(loss_noise, value.size, precision.stencil, precision.epsilon)
@@ -198,7 +205,12 @@ class FiniteDifferences:
     precision: Precision
 
     def is_finite(self, key: str) -> bool:
-        return bool(np.all(np.isfinite(self.gradients[key])))
+        """Whether the estimate for ``key`` can judge anything: finite, with a finite floor."""
+        return bool(np.all(np.isfinite(self.gradients[key]))) and np.isfinite(self.floors[key])
+
+    def judgeable(self) -> dict[str, Array]:
+        """The estimates that :meth:`is_finite`."""
+        return {key: value for key, value in self.gradients.items() if self.is_finite(key)}
 
     def relative_error(self, key: str, got: Array) -> float:
         return relative_error(got, self.gradients[key], max(self.floors[key], NORM_FLOOR))
