@@ -23,11 +23,6 @@ OUTPUT_ACTIVATIONS: dict[str, tuple[str, ...]] = {
 MIN_OUTPUT_WIDTH: dict[str, int] = {"mse": 1, "bce": 1, "cce": 2}
 
 
-def parameter_names(depth: int) -> list[str]:
-    """["W1", "b1", ..., "WL", "bL"] for a network of ``depth`` layers."""
-    return [f"{kind}{layer}" for layer in range(1, depth + 1) for kind in ("W", "b")]
-
-
 def gradient_name(parameter: str) -> str:
     """The key a student's ``backward`` uses for a parameter's gradient: W2 -> dW2."""
     return f"d{parameter}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[Any]
@@ -121,6 +120,3 @@ class Reply:
         """The gradients of the first backward call."""
         return self.gradients[0]
 
-
-def copy_arrays(arrays: dict[str, Array]) -> dict[str, Array]:
-    return {name: np.array(value, copy=True) for name, value in arrays.items()}
