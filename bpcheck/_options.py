@@ -54,12 +54,16 @@ def run_options(given: Mapping[str, RawOption | None]) -> RunOptions:
     examples = given.get("max_examples")
     activations = given.get("activations")
     losses = given.get("losses")
+    if seed is None:
+        seed_value = 0 if profile_name == "grade" else random.randrange(10**6)
+    else:
+        seed_value = _count("seed", seed)
+    # 0 examples means "the profile's number", like leaving the option out.
+    max_examples = _count("max_examples", examples) if examples is not None else 0
     return RunOptions(
         profile=profile_name,
-        seed=_count("seed", seed)
-        if seed is not None
-        else (0 if profile_name == "grade" else random.randrange(10**6)),
-        max_examples=_count("max_examples", examples) or None if examples is not None else None,
+        seed=seed_value,
+        max_examples=max_examples or None,
         hidden_activations=_names("activations", activations, HIDDEN_ACTIVATIONS)
         if activations is not None
         else HIDDEN_ACTIVATIONS,
