@@ -70,3 +70,20 @@ def test_finite_differences_do_not_judge_where_the_loss_is_infinite() -> None:
     with np.errstate(all="raise"):
         numeric = CheckContext(student, None, ()).finite_differences(saturated, FLOAT64)
     assert numeric.judgeable() == {}
+
+
+def test_a_check_id_declared_twice_is_a_plugin_error_naming_both_plugins() -> None:
+    from bpcheck import PluginError, check, get_plugin_manager, hookimpl
+    from bpcheck._running import collect_checks
+
+    class CoursePlugin:
+        @hookimpl
+        def bpcheck_checks(self) -> list:  # type: ignore[type-arg]
+            return [check("forward", claim="A clash.", points=1)(lambda context: None)]
+
+    manager = get_plugin_manager([CoursePlugin()])
+    with pytest.raises(PluginError) as raised:
+        collect_checks(manager)
+    message = str(raised.value)
+    assert "hook: bpcheck_checks" in message
+    assert "check id 'forward' is already declared by bpcheck.checks" in message
