@@ -9,6 +9,7 @@ With it, every planned check becomes one test item, named like
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from bpcheck._running import (
     run_planned,
     with_plugin_mistakes,
 )
+from bpcheck._sandbox.loading import student_name
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
 
@@ -72,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"bpcheck: {error}") from None
     seed = getattr(config, "workerinput", {}).get("bpcheck_seed")
     if seed is not None:  # an xdist worker runs with its controller's seed
-        options = RunOptions(**{**options.__dict__, "seed": seed})
+        options = replace(options, seed=seed)
     report_dir = _raw(config, "--bpcheck-report-dir", "bpcheck_report_dir")
     directory = Path(str(report_dir.value)) if report_dir else Path("reports")
     config.pluginmanager.register(
@@ -142,6 +144,7 @@ class BpcheckSession:
         self._student: InProcessStudent | None = None
         self.results: list[CheckResult] = []
         self.written: list[Path] = []
+        self.report: RunReport | None = None
 
     @property
     def student(self) -> InProcessStudent:
@@ -209,7 +212,8 @@ class BpcheckSession:
         planned = plan(collect_checks(self.manager), self.options)
         order = {check.name: index for index, check in enumerate(planned)}
         report = RunReport(
-            self.student.name,
+            # The name only: the xdist controller never imports the student.
+            student_name(self.spec),
             self.options.seed,
             self.options.profile,
             __version__,
@@ -222,8 +226,8 @@ class BpcheckSession:
         self.report = report
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.written:
-            report = self.report
+        report = self.report
+        if report is not None:
             terminalreporter.write_sep("-", "bpcheck")
             terminalreporter.write_line(
                 f"score {report.score:g}/{report.max_score:g} ({report.status}); reports: "
