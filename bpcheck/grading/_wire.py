@@ -125,10 +125,6 @@ def _header_of(array: np.ndarray) -> tuple[bytes, Literal["C", "F"]]:
     return header, "F" if fortran else "C"
 
 
-def message_size(chunks: list[bytes]) -> int:
-    return sum(len(chunk) for chunk in chunks)
-
-
 # ------------------------------------------------------------------ reading
 
 
