@@ -105,3 +105,15 @@ def test_keyboard_interrupt_still_reaches_the_user() -> None:
     with pytest.raises(KeyboardInterrupt):
         gradient_call(StudentFunctions(reference.forward, backward))
 
+
+
+def test_returned_types_describe_the_first_call_like_grads() -> None:
+    calls = []
+
+    def backward(*args: Any) -> Any:
+        calls.append(1)
+        grads = reference.backward(*args)
+        return grads if len(calls) == 1 else {key: value.tolist() for key, value in grads.items()}
+
+    reply = gradient_call(StudentFunctions(reference.forward, backward), calls=2)
+    assert reply.returned_types == {}

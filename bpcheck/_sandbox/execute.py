@@ -226,11 +226,12 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
                 f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
                 f"it returned a {_type_name(grads)}",
             )
-        returned_types = {
-            str(key): _type_name(value)
-            for key, value in grads.items()
-            if not isinstance(value, np.ndarray)
-        }
+        if not gradients:  # described for the first call, like Reply.grads
+            returned_types = {
+                str(key): _type_name(value)
+                for key, value in grads.items()
+                if not isinstance(value, np.ndarray)
+            }
         gradients.append(
             {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}
         )
