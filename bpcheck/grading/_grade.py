@@ -332,12 +332,15 @@ def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
 
 
 def _write(job: GradeJob, report: RunReport, status: str, isolation: str, seconds: float) -> None:
+    """The reports, then (unless the status is retried) the state."""
     directory = job.out / STUDENTS
     written = [
         path
         for paths in _manager().hook.bpcheck_write_report(report=report, directory=directory)
         for path in paths
     ]
+    if status in RETRIED:
+        return
     state = {
         **job.state(),
         "submission": str(job.submission.path),
@@ -346,8 +349,7 @@ def _write(job: GradeJob, report: RunReport, status: str, isolation: str, second
         "seconds": round(seconds, 3),
         "reports": sorted(path.name for path in written),
     }
-    if status not in RETRIED:
-        write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
+    write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
 
 
 def load_graded(job: GradeJob) -> Graded | None:
