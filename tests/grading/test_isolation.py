@@ -169,7 +169,7 @@ def escaped_nothing(student: WorkerStudent, reply: Reply | None) -> None:
     assert attempts is not None and attempts.shape == (1, 10)
     labels = ["bpcheck", "bpcheck_reference", "hypothesis", "tests", "pytest", "reference source",
               "/etc/shadow", "/root", "network", "kill pid 1"]  # fmt: skip
-    worked = [label for label, value in zip(labels, attempts[0]) if value]
+    worked = [label for label, value in zip(labels, attempts[0], strict=True) if value]
     always = ["bpcheck", "bpcheck_reference", "hypothesis", "tests", "pytest", "network"]
     assert not [label for label in worked if label in always or CONFINED], worked
 
@@ -400,7 +400,7 @@ def test_every_call_kind_round_trips(reference_copy: Path) -> None:
                     )
             assert got.loss == expected.loss and got.mutated == expected.mutated
             assert len(got.gradients) == len(expected.gradients)
-            for mine, theirs in zip(got.gradients, expected.gradients):
+            for mine, theirs in zip(got.gradients, expected.gradients, strict=True):
                 assert mine.keys() == theirs.keys()
                 for key in mine:
                     np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-12)
@@ -483,7 +483,7 @@ def test_fallback_levels(level: str, name: str, tmp_path: Path) -> None:
     submission = _with_target(tmp_path, name)
     student = WorkerStudent(submission, QUICK if name in TIMES_OUT else LIMITS, level=level)
     try:
-        assert student.isolation.startswith(level if level != "plain" else "plain")
+        assert student.isolation.startswith(level)
         reply = student.call(GRADIENT_CALL)
         if name == "infinite_loop":
             timeout(student, reply)
