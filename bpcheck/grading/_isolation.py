@@ -1008,11 +1008,15 @@ class WorkerStudent:
     def _output_size(self) -> int:
         return sum(os.fstat(fd).st_size for fd in self._resources.outputs)
 
+    def _output_limit_reached(self) -> bool:
+        """Whether the worker printed past its limit; if so, it is stopped for that."""
+        if self._output_size() <= self.limits.output_bytes:
+            return False
+        self._stop("output_limit", f"the worker printed more than {self.limits.output_bytes} bytes")
+        return True
+
     def _check_output(self) -> None:
-        if self._output_size() > self.limits.output_bytes:
-            self._stop(
-                "output_limit", f"the worker printed more than {self.limits.output_bytes} bytes"
-            )
+        if self._output_limit_reached():
             raise _Stop()
 
     def _set_termination(self, status: str, detail: str) -> None:
@@ -1039,10 +1043,7 @@ class WorkerStudent:
         except subprocess.TimeoutExpired:
             self._stop("crashed", "the worker closed its channel")
             return
-        if self._output_size() > self.limits.output_bytes:
-            self._stop(
-                "output_limit", f"the worker printed more than {self.limits.output_bytes} bytes"
-            )
+        if self._output_limit_reached():
             return
         number = (
             -code if code < 0 else code - 128 if code > 128 and self._level != "plain" else None
@@ -1065,9 +1066,9 @@ class WorkerStudent:
             self._stop("crashed", f"the worker process exited with code {code}")
 
     def _stderr_tail(self, size: int) -> str:
-        fd = self._resources.outputs[1] if len(self._resources.outputs) > 1 else None
-        if fd is None:
+        if len(self._resources.outputs) < 2:
             return ""
+        fd = self._resources.outputs[1]
         try:
             end = os.fstat(fd).st_size
             return os.pread(fd, size, max(0, end - size)).decode(errors="replace").strip()
