@@ -4,7 +4,8 @@ The grader copies this package, together with ``bpcheck/grading/_wire.py`` as
 ``wire.py``, into the worker's temporary directory under a private package
 name, and starts::
 
-    python -I -S -B -c "import sys; sys.path[:0] = [LIB]; from PKG.worker_main import main; main()" CONFIG
+    python -s -S -B -c "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')];
+        sys.path.insert(0, LIB); from PKG.worker_main import main; main()" CONFIG
 
 ``CONFIG`` is JSON: the resource limits, the file descriptor of the worker's
 end of a private socket, the student module's path and the contract's
