@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 from bpcheck import __version__
-from bpcheck._manager import get_plugin_manager
 from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
@@ -17,6 +16,7 @@ from bpcheck.grading._grade import (
     RETRIED,
     STUDENTS,
     Graded,
+    _manager,
     find_submissions,
     grade_all,
     local_executor,
@@ -96,7 +96,7 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 def grading_config(arguments: argparse.Namespace) -> GradingConfig:
     """The configuration file's settings, with the command line's flags on top."""
-    check_ids = [declared.id for declared in collect_checks(get_plugin_manager())]
+    check_ids = [declared.id for declared in collect_checks(_manager())]
     overrides = {
         key: RawOption(value, f"the command line, --{flag}")
         for flag, key in OVERRIDES
