@@ -20,7 +20,7 @@ from bpcheck._contract import Architecture, Array, Case, gradient_name
 from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import ForwardCall, GradientCall, Reply, UpdateCall
 from bpcheck._student import Student
-from bpcheck.checks._base import FLOAT32, precision_of
+from bpcheck.checks._base import FLOAT32, precision_of, reference_gradients
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
@@ -99,11 +99,7 @@ class Evidence:
     def expected(self) -> dict[str, Array]:
         """The reference's gradients for the failing case."""
         assert self.case is not None
-        activations = self.case.architecture.activations
-        _, cache = reference.forward(self.case.params, self.case.X, activations)
-        return reference.backward(
-            self.case.params, cache, self.case.Y, activations, self.case.architecture.loss
-        )
+        return reference_gradients(self.case)[1]
 
     @cached_property
     def tolerance(self) -> float:
@@ -143,10 +139,15 @@ class Evidence:
         assert self.case is not None and self.reply is not None and self.reply.AL is not None
         if not self._forward_matches(self.case, self.reply.AL):
             return self.case
-        AL = self._forward_output(self.second_case)
+        AL = self._second_forward
         if AL is not None and not self._forward_matches(self.second_case, AL):
             return self.second_case
         return None
+
+    @cached_property
+    def _second_forward(self) -> Array | None:
+        """The student's AL on :attr:`second_case`, asked for once."""
+        return self._forward_output(self.second_case)
 
     def _forward_output(self, case: Case) -> Array | None:
         reply = self.student.call(ForwardCall(case.params, case.X, case.architecture.activations))
@@ -154,22 +155,16 @@ class Evidence:
 
     def _forward_matches(self, case: Case, AL: Array) -> bool:
         expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
-        return (
-            AL.shape == expected.shape
-            and bool(np.all(np.isfinite(AL)))
-            and (relative_error(AL, expected) <= self.tolerance)
-        )
+        return forward_matches(AL, expected, self.tolerance)
 
     @cached_property
     def forward_error(self) -> float | None:
         """Relative error of the student's AL against the reference's on :attr:`forward_case`."""
         case = self.forward_case if self.forward == "mismatch" else None
-        AL = (
-            self.reply.AL
-            if case is self.case and self.reply
-            else (self._forward_output(case) if case is not None else None)
-        )
-        if case is None or AL is None:
+        if case is None or self.reply is None:
+            return None
+        AL = self.reply.AL if case is self.case else self._second_forward
+        if AL is None:
             return None
         expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
         return relative_error(AL, expected) if AL.shape == expected.shape else None
@@ -295,6 +290,15 @@ class Evidence:
     @cached_property
     def _readings(self) -> dict[str, Reading | None]:
         return {}
+
+
+def forward_matches(AL: Array, expected: Array, tolerance: float) -> bool:
+    """Whether a student's AL is the reference's: same shape, finite, within ``tolerance``."""
+    return (
+        AL.shape == expected.shape
+        and bool(np.all(np.isfinite(AL)))
+        and relative_error(AL, expected) <= tolerance
+    )
 
 
 def _replayed(

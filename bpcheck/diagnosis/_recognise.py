@@ -7,10 +7,8 @@ from collections.abc import Callable
 import bpcheck_reference as reference
 import numpy as np
 
-from bpcheck._contract import Array
-from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import ForwardCall
-from bpcheck.diagnosis._evidence import Evidence
+from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
 from bpcheck.diagnosis._wording import explained, where
@@ -167,13 +165,9 @@ def _first_wrong_layer(evidence: Evidence) -> int | None:
         expected, _ = reference.forward(params, case.X, activations[:depth])
         if reply.error is not None or reply.AL is None:
             return None
-        if reply.AL.shape != expected.shape or not _close(reply.AL, expected, evidence.tolerance):
+        if not forward_matches(reply.AL, expected, evidence.tolerance):
             return depth
     return None
-
-
-def _close(got: Array, expected: Array, tolerance: float) -> bool:
-    return bool(np.all(np.isfinite(got))) and relative_error(got, expected) <= tolerance
 
 
 def forward_mismatch(evidence: Evidence) -> Finding | None:
