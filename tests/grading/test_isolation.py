@@ -171,7 +171,8 @@ def escaped_nothing(student: WorkerStudent, reply: Reply | None) -> None:
               "/etc/shadow", "/root", "network", "kill pid 1"]  # fmt: skip
     worked = [label for label, value in zip(labels, attempts[0], strict=True) if value]
     always = ["bpcheck", "bpcheck_reference", "hypothesis", "tests", "pytest", "network"]
-    assert not [label for label in worked if label in always or CONFINED], worked
+    forbidden = labels if CONFINED else always
+    assert not [label for label in worked if label in forbidden], worked
 
 
 def fake_results(student: WorkerStudent, reply: Reply | None) -> None:
