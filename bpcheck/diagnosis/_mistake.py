@@ -36,9 +36,7 @@ class Mistake:
     the lesson pitfall it belongs to. ``recognise`` looks at the
     :class:`~bpcheck.diagnosis.Evidence` of one failing check and returns a
     :class:`Finding` only when that evidence shows this mistake; it must return
-    None for a correct implementation. ``decisive`` mistakes (a wrong forward
-    pass) make every gradient-level finding for the same failure meaningless,
-    so those are dropped when a decisive one is found.
+    None for a correct implementation.
     """
 
     id: str
@@ -47,4 +45,3 @@ class Mistake:
     fix: str
     lesson: str
     recognise: Recogniser = field(repr=False)
-    decisive: bool = False
