@@ -76,10 +76,11 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
     )
     return {
         "mistake": None,
-        "summary": f"{where((layer,), case)[0].upper()}{where((layer,), case)[1:]}: "
-        "the gradients are wrong in a way that is not one of the known mistakes.",
+        "summary": _summary(
+            "the gradients are wrong in a way that is not one of the known mistakes", (layer,), case
+        ),
         "layers": [layer],
-        "activation": case.architecture.activations[layer - 1],
+        "activation": _activation((layer,), case),
         "evidence": f"Walking down from layer {case.architecture.depth}, your gradients first differ "
         f"from the reference at {key} ({size})." + alternatives + " See the per-layer table.",
         "confidence": None,
