@@ -49,7 +49,7 @@ def _prime(name: str) -> Function:
     return derivative
 
 
-_sigmoid, _tanh = _f("sigmoid"), np.tanh
+_sigmoid, _tanh = _f("sigmoid"), _f("tanh")
 
 #: Misformulas students write, by activation ("a wrong formula for one activation's f′").
 _WRONG: dict[str, dict[str, Function]] = {

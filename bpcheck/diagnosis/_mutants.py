@@ -87,7 +87,7 @@ class _Mutant:
         L, M = architecture.depth, Y.shape[1]
         AL, ZL = cache[f"A{L}"], cache[f"Z{L}"]
         if architecture.loss == "mse":
-            return 2 * (AL - Y) / M * self.derivative(L, ZL)
+            return reference.loss_gradient(AL, Y, "mse") * self.derivative(L, ZL)
         delta = (AL - Y) / M
         injection = self.injected("output_activation_derivative_applied_twice", L)
         if injection is None:
