@@ -261,14 +261,14 @@ def describe_isolation() -> str:
         available, note = _levels()[name]
         mark = "  <- used" if name == chosen else ""
         lines.append(f"  {name:8} {'available' if available else 'unavailable'}: {note}{mark}")
-    lines.append(
-        f"Workers use: {_summary(chosen, _is_root() and chosen != 'plain' or _plain_drops())}."
-    )
+    lines.append(f"Workers use: {_summary(chosen, _drops(chosen))}.")
     return "\n".join(lines)
 
 
-def _plain_drops() -> bool:
-    return _is_root() and shutil.which("setpriv") is not None
+def _drops(level: str) -> bool:
+    """Whether workers of ``level`` run as a dedicated uid: as root, always but for the
+    plain level without setpriv."""
+    return _is_root() and (level != "plain" or shutil.which("setpriv") is not None)
 
 
 def _summary(level: str, drops: bool, uid: int | None = None) -> str:
@@ -682,9 +682,7 @@ class WorkerStudent:
 
     def _start(self, submission: Path, module: Path) -> None:
         resources = self._resources
-        root = _is_root()
-        drops = root and (self._level != "plain" or _plain_drops())
-        if drops:
+        if _drops(self._level):
             resources.uid, resources.uid_lock = _allocate_uid()
         uid = resources.uid
         directory = Path(tempfile.mkdtemp(prefix="bpcheck-worker-"))
