@@ -33,18 +33,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="only the families each module needs")
     arguments = parser.parse_args()
     buggy = correct = uncatalogued = misnamed = named_right = false_alarms = declined = 0
+    every = RunOptions(profile="grade", seed=arguments.seed, max_examples=arguments.max_examples)
     for row in rows():
-        options = RunOptions(
-            profile="grade", seed=arguments.seed, max_examples=arguments.max_examples
-        )
-        if arguments.quick:
-            options = RunOptions(
-                profile="grade",
-                seed=arguments.seed,
-                max_examples=arguments.max_examples,
-                hidden_activations=("relu", "sigmoid", "tanh"),
-                losses=row.losses(),
-            )
+        options = row.quick(every) if arguments.quick else every
         started = time.perf_counter()
         report = run(row, options)
         got = named(report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
@@ -45,6 +45,12 @@ class Row:
         """The losses a quick run needs to show every expected mistake."""
         needed = {loss for mistake in self.expected for loss in LOSSES_FOR.get(mistake, ())}
         return tuple(sorted(needed)) if needed else ("mse", "cce")
+
+    def quick(self, options: RunOptions) -> RunOptions:
+        """``options`` limited to the families a quick run needs for this row."""
+        return replace(
+            options, hidden_activations=("relu", "sigmoid", "tanh"), losses=self.losses()
+        )
 
 
 def _load(path: Path) -> ModuleType:

@@ -26,13 +26,7 @@ def test_every_kind_of_row_is_in_the_table() -> None:
 
 
 def quick(row: Row) -> RunOptions:
-    return RunOptions(
-        profile="grade",
-        seed=0,
-        max_examples=8,
-        hidden_activations=("relu", "sigmoid", "tanh"),
-        losses=row.losses(),
-    )
+    return row.quick(RunOptions(profile="grade", seed=0, max_examples=8))
 
 
 @pytest.mark.parametrize("row", BUGGY, ids=lambda r: r.name)
