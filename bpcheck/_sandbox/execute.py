@@ -209,7 +209,8 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
         _invoke("forward", functions.forward, args["params"], args["X"], args["activations"])
     )
     AL = _to_array("forward", "AL", AL)
-    gradients, returned_types = [], {}
+    gradients: list[dict[str, Array]] = []
+    returned_types: dict[str, str] = {}
     for _ in range(call.backward_calls):
         grads = _invoke(
             "backward",
