@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import combinations, product
+
+import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
 from bpcheck._numerics import best_fit_scale, relative_error
@@ -26,6 +29,12 @@ class Observation:
 
     case: Case
     gradients: Mapping[str, Array]
+
+    @cached_property
+    def cache(self) -> dict[str, Array]:
+        """The reference's forward cache for ``case``, shared by every mutant tried on it."""
+        case = self.case
+        return reference.forward(case.params, case.X, case.architecture.activations)[1]
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ def _explain_with(
 ) -> list[Explanation]:
     """The explanations with the fewest mistakes that use ``injections``."""
     case = observation.case
-    deltas = mutant_deltas(case, injections)
+    deltas = mutant_deltas(case, injections, observation.cache)
     if injections and len({mistake for mistake, _ in deltas.effective}) < len(injections):
         return []  # some injection changes nothing here: a smaller hypothesis covers it
     fits = {key: _fits(key, got, deltas, tolerance) for key, got in observation.gradients.items()}
@@ -228,7 +237,7 @@ def replay(
     """``explanation`` narrowed to the options that also reproduce ``observation``
     (another case, the same activations and loss), or None when it does not."""
     case = observation.case
-    deltas = mutant_deltas(case, explanation.injections)
+    deltas = mutant_deltas(case, explanation.injections, observation.cache)
     known = {match.key: match for match in explanation.matches}
     narrowed = []
     for key, got in observation.gradients.items():

@@ -59,8 +59,10 @@ def _changed(mutated: Array, correct: Array) -> bool:
 class _Mutant:
     """One backward pass of the reference under ``injections``."""
 
-    def __init__(self, case: Case, injections: tuple[Injection, ...]) -> None:
-        self.case, self.injections = case, injections
+    def __init__(
+        self, case: Case, injections: tuple[Injection, ...], cache: dict[str, Array] | None
+    ) -> None:
+        self.case, self.injections, self.cache = case, injections, cache
         self.effective: set[tuple[str, int]] = set()
 
     def injected(self, mistake: str, layer: int) -> Injection | None:
@@ -96,7 +98,9 @@ class _Mutant:
 
     def run(self) -> Deltas:
         params, architecture = self.case.params, self.case.architecture
-        _, cache = reference.forward(params, self.case.X, architecture.activations)
+        cache = self.cache
+        if cache is None:
+            _, cache = reference.forward(params, self.case.X, architecture.activations)
         delta = self.output_delta(cache)
         deltas = {architecture.depth: delta}
         for layer in range(architecture.depth, 1, -1):
@@ -131,9 +135,12 @@ _DOUBLED: dict[str, Callable[[Array, Array], Array]] = {
 }
 
 
-def mutant_deltas(case: Case, injections: tuple[Injection, ...] = ()) -> Deltas:
-    """δ⁽ˡ⁾ for every layer of ``case`` with ``injections`` made (none: the reference's)."""
-    return _Mutant(case, injections).run()
+def mutant_deltas(
+    case: Case, injections: tuple[Injection, ...] = (), cache: dict[str, Array] | None = None
+) -> Deltas:
+    """δ⁽ˡ⁾ for every layer of ``case`` with ``injections`` made (none: the reference's);
+    ``cache`` is the reference's forward cache for ``case``, when already computed."""
+    return _Mutant(case, injections, cache).run()
 
 
 def _derivative_injections(case: Case) -> Iterator[Injection]:
