@@ -64,16 +64,17 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
     layer, key, error = diverging[0]
     size = f"relative error {error:.3g}" if error is not None else "a different shape"
     fits = sorted({", ".join(sorted(e.mistakes())) for e in values.explanations})
-    alternatives = (
-        f" It fits more than one combination of known mistakes ({' or '.join(fits)}) and a second "
-        "case could not tell them apart."
-        if len(fits) > 1
-        else (
-            " No known mistake, alone or two together, reproduces them."
-            if values.confirmed is None
-            else " A combination of known mistakes fitted the counterexample but not a second case."
+    if len(fits) > 1:
+        alternatives = (
+            f" It fits more than one combination of known mistakes ({' or '.join(fits)}) and a "
+            "second case could not tell them apart."
         )
-    )
+    elif values.confirmed is None:
+        alternatives = " No known mistake, alone or two together, reproduces them."
+    else:
+        alternatives = (
+            " A combination of known mistakes fitted the counterexample but not a second case."
+        )
     return {
         "mistake": None,
         "summary": _summary(
