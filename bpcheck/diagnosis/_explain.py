@@ -109,8 +109,8 @@ class Explanation:
         return {mistake: tuple(sorted(layers)) for mistake, layers in found.items()}
 
 
-#: Combinations of scale factors, fewest first.
 def _knob_choices(case: Case) -> list[Knobs]:
+    """Combinations of scale factors that can show on ``case``, fewest mistakes first."""
     powers = (0, 1, -1) if case.batch_size > 1 else (0,)
     halves = (False, True) if case.architecture.loss == "mse" else (False,)
     choices = [
