@@ -18,11 +18,11 @@ import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case, gradient_name
 from bpcheck._numerics import relative_error
-from bpcheck._sandbox.calls import ForwardCall, GradientCall, Reply, UpdateCall
+from bpcheck._sandbox.calls import ForwardCall, Reply, UpdateCall
 from bpcheck._student import Student
 from bpcheck.checks._base import FLOAT32, precision_of, reference_gradients
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
-from bpcheck.diagnosis._probe import Reading, read_derivative
+from bpcheck.diagnosis._probe import Reading, gradient_call, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
 from bpcheck.strategies import _draw_targets as draw_targets
 from bpcheck.strategies import repair_kinks
@@ -90,7 +90,7 @@ class Evidence:
         if self.case is None:
             return None
         for calls in (3, 1):
-            reply = self.student.call(_gradient_call(self.case, backward_calls=calls))
+            reply = self.student.call(gradient_call(self.case, backward_calls=calls))
             if reply.error is None:
                 return reply
         return None
@@ -251,7 +251,7 @@ class Evidence:
         calls accumulate."""
         variant = self.second_case
         calls = 2 if self.accumulation else 1
-        reply = self.student.call(_gradient_call(variant, backward_calls=calls))
+        reply = self.student.call(gradient_call(variant, backward_calls=calls))
         if reply.error is not None or len(reply.gradients) < calls:
             return None
         first, last = reply.gradients[0], reply.gradients[-1]
@@ -307,13 +307,6 @@ def _replayed(
     """The explanations that also reproduce ``observation``, narrowed by it."""
     replayed = (replay(explanation, observation, tolerance) for explanation in explanations)
     return tuple(explanation for explanation in replayed if explanation is not None)
-
-
-def _gradient_call(case: Case, backward_calls: int) -> GradientCall:
-    architecture = case.architecture
-    return GradientCall(
-        case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
-    )
 
 
 def _logits_shifted_down(case: Case) -> Case:

@@ -86,11 +86,16 @@ def _probe_case(activation: str, output: str, loss: str, target: int) -> Case:
     )
 
 
-def _read(student: Student, case: Case) -> Array | None:
+def gradient_call(case: Case, backward_calls: int = 1) -> GradientCall:
+    """The student's forward on ``case``, then ``backward_calls`` backward calls on its cache."""
     architecture = case.architecture
-    reply = student.call(
-        GradientCall(case.params, case.X, case.Y, architecture.activations, architecture.loss)
+    return GradientCall(
+        case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
     )
+
+
+def _read(student: Student, case: Case) -> Array | None:
+    reply = student.call(gradient_call(case))
     if reply.error is not None or not reply.gradients:
         return None
     grads = reply.grads
