@@ -27,7 +27,8 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
     reply = context.gradients(case)
     expect_gradient_shapes(reply, case)
     batch = reply.grads
-    tolerance = context.judge(*batch.values()).exact
+    precision = context.judge(*batch.values())
+    tolerance, floor = precision.exact, precision.norm_floor
 
     single = [
         context.gradients(case.with_batch(case.X[:, [j]], case.Y[:, [j]])).grads
@@ -37,7 +38,12 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
         key: np.mean([example[key] for example in single], axis=0) for key in batch
     }
     expect_gradients_match(
-        batch, mean, tolerance, case, "the mean of your own gradients for each example alone"
+        batch,
+        mean,
+        tolerance,
+        case,
+        "the mean of your own gradients for each example alone",
+        floor=floor,
     )
 
     doubled = case.with_batch(np.hstack([case.X, case.X]), np.hstack([case.Y, case.Y]))
@@ -47,6 +53,7 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
         tolerance,
         doubled,
         "your gradients for the batch before its examples were duplicated",
+        floor=floor,
     )
 
     order = np.roll(np.arange(case.batch_size), 1)
@@ -57,4 +64,5 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
         tolerance,
         permuted,
         "your gradients for the same examples in another order",
+        floor=floor,
     )

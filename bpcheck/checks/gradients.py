@@ -34,7 +34,9 @@ def gradient_values(context: CheckContext, case: Case) -> None:
     expect_gradient_shapes(reply, case)
     precision = context.judge(*reply.grads.values())
     _, expected = reference_gradients(case)
-    expect_gradients_match(reply.grads, expected, precision.exact, case, "the reference")
+    expect_gradients_match(
+        reply.grads, expected, precision.exact, case, "the reference", floor=precision.norm_floor
+    )
 
 
 @check(

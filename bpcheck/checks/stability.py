@@ -66,5 +66,10 @@ def numerical_stability(context: CheckContext, case: Case) -> None:
     tolerance = max(precision.exact, LOGIT_ROUNDING * precision.unit_roundoff * LARGE_LOGIT)
     expect_close(f"AL for output logits near ±{LARGE_LOGIT:g}", reply.AL, expected_AL, tolerance, case)
     expect_gradients_match(
-        reply.grads, expected, tolerance, case, f"the reference at logits near ±{LARGE_LOGIT:g} ({hint})"
+        reply.grads,
+        expected,
+        tolerance,
+        case,
+        f"the reference at logits near ±{LARGE_LOGIT:g} ({hint})",
+        floor=precision.norm_floor,
     )
