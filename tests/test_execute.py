@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 import bpcheck_reference as reference
-from bpcheck._sandbox.calls import ForwardCall, GradientCall, LossCall, Probe, ProbeCall, UpdateCall
-from bpcheck._sandbox.execute import StudentFunctions, execute
+from bpcheck._sandbox.calls import (
+    DirectionProbe,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    Probe,
+    ProbeCall,
+    UpdateCall,
+)
+from bpcheck._sandbox.execute import StudentFunctions, cache_dtypes, execute
 
 PARAMS = {"W1": np.array([[0.5, -1.0]]), "b1": np.array([[0.1]])}
 X = np.array([[1.0, 2.0], [3.0, -1.0]])
@@ -26,8 +34,12 @@ def test_the_reference_answers_every_kind_of_call() -> None:
     assert reply.error is None and reply.mutated == ()
     assert set(reply.grads) == {"dW1", "db1"} and len(reply.gradients) == 2
     assert execute(functions, ForwardCall(PARAMS, X, ("linear",))).AL.shape == (1, 2)
-    probes = execute(functions, ProbeCall(PARAMS, X, ("linear",), (Probe("W1", 1, 0.5),))).probes
+    direction = DirectionProbe({"b1": np.ones_like(PARAMS["b1"])}, -0.25)
+    probes = execute(
+        functions, ProbeCall(PARAMS, X, ("linear",), (Probe("W1", 1, 0.5), direction))
+    ).probes
     np.testing.assert_allclose(probes[0], (PARAMS["W1"] + [[0, 0.5]]) @ X + PARAMS["b1"])
+    np.testing.assert_allclose(probes[1], PARAMS["W1"] @ X + PARAMS["b1"] - 0.25)
     assert execute(functions, LossCall(Y, Y, "mse")).loss == 0.0
     assert execute(functions, UpdateCall(PARAMS, reply.grads, 0.1)).params is not None
 
@@ -117,3 +129,27 @@ def test_returned_types_describe_the_first_call_like_grads() -> None:
 
     reply = gradient_call(StudentFunctions(reference.forward, backward), calls=2)
     assert reply.returned_types == {}
+
+
+def test_the_cache_dtypes_are_those_of_the_floating_arrays_in_any_container() -> None:
+    class Layer:
+        def __init__(self, Z: np.ndarray) -> None:
+            self.Z = Z
+
+    cache = [({"A": np.ones(2, np.float32)}, Layer(np.ones(2, np.float16))), np.arange(3)]
+    assert cache_dtypes(cache) == ("float16", "float32")
+    assert cache_dtypes({"A0": np.ones(2)}) == ("float64",)
+    loop: list[object] = []
+    loop.append(loop)
+    assert cache_dtypes(loop) == ()
+
+
+def test_a_forward_in_float32_is_seen_in_the_cache_whatever_AL_is() -> None:
+    def forward(params: Any, X: Any, activations: Any) -> Any:
+        Z = (params["W1"].astype(np.float32) @ X.astype(np.float32)).astype(np.float64)
+        return Z, {"Z": Z.astype(np.float32)}
+
+    functions = StudentFunctions(forward, reference.backward)
+    reply = execute(functions, ForwardCall(PARAMS, X, ("linear",)))
+    assert reply.AL is not None and reply.AL.dtype == np.float64
+    assert reply.cache_dtypes == ("float32",)

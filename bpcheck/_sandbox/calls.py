@@ -49,6 +49,15 @@ class Probe:
 
 
 @dataclass(frozen=True)
+class DirectionProbe:
+    """Add ``step`` × ``direction[name]`` to ``params[name]`` for every name in
+    ``direction`` (each array of its parameter's shape); other parameters stay."""
+
+    direction: dict[str, Array]
+    step: float
+
+
+@dataclass(frozen=True)
 class ProbeCall:
     """``forward`` once per probe, each on a perturbed copy of params; the reply
     carries the AL of every probe stacked on a new first axis."""
@@ -56,7 +65,7 @@ class ProbeCall:
     params: dict[str, Array]
     X: Array
     activations: tuple[str, ...]
-    probes: tuple[Probe, ...]
+    probes: tuple[Probe | DirectionProbe, ...]
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,9 @@ class Reply:
     ``returned_types`` names what the student returned where it was not a
     numpy array (``{"dW1": "list"}``); such values are still converted to arrays
     when they hold numbers. ``mutated`` lists the arguments that the student
-    changed in place, e.g. ``("params['W1']", "X")``.
+    changed in place, e.g. ``("params['W1']", "X")``. ``cache_dtypes`` names the
+    floating dtypes of the arrays found in forward's cache (``("float32",)``),
+    so that precision can be judged by what the student computed in.
     """
 
     AL: Array | None = None
@@ -113,6 +124,7 @@ class Reply:
     params: dict[str, Array] | None = None
     probes: Array | None = None
     mutated: tuple[str, ...] = ()
+    cache_dtypes: tuple[str, ...] = ()
     error: StudentError | None = None
 
     @property

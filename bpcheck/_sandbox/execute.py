@@ -24,6 +24,7 @@ import numpy as np
 from .calls import (
     Array,
     Call,
+    DirectionProbe,
     ForwardCall,
     GradientCall,
     LossCall,
@@ -181,6 +182,35 @@ def _guarded(arguments: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], tu
     return handed, mutated
 
 
+#: How deep, and through how many values, :func:`cache_dtypes` looks into a cache.
+_CACHE_DEPTH = 6
+_CACHE_VALUES = 10_000
+
+
+def cache_dtypes(cache: Any) -> tuple[str, ...]:
+    """The floating dtypes of the arrays in ``cache``, sorted: it is walked
+    through mappings, sequences and objects' attributes, to a bounded depth
+    and number of values (a cache is whatever the student made it)."""
+    found: set[str] = set()
+    pending: list[tuple[Any, int]] = [(cache, 0)]
+    seen: set[int] = set()
+    while pending and len(seen) < _CACHE_VALUES:
+        value, depth = pending.pop()
+        if id(value) in seen or depth > _CACHE_DEPTH:
+            continue
+        seen.add(id(value))
+        if isinstance(value, np.ndarray):
+            if np.issubdtype(value.dtype, np.floating):
+                found.add(value.dtype.name)
+        elif isinstance(value, Mapping):
+            pending += [(item, depth + 1) for item in list(value.values())]
+        elif isinstance(value, (list, tuple)):
+            pending += [(item, depth + 1) for item in value]
+        elif hasattr(value, "__dict__") and not isinstance(value, type):
+            pending += [(item, depth + 1) for item in list(vars(value).values())]
+    return tuple(sorted(found))
+
+
 def _unpack_forward(result: Any) -> tuple[Any, Any]:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise _ContractViolation(
@@ -191,8 +221,10 @@ def _unpack_forward(result: Any) -> tuple[Any, Any]:
 
 def _forward(functions: StudentFunctions, call: ForwardCall) -> Reply:
     args, mutated = _guarded({"params": call.params, "X": call.X, "activations": list(call.activations)})
-    AL, _ = _unpack_forward(_invoke("forward", functions.forward, *args.values()))
-    return Reply(AL=_to_array("forward", "AL", AL), mutated=mutated())
+    AL, cache = _unpack_forward(_invoke("forward", functions.forward, *args.values()))
+    return Reply(
+        AL=_to_array("forward", "AL", AL), mutated=mutated(), cache_dtypes=cache_dtypes(cache)
+    )
 
 
 def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
@@ -209,6 +241,7 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
         _invoke("forward", functions.forward, args["params"], args["X"], args["activations"])
     )
     AL = _to_array("forward", "AL", AL)
+    dtypes = cache_dtypes(cache)
     gradients: list[dict[str, Array]] = []
     returned_types: dict[str, str] = {}
     for _ in range(call.backward_calls):
@@ -236,14 +269,24 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
         gradients.append(
             {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}
         )
-    return Reply(AL=AL, gradients=gradients, returned_types=returned_types, mutated=mutated())
+    return Reply(
+        AL=AL,
+        gradients=gradients,
+        returned_types=returned_types,
+        mutated=mutated(),
+        cache_dtypes=dtypes,
+    )
 
 
 def _probes(functions: StudentFunctions, call: ProbeCall) -> Reply:
     outputs = []
     for probe in call.probes:
         params = {name: np.array(value, copy=True) for name, value in call.params.items()}
-        params[probe.parameter].flat[probe.index] += probe.delta
+        if isinstance(probe, DirectionProbe):
+            for name, direction in probe.direction.items():
+                params[name] = params[name] + probe.step * direction
+        else:
+            params[probe.parameter].flat[probe.index] += probe.delta
         AL, _ = _unpack_forward(
             _invoke("forward", functions.forward, params, call.X.copy(), list(call.activations))
         )

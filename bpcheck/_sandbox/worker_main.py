@@ -61,6 +61,7 @@ def main() -> None:
 
     from . import wire  # type: ignore[attr-defined]  # wire.py exists only in the worker's copy
     from .calls import (
+        DirectionProbe,
         ForwardCall,
         GradientCall,
         LossCall,
@@ -135,7 +136,7 @@ def main() -> None:
             exit_now(BROKEN_EXIT)
         function = FUNCTION_OF_CALL.get(request.get("kind"), "forward")
         try:
-            call = _call_from(request, call_types, Probe)
+            call = _call_from(request, call_types, {"Probe": Probe, "DirectionProbe": DirectionProbe})
             try:
                 reply = execute(functions, call)
             except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
@@ -203,12 +204,18 @@ def _array_bytes(reply: Any) -> int:
     return sum(int(getattr(array, "nbytes", 0)) for array in arrays if array is not None)
 
 
-def _call_from(request: dict[str, Any], call_types: Mapping[str, type], probe: type) -> Any:
+def _call_from(
+    request: dict[str, Any], call_types: Mapping[str, type], probe_types: Mapping[str, type]
+) -> Any:
     fields = dict(request["fields"])
     if "activations" in fields:
         fields["activations"] = tuple(fields["activations"])
     if "probes" in fields:
-        fields["probes"] = tuple(probe(**item) for item in fields["probes"])
+        probes = []
+        for item in fields["probes"]:
+            item = dict(item)
+            probes.append(probe_types[item.pop("kind")](**item))
+        fields["probes"] = tuple(probes)
     return call_types[request["kind"]](**fields)
 
 
@@ -230,6 +237,7 @@ def _reply_tree(reply: Any, error_tree: Any) -> dict[str, Any]:
         "params": None if reply.params is None else names(reply.params, "the parameter dict"),
         "probes": reply.probes,
         "mutated": [str(part)[:MAX_KEY] for part in reply.mutated][:MAX_ENTRIES],
+        "cache_dtypes": [str(name)[:MAX_KEY] for name in reply.cache_dtypes][:MAX_ENTRIES],
         "error": None if reply.error is None else error_tree(reply.error),
     }
 

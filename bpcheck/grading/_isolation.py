@@ -108,6 +108,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -980,6 +981,10 @@ class WorkerStudent:
                     pass
             return reply
         return Reply(error=StudentError(function, f"{function}(): {self.termination_detail}"))
+
+    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
+        """Each of ``requests`` in turn, as :meth:`call` answers it."""
+        return [self.call(request) for request in requests]
 
     # ---------------------------------------------------------------- watching the worker
 

@@ -25,9 +25,11 @@ import numpy as np
 
 from bpcheck._sandbox.calls import (
     Call,
+    DirectionProbe,
     ForwardCall,
     GradientCall,
     LossCall,
+    Probe,
     ProbeCall,
     Reply,
     StudentError,
@@ -129,13 +131,21 @@ class Channel:
 # ------------------------------------------------------------------ requests
 
 
+def probe_tree(probe: Probe | DirectionProbe) -> dict[str, Any]:
+    """One probe of a ProbeCall as a message: its kind and its fields."""
+    if isinstance(probe, DirectionProbe):
+        direction = {name: np.asarray(value) for name, value in probe.direction.items()}
+        return {"kind": "DirectionProbe", "direction": direction, "step": float(probe.step)}
+    return {"kind": "Probe", **dataclasses.asdict(probe)}
+
+
 def call_tree(call: Call) -> dict[str, Any]:
     """``call`` as a message: its class name and its fields."""
     fields = {}
     for spec in dataclasses.fields(call):  # type: ignore[arg-type]
         value = getattr(call, spec.name)
         if spec.name == "probes":
-            value = [dataclasses.asdict(probe) for probe in value]
+            value = [probe_tree(probe) for probe in value]
         elif isinstance(value, dict):
             value = {name: np.asarray(item) for name, item in value.items()}
         fields[spec.name] = value
@@ -234,6 +244,7 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
             "params",
             "probes",
             "mutated",
+            "cache_dtypes",
             "error",
             "fatal",
         },
@@ -244,6 +255,9 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
     mutated = tree.get("mutated", [])
     if not isinstance(mutated, list) or len(mutated) > MAX_ENTRIES:
         raise WireError("mutated is not a list")
+    cache_dtypes = tree.get("cache_dtypes", [])
+    if not isinstance(cache_dtypes, list) or len(cache_dtypes) > MAX_ENTRIES:
+        raise WireError("cache_dtypes is not a list")
     returned_types = tree.get("returned_types", {})
     if not isinstance(returned_types, dict) or len(returned_types) > MAX_ENTRIES:
         raise WireError("returned_types is not a dict")
@@ -253,6 +267,7 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
             for key, value in returned_types.items()
         },
         mutated=tuple(_text(part, "a mutated name", MAX_NAME) for part in mutated),
+        cache_dtypes=tuple(_text(name, "a cache dtype", MAX_NAME) for name in cache_dtypes),
     )
     if isinstance(call, (ForwardCall, GradientCall)):
         reply.AL = _array(tree.get("AL"), "AL")

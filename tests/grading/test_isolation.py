@@ -26,6 +26,7 @@ from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
 from bpcheck._running import collect_checks, plan, run_planned
 from bpcheck._sandbox.calls import (
     Call,
+    DirectionProbe,
     ForwardCall,
     GradientCall,
     LossCall,
@@ -385,7 +386,16 @@ def test_every_call_kind_round_trips(reference_copy: Path) -> None:
         GRADIENT_CALL,
         GradientCall(PARAMS, X, Y, ("tanh", "sigmoid"), "bce", backward_calls=2),
         FORWARD_CALL,
-        ProbeCall(PARAMS, X, ("relu", "linear"), (Probe("W1", 0, 1e-5), Probe("b2", 0, -1e-5))),
+        ProbeCall(
+            PARAMS,
+            X,
+            ("relu", "linear"),
+            (
+                Probe("W1", 0, 1e-5),
+                Probe("b2", 0, -1e-5),
+                DirectionProbe({name: np.ones_like(value) for name, value in PARAMS.items()}, 1e-3),
+            ),
+        ),
         LossCall(np.abs(Y), np.abs(Y) / 2, "mse"),
         UpdateCall(PARAMS, {f"d{k}": np.ones_like(v) for k, v in PARAMS.items()}, 0.1),
     ]

@@ -15,6 +15,7 @@ import pytest
 
 from bpcheck._sandbox.calls import (
     Call,
+    DirectionProbe,
     ForwardCall,
     GradientCall,
     LossCall,
@@ -88,16 +89,22 @@ def test_calls_encode_to_plain_data() -> None:
     calls: list[Call] = [
         ForwardCall(params, np.ones((2, 3)), ("relu",)),
         GradientCall(params, np.ones((2, 3)), np.ones((2, 3)), ("relu",), "mse", 2),
-        ProbeCall(params, np.ones((2, 3)), ("relu",), (Probe("W1", 3, 1e-5),)),
+        ProbeCall(
+            params,
+            np.ones((2, 3)),
+            ("relu",),
+            (Probe("W1", 3, 1e-5), DirectionProbe({"b1": np.full((2, 1), 0.5)}, -1e-3)),
+        ),
         LossCall(np.ones((2, 3)), np.ones((2, 3)), "bce"),
         UpdateCall(params, {"dW1": np.ones((2, 2)), "db1": np.ones((2, 1))}, 0.5),
     ]
     for call in calls:
         tree = roundtrip(call_tree(call))
         assert tree["kind"] == type(call).__name__
-    assert roundtrip(call_tree(calls[2]))["fields"]["probes"] == [
-        {"parameter": "W1", "index": 3, "delta": 1e-5}
-    ]
+    element, direction = roundtrip(call_tree(calls[2]))["fields"]["probes"]
+    assert element == {"kind": "Probe", "parameter": "W1", "index": 3, "delta": 1e-5}
+    assert direction["kind"] == "DirectionProbe" and direction["step"] == -1e-3
+    assert np.array_equal(direction["direction"]["b1"], np.full((2, 1), 0.5))
 
 
 def test_object_dtype_is_refused_both_ways() -> None:
