@@ -1,4 +1,5 @@
-"""Numerics the checks share: relative error, best-fit scale, central differences."""
+"""Numerics the checks share: relative error, best-fit scale, finite differences
+(element-wise and along random directions) and their round-off model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from bpcheck._sandbox.calls import Probe
+from bpcheck._sandbox.calls import DirectionProbe, Probe
 
 Array = NDArray[Any]
 
@@ -97,5 +98,63 @@ def finite_difference_noise(
     loss_noise: float, size: int, stencil: Stencil, epsilon: float
 ) -> float:
     """The modelled round-off in the norm of a finite-difference gradient of
-    ``size`` elements, from the round-off ``loss_noise`` of each loss."""
+    ``size`` elements (1 for a directional derivative), from the round-off
+    ``loss_noise`` of each loss."""
     return loss_noise * sum(abs(weight) for weight in stencil.weights) * np.sqrt(size) / epsilon
+
+
+# ------------------------------------------------------- directional differences
+#
+# Backprop's gradient g is checked along a few random unit directions v: the
+# directional derivative ∂L/∂v = g·v costs one dot product with the student's
+# gradient, and its finite difference [L(θ + εv) − L(θ − εv)] / 2ε two forward
+# passes, whatever the number of parameters. A wrong entry of g shows in g·v
+# unless v is nearly orthogonal to the error, which for a random Gaussian v has
+# probability about the tolerance divided by the size of the error; every case
+# draws fresh directions (see docs/finite-differences.md).
+
+#: The name of the direction that spans every parameter tensor at once.
+ALL_PARAMETERS = "all parameters"
+
+
+def random_directions(params: dict[str, Array], seed: int) -> dict[str, dict[str, Array]]:
+    """Unit directions: one per parameter tensor (keyed by its name, moving only
+    that tensor) and one across every tensor (keyed :data:`ALL_PARAMETERS`),
+    each Gaussian and normalised to length 1, drawn from ``seed``."""
+    rng = np.random.default_rng(seed)
+    directions = {name: {name: _unit(rng.normal(size=np.shape(value)))} for name, value in params.items()}
+    together = {name: rng.normal(size=np.shape(value)) for name, value in params.items()}
+    length = float(np.sqrt(sum(np.sum(part**2) for part in together.values())))
+    directions[ALL_PARAMETERS] = {name: part / length for name, part in together.items()}
+    return directions
+
+
+def _unit(vector: Array) -> Array:
+    return vector / float(np.linalg.norm(vector))
+
+
+def directional_probes(
+    directions: dict[str, dict[str, Array]], stencil: Stencil, epsilon: float
+) -> tuple[DirectionProbe, ...]:
+    """One probe per stencil offset per direction, in ``directions`` order."""
+    return tuple(
+        DirectionProbe(direction, offset * epsilon)
+        for direction in directions.values()
+        for offset in stencil.offsets
+    )
+
+
+def directional_estimates(
+    directions: dict[str, dict[str, Array]], probe_losses: Array, stencil: Stencil, epsilon: float
+) -> dict[str, float]:
+    """The derivative along each direction from the losses of :func:`directional_probes`."""
+    per_direction = np.asarray(probe_losses, np.float64).reshape(-1, len(stencil.offsets))
+    estimates = per_direction @ np.array(stencil.weights) / epsilon
+    return {name: float(value) for name, value in zip(directions, estimates, strict=True)}
+
+
+def along(gradients: dict[str, Array], direction: dict[str, Array]) -> float:
+    """g·v: the derivative along ``direction`` that ``gradients`` (keyed ``dW1``) claim."""
+    return float(
+        sum(np.sum(np.asarray(gradients[f"d{name}"], np.float64) * part) for name, part in direction.items())
+    )

@@ -1,133 +1,96 @@
-"""Plan the checks for a run and run each one, Hypothesis included.
+"""Run a plan of checks against a student, Hypothesis included.
 
-Both front ends go through here: the pytest plugin runs one planned check per
-test item, and ``bpcheck check`` runs them all in a loop; a check therefore
-behaves the same whichever way it is run.
+Both front ends go through here: the pytest plugin runs the plan item by item
+(a family's shared run happens when its first item runs, see
+:class:`FamilyRuns`), and ``bpcheck check`` and ``bpcheck grade`` run it whole
+with :func:`run_plan`; a check therefore behaves the same whichever way it is run.
+
+Checks that draw their family's cases (``cases=family_cases``) share one
+Hypothesis run per family (:mod:`bpcheck._family_run`); checks with a strategy
+of their own run under their own ``@given``; fixed checks run once.
 """
 
 from __future__ import annotations
 
 import traceback
-import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 import hypothesis
-import numpy as np
 import pluggy
 from hypothesis.errors import FlakyFailure
 
 from bpcheck import __version__
-from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Case, Family, all_families
-from bpcheck._manager import collect_declared
-from bpcheck._numerics import best_fit_scale, relative_error
+from bpcheck._contract import Case
+from bpcheck._family_run import FamilyRun
+from bpcheck._outcome import Outcome
+from bpcheck._planning import (
+    PlannedCheck,
+    RunOptions,
+    collect_checks,
+    item_seed,
+    plan,
+    reproduce_command,
+)
 from bpcheck._profiles import profile_settings
-from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow, RunReport
+from bpcheck._results import CheckResult, RunReport
 from bpcheck._student import Student
-from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
-from bpcheck.checks._base import FiniteDifferences, precision_of
-from bpcheck.diagnosis import BUILTIN_MISTAKES, Mistake, collect_mistakes, diagnose
+from bpcheck.checks import CheckContext, CheckFailure, CheckNotJudged, CheckSkipped
+from bpcheck.diagnosis import collect_mistakes
 
-#: Cases with at most this many numbers are shown in full in reports.
-SMALL_CASE = 80
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run is set up: Hypothesis profile and seed, the assignment's scope,
-    and the mistakes failures are diagnosed against (None: the built-in ones)."""
-
-    profile: str = "student"
-    seed: int = 0
-    max_examples: int | None = None
-    hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
-    losses: tuple[str, ...] = LOSSES
-    mistakes: tuple[Mistake, ...] | None = None
-    #: A course's rubric: (check id, points) pairs overriding the checks' own points.
-    points: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def scope(self) -> tuple[Family, ...]:
-        return tuple(all_families(self.hidden_activations, self.losses))
+__all__ = [
+    "FamilyRuns",
+    "PlannedCheck",
+    "RunOptions",
+    "collect_checks",
+    "item_seed",
+    "plan",
+    "reproduce_command",
+    "run_plan",
+    "run_planned",
+    "run_student",
+    "with_plugin_mistakes",
+]
 
 
-@dataclass(frozen=True)
-class PlannedCheck:
-    """One check on one family (or once), with its share of the check's points."""
-
-    check: Check
-    family: Family | None
-    max_points: float
-
-    @property
-    def name(self) -> str:
-        return f"{self.check.id}[{self.family.id}]" if self.family else self.check.id
-
-
-def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
-    """Every plugin's checks, in registration order; ids must be unique."""
-    return collect_declared(manager, "bpcheck_checks", "check")
-
-
-def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
-    """Each check once per family it applies to, its points (the rubric's, else
-    its own) split evenly among them."""
-    rubric = dict(options.points)
-    planned = []
-    for declared in checks:
-        points = float(rubric.get(declared.id, declared.points))
-        if not declared.per_family:
-            planned.append(PlannedCheck(declared, None, points))
-            continue
-        families = [family for family in options.scope if declared.applies_to(family)]
-        planned += [PlannedCheck(declared, family, points / len(families)) for family in families]
-    return planned
-
-
-def item_seed(seed: int, name: str) -> int:
-    """The Hypothesis seed of one planned check: stable across runs and processes."""
-    return zlib.crc32(f"{seed}:{name}".encode())
-
-
-def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
-    return (
-        f"pytest --student={student.spec} --bpcheck-profile={options.profile} "
-        f"--bpcheck-seed={options.seed} -k '{planned.name}'"
-    )
+def _unusable(planned: PlannedCheck, student: Student, outcome: Outcome) -> CheckResult | None:
+    """The result of a check that cannot run at all on this student, else None."""
+    if planned.check.id != "api" and not student.api.usable:
+        return outcome.finish("error", "not run: the module cannot be used (see the api check)")
+    missing = [name for name in planned.check.requires if name not in student.api.optional]
+    if missing:
+        return outcome.finish("skipped", f"the module has no {', '.join(missing)}()")
+    return None
 
 
 def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) -> CheckResult:
-    """Run one planned check against ``student``; never raises for the student's mistakes."""
+    """Run one planned check against ``student`` on its own; never raises for
+    the student's mistakes. A check that shares its family's cases runs its
+    family's run with only itself in it."""
+    if planned.check.shares_cases:
+        return run_plan([planned], student, options)[0]
     context = CheckContext(student, planned.family, options.scope)
-    result = _ResultBuilder(planned, student, options, context)
+    outcome = Outcome(planned, student, options, context)
+    unusable = _unusable(planned, student, outcome)
+    if unusable is not None:
+        return unusable
     declared = planned.check
-    if declared.id != "api" and not student.api.usable:
-        return result.finish(
-            "error", "not run: the module cannot be used (see the api check)"
-        )
-    missing = [name for name in declared.requires if name not in student.api.optional]
-    if missing:
-        return result.finish("skipped", f"the module has no {', '.join(missing)}()")
     try:
         if declared.cases is None:
             declared.body(context)
         else:
             _property(planned, context, student, options)()
     except CheckSkipped as skipped:
-        return result.finish("skipped", str(skipped))
+        return outcome.finish("skipped", str(skipped))
+    except CheckNotJudged as not_judged:
+        return outcome.finish("not_judged", str(not_judged))
     except CheckFailure as failure:
-        return result.failed(failure)
+        return outcome.failed(failure)
     except FlakyFailure as flaky:
-        return result.flaky(flaky)
+        return outcome.flaky(flaky)
     except Exception:  # a bug or misconfiguration of bpcheck or a plugin, not the student
-        return result.finish(
-            "error",
-            "bpcheck itself failed while running this check; this is not your mistake. "
-            "Please report it with the traceback.",
-            traceback=traceback.format_exc(),
-            origin="harness",
-        )
-    return result.finish("passed")
+        return outcome.harness_error(traceback.format_exc())
+    return outcome.finish("passed")
 
 
 def _property(
@@ -137,7 +100,10 @@ def _property(
     body = planned.check.body
 
     def property_of_check(case: Case) -> None:
-        body(context, case)
+        try:
+            body(context, case)
+        finally:
+            context.forget()
 
     # Keeps each student's and check's saved examples apart in the example database.
     property_of_check._hypothesis_internal_add_digest = (  # type: ignore[attr-defined]
@@ -148,125 +114,84 @@ def _property(
     return profile_settings(options.profile, options.max_examples)(test)  # type: ignore[no-any-return]
 
 
-@dataclass
-class _ResultBuilder:
-    planned: PlannedCheck
-    student: Student
-    options: RunOptions
-    context: CheckContext
-    extra_notes: list[str] = field(default_factory=list)
+def _shared_groups(planned: Iterable[PlannedCheck]) -> dict[str | None, list[PlannedCheck]]:
+    """The planned checks that share cases, by family id (None: checks run once)."""
+    groups: dict[str | None, list[PlannedCheck]] = {}
+    for item in planned:
+        if item.check.shares_cases:
+            groups.setdefault(item.family.id if item.family else None, []).append(item)
+    return groups
 
-    def finish(self, status: str, message: str = "", **details: object) -> CheckResult:
-        """The result; a skipped check is worth nothing either way."""
-        max_points = 0.0 if status == "skipped" else self.planned.max_points
-        points = max_points if status == "passed" else 0.0
-        return CheckResult(
-            id=self.planned.check.id,
-            family=self.planned.family.id if self.planned.family else None,
-            claim=self.planned.check.claim,
-            status=status,
-            points=round(points, 4),
-            max_points=round(max_points, 4),
-            message=message,
-            notes=sorted(self.context.notes) + self.extra_notes,
-            **details,  # type: ignore[arg-type]
-        )
 
-    def failed(self, failure: CheckFailure) -> CheckResult:
-        self.extra_notes += failure.notes
-        case = failure.case
-        diagnoses = self.diagnose(failure)
-        return self.finish(
-            failure.status,
-            failure.message,
-            counterexample=describe_case(case) if case is not None else None,
-            layers=layer_table(self.context, case, failure.gradients)
-            if case is not None and failure.gradients is not None
-            else [],
-            traceback=failure.traceback,
-            reproduce=reproduce_command(self.student, self.planned, self.options),
-            diagnoses=diagnoses,
-        )
-
-    def diagnose(self, failure: CheckFailure) -> list[DiagnosisRecord]:
-        """The failure's diagnoses; none, with a note, if diagnosing it fails."""
-        mistakes = self.options.mistakes if self.options.mistakes is not None else BUILTIN_MISTAKES
+def _run_family(
+    group: list[PlannedCheck], student: Student, options: RunOptions
+) -> dict[str, CheckResult]:
+    """The results of one family's shared run, by planned name."""
+    context = CheckContext(student, group[0].family, options.scope)
+    results: dict[str, CheckResult] = {}
+    runnable = []
+    for planned in group:
+        unusable = _unusable(planned, student, Outcome(planned, student, options, context))
+        if unusable is not None:
+            results[planned.name] = unusable
+        else:
+            runnable.append(planned)
+    if runnable:
         try:
-            return diagnose(
-                self.planned.check.id, failure.case, failure.message, self.student, mistakes
-            )
-        except Exception as error:  # a bug in bpcheck or a plugin's recogniser, not the student
-            self.extra_notes.append(
-                f"bpcheck could not diagnose this failure ({type(error).__name__}: {error}); "
-                "this is not your mistake, please report it."
-            )
-            return []
-
-    def flaky(self, flaky: FlakyFailure) -> CheckResult:
-        failures = [error for error in flaky.exceptions if isinstance(error, CheckFailure)]
-        self.extra_notes.append(
-            "The same case gave different results when run again: your code keeps state "
-            "between calls (see the repeatable check), so this counterexample may not be minimal."
-        )
-        if failures:
-            return self.failed(failures[0])
-        return self.finish("failed", str(flaky))
+            ran = FamilyRun(group[0].family, runnable, student, options).run()
+        except Exception:  # Hypothesis or bpcheck itself failed: not the student's doing
+            failed = traceback.format_exc()
+            ran = [Outcome(p, student, options, context).harness_error(failed) for p in runnable]
+        results.update((planned.name, result) for planned, result in zip(runnable, ran, strict=True))
+    return results
 
 
-def describe_case(case: Case) -> dict[str, object]:
-    """A counterexample for reports: the network and batch, and the arrays when small."""
-    architecture = case.architecture
-    return {
-        "summary": case.describe(),
-        "widths": list(architecture.widths),
-        "activations": list(architecture.activations),
-        "loss": architecture.loss,
-        "batch_size": case.batch_size,
-        "arrays": {name: np.round(value, 6).tolist() for name, value in case.arrays().items()}
-        if case.size() <= SMALL_CASE
-        else None,
-    }
+def run_plan(
+    planned: Sequence[PlannedCheck],
+    student: Student,
+    options: RunOptions,
+    on_result: Callable[[CheckResult], None] = lambda result: None,
+    stop: Callable[[], bool] = lambda: False,
+) -> list[CheckResult]:
+    """Every planned check against ``student``, in plan order; checks that share
+    cases are run family by family. ``on_result`` hears each result as it is
+    made; once ``stop()`` is true the remaining checks are left out."""
+    groups = _shared_groups(planned)
+    done: dict[str, CheckResult] = {}
+    results = []
+    for item in planned:
+        if stop():
+            break
+        if item.name not in done:
+            if item.check.shares_cases:
+                family = item.family.id if item.family else None
+                done.update(_run_family(groups[family], student, options))
+            else:
+                done[item.name] = run_planned(item, student, options)
+        results.append(done[item.name])
+        on_result(done[item.name])
+    return results
 
 
-def layer_table(
-    context: CheckContext, case: Case, gradients: dict[str, np.ndarray]
-) -> list[LayerRow]:
-    """Per parameter: shapes, error against the reference and against finite
-    differences of the student's forward, and the best-fit scale."""
-    _, expected = reference_gradients(case)
-    precision = precision_of(*(value for value in gradients.values()))
-    try:
-        numeric: FiniteDifferences | None = context.finite_differences(case, precision)
-    except CheckFailure:
-        numeric = None
-    rows = []
-    small = case.size() <= SMALL_CASE
-    activations = case.architecture.activations
-    for name, shape in case.architecture.parameter_shapes().items():
-        key = f"d{name}"
-        got = gradients.get(key)
-        comparable = got if got is not None and got.shape == shape else None
-        rows.append(
-            LayerRow(
-                layer=int(name[1:]),
-                parameter=key,
-                activation=activations[int(name[1:]) - 1],
-                expected_shape=list(shape),
-                got_shape=list(got.shape) if got is not None else None,
-                error_vs_reference=None
-                if comparable is None
-                else relative_error(comparable, expected[key]),
-                error_vs_finite_differences=None
-                if comparable is None or numeric is None or not numeric.is_finite(key)
-                else numeric.relative_error(key, comparable),
-                scale_vs_reference=None
-                if comparable is None
-                else best_fit_scale(comparable, expected[key]),
-                yours=np.round(got, 6).tolist() if small and got is not None and key.startswith("dW") else None,
-                reference=np.round(expected[key], 6).tolist() if small and key.startswith("dW") else None,
-            )
-        )
-    return rows
+class FamilyRuns:
+    """Results of a plan computed family by family on demand, for a front end that
+    runs checks one at a time (the pytest items): the first check of a family
+    runs that family's shared run for every check of it in ``planned``."""
+
+    def __init__(self, planned: Sequence[PlannedCheck], student: Student, options: RunOptions) -> None:
+        self.student, self.options = student, options
+        self._groups = _shared_groups(planned)
+        self._done: dict[str, CheckResult] = {}
+
+    def result(self, planned: PlannedCheck) -> CheckResult:
+        if planned.name not in self._done:
+            if planned.check.shares_cases:
+                family = planned.family.id if planned.family else None
+                group = self._groups.get(family, [planned])
+                self._done.update(_run_family(group, self.student, self.options))
+            else:
+                self._done[planned.name] = run_planned(planned, self.student, self.options)
+        return self._done[planned.name]
 
 
 def with_plugin_mistakes(options: RunOptions, manager: pluggy.PluginManager) -> RunOptions:
@@ -282,5 +207,5 @@ def run_student(
     """Every planned check against ``student``, as one report; failures are
     diagnosed against every plugin's mistakes unless ``options`` names them."""
     options = with_plugin_mistakes(options, manager)
-    results = [run_planned(planned, student, options) for planned in plan(collect_checks(manager), options)]
+    results = run_plan(plan(collect_checks(manager), options), student, options)
     return RunReport(student.name, options.seed, options.profile, __version__, results)

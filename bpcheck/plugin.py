@@ -22,11 +22,11 @@ from bpcheck._manager import get_plugin_manager
 from bpcheck._options import RawOption, run_options
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
+    FamilyRuns,
     PlannedCheck,
     RunOptions,
     collect_checks,
     plan,
-    run_planned,
     with_plugin_mistakes,
 )
 from bpcheck._sandbox.loading import student_name
@@ -100,9 +100,8 @@ class BpcheckItem(pytest.Item):
         self.result: CheckResult | None = None
 
     def runtest(self) -> None:
-        plugin = self.session_plugin
-        self.result = run_planned(self.planned, plugin.student, plugin.options)
-        if self.result.status == "skipped":
+        self.result = self.session_plugin.runs(self.session).result(self.planned)
+        if self.result.status in ("skipped", "not_judged"):  # not_judged: another check failed
             pytest.skip(self.result.message)
         if self.result.status != "passed":
             raise BpcheckFailed(self.result)
@@ -142,6 +141,7 @@ class BpcheckSession:
         self.spec, self.options, self.report_dir = spec, options, report_dir
         self.manager: pluggy.PluginManager = get_plugin_manager()
         self._student: InProcessStudent | None = None
+        self._runs: FamilyRuns | None = None
         self.results: list[CheckResult] = []
         self.written: list[Path] = []
         self.report: RunReport | None = None
@@ -151,6 +151,14 @@ class BpcheckSession:
         if self._student is None:
             self._student = InProcessStudent(self.spec, self.manager)
         return self._student
+
+    def runs(self, session: pytest.Session) -> FamilyRuns:
+        """The results of the checks this session runs (after ``-k`` and the like),
+        computed family by family as the first item of each family runs."""
+        if self._runs is None:
+            planned = [item.planned for item in session.items if isinstance(item, BpcheckItem)]
+            self._runs = FamilyRuns(planned, self.student, self.options)
+        return self._runs
 
     def pytest_plugin_registered(self, plugin: object) -> None:
         """conftest.py files (and other pytest plugins) may implement bpcheck hooks."""

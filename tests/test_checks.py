@@ -59,6 +59,7 @@ def test_finite_differences_do_not_judge_where_the_loss_is_infinite() -> None:
 
     from bpcheck import Architecture, Case, InProcessStudent, get_plugin_manager
     from bpcheck.checks import FLOAT64, CheckContext
+    from bpcheck.checks._differences import directional_differences, element_differences
 
     student = InProcessStudent("bpcheck_reference", get_plugin_manager())
     saturated = Case(
@@ -67,9 +68,13 @@ def test_finite_differences_do_not_judge_where_the_loss_is_infinite() -> None:
         X=np.array([[1.0]]),
         Y=np.array([[0.0]]),
     )
+    context = CheckContext(student, None, ())
+    grads = {"dW1": np.array([[1.0]]), "db1": np.array([[1.0]])}
     with np.errstate(all="raise"):
-        numeric = CheckContext(student, None, ()).finite_differences(saturated, FLOAT64)
-    assert numeric.judgeable() == {}
+        element = element_differences(context, saturated, FLOAT64, ["W1", "b1"])
+        directional = directional_differences(context, saturated, FLOAT64, grads, np.ones((1, 1)))
+    assert element.judgeable() == {}
+    assert directional.wrong() == [] and directional.error("W1") is None
 
 
 def test_a_check_id_declared_twice_is_a_plugin_error_naming_both_plugins() -> None:

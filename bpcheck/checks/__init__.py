@@ -8,24 +8,27 @@ from __future__ import annotations
 
 from bpcheck._hookimpl import hookimpl
 from bpcheck.checks._base import (
-    FLOAT32,
-    FLOAT64,
     Check,
-    CheckContext,
     CheckFailure,
+    CheckNotJudged,
     CheckSkipped,
-    Precision,
+    at_least,
     check,
+    family_cases,
+    reference_gradients,
+)
+from bpcheck.checks._context import CheckContext, gradient_call, shared_call
+from bpcheck.checks._expect import (
     expect,
     expect_close,
     expect_finite,
     expect_gradient_shapes,
     expect_gradients_match,
-    family_cases,
-    reference_gradients,
 )
+from bpcheck.checks._precision import FLOAT32, FLOAT64, Precision
 from bpcheck.checks.api import api
 from bpcheck.checks.batch import bias_batch_sum
+from bpcheck.checks.cost import backprop_cost
 from bpcheck.checks.examples import worked_examples
 from bpcheck.checks.forward import forward
 from bpcheck.checks.gating import activation_gating
@@ -41,8 +44,10 @@ __all__ = [
     "Check",
     "CheckContext",
     "CheckFailure",
+    "CheckNotJudged",
     "CheckSkipped",
     "Precision",
+    "at_least",
     "check",
     "expect",
     "expect_close",
@@ -50,7 +55,9 @@ __all__ = [
     "expect_gradient_shapes",
     "expect_gradients_match",
     "family_cases",
+    "gradient_call",
     "reference_gradients",
+    "shared_call",
 ]
 
 BUILTIN_CHECKS: tuple[Check, ...] = (
@@ -66,6 +73,7 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
     numerical_stability,
     worked_examples,
     update,
+    backprop_cost,
 )
 
 

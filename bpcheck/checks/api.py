@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bpcheck.checks._base import CheckContext, CheckFailure, check, expect
+from bpcheck.checks._base import CheckFailure, check
+from bpcheck.checks._context import CheckContext
+from bpcheck.checks._expect import expect
 
 
 @check(

@@ -2,37 +2,50 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Sequence
 
 import numpy as np
 
 from bpcheck._contract import Array, Case
-from bpcheck.checks._base import (
-    CheckContext,
-    check,
-    expect_gradient_shapes,
-    expect_gradients_match,
-    family_cases,
-)
+from bpcheck._sandbox.calls import Call
+from bpcheck.checks._base import at_least, check, family_cases
+from bpcheck.checks._context import CheckContext, gradient_call, shared_call
+from bpcheck.checks._expect import expect_gradients_match
+
+
+def _examples(case: Case) -> list[Case]:
+    """Each example of ``case`` alone, as a batch of one."""
+    return [case.with_batch(case.X[:, [j]], case.Y[:, [j]]) for j in range(case.batch_size)]
+
+
+def _repeated_and_permuted(case: Case) -> Case:
+    """The batch followed by every example again, rotated by one place."""
+    order = np.roll(np.arange(case.batch_size), 1)
+    return case.with_batch(np.hstack([case.X, case.X[:, order]]), np.hstack([case.Y, case.Y[:, order]]))
+
+
+def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
+    cases = [*_examples(case), _repeated_and_permuted(case)]
+    return [shared_call(case), *(gradient_call(each) for each in cases)]
 
 
 @check(
     "bias_batch_sum",
     claim="Batch gradients are the mean of your per-example gradients, db is summed over the "
-    "batch, and duplicating or permuting examples changes nothing.",
+    "batch, and repeating or permuting examples changes nothing.",
     points=10,
-    cases=partial(family_cases, min_batch=2),
+    cases=family_cases,
+    prepare=at_least(batch=2),
+    requests=_requests,
 )
 def bias_batch_sum(context: CheckContext, case: Case) -> None:
-    reply = context.gradients(case)
-    expect_gradient_shapes(reply, case)
-    batch = reply.grads
-    precision = context.judge(*batch.values())
+    reply = context.shared(case)
+    batch = context.usable_gradients(reply, case)
+    precision = context.judge(reply, case)
     tolerance, floor = precision.exact, precision.norm_floor
 
     single = [
-        context.gradients(case.with_batch(case.X[:, [j]], case.Y[:, [j]])).grads
-        for j in range(case.batch_size)
+        context.usable_gradients(context.gradients(example), example) for example in _examples(case)
     ]
     mean: dict[str, Array] = {
         key: np.mean([example[key] for example in single], axis=0) for key in batch
@@ -46,23 +59,12 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
         floor=floor,
     )
 
-    doubled = case.with_batch(np.hstack([case.X, case.X]), np.hstack([case.Y, case.Y]))
+    repeated = _repeated_and_permuted(case)
     expect_gradients_match(
-        context.gradients(doubled).grads,
+        context.usable_gradients(context.gradients(repeated), repeated),
         batch,
         tolerance,
-        doubled,
-        "your gradients for the batch before its examples were duplicated",
-        floor=floor,
-    )
-
-    order = np.roll(np.arange(case.batch_size), 1)
-    permuted = case.with_batch(case.X[:, order], case.Y[:, order])
-    expect_gradients_match(
-        context.gradients(permuted).grads,
-        batch,
-        tolerance,
-        permuted,
-        "your gradients for the same examples in another order",
+        repeated,
+        "your gradients for the batch before its examples were repeated in another order",
         floor=floor,
     )

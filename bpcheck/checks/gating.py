@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from hypothesis import strategies as st
 
 import bpcheck_reference as reference
 from bpcheck._contract import Array, Case
-from bpcheck.checks._base import (
-    CheckContext,
-    check,
-    expect,
-    expect_gradient_shapes,
-    family_cases,
-)
+from bpcheck._sandbox.calls import Call
+from bpcheck.checks._base import at_least, check, family_cases
+from bpcheck.checks._context import CheckContext, gradient_call
+from bpcheck.checks._differences import case_seed
+from bpcheck.checks._expect import expect
 
 #: |z| beyond which a sigmoid or tanh unit counts as saturated.
 SATURATED = 30.0
@@ -28,12 +27,10 @@ def _gated(activation: str, Z: Array) -> Array:
     return np.all(np.abs(Z) > SATURATED, axis=1)
 
 
-def _gated_cases(context: CheckContext) -> st.SearchStrategy[Case]:
-    """Cases with at least one hidden unit forced dead (ReLU) or saturated."""
-    return st.builds(_force_gated_unit, family_cases(context, min_depth=2), st.integers(0, 2**16))
-
-
-def _force_gated_unit(case: Case, choice: int) -> Case:
+def gated_case(case: Case) -> Case:
+    """``case`` with one hidden unit, chosen by the case's seed, forced dead
+    (ReLU) or saturated (sigmoid, tanh) across the whole batch."""
+    choice = case_seed(case)
     hidden = case.architecture.depth - 1
     layer = 1 + choice % hidden
     unit = choice // hidden % case.architecture.widths[layer]
@@ -45,21 +42,28 @@ def _force_gated_unit(case: Case, choice: int) -> Case:
     return case.with_params(params)
 
 
+def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
+    return [gradient_call(gated_case(case))]
+
+
 @check(
     "activation_gating",
     claim="A unit with f′(z) = 0 across the batch (dead ReLU, saturated sigmoid/tanh) gets a "
     "zero row in dW and a zero entry in db.",
     points=10,
-    cases=_gated_cases,
+    cases=family_cases,
+    prepare=at_least(depth=2),
+    requests=_requests,
     applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
 )
 def activation_gating(context: CheckContext, case: Case) -> None:
+    case = gated_case(case)
     reply = context.gradients(case)
-    expect_gradient_shapes(reply, case)
+    grads = context.usable_gradients(reply, case)
     _, cache = reference.forward(case.params, case.X, case.architecture.activations)
     leaks = []
     for layer, activation in enumerate(case.architecture.activations[:-1], start=1):
-        dW, db = reply.grads[f"dW{layer}"], reply.grads[f"db{layer}"]
+        dW, db = grads[f"dW{layer}"], grads[f"db{layer}"]
         scale = max(float(np.abs(dW).max()), float(np.abs(db).max()), 1.0)
         for unit in np.flatnonzero(_gated(activation, cache[f"Z{layer}"])):
             allowed = 0.0 if activation == "relu" else VANISHING * scale
@@ -76,5 +80,5 @@ def activation_gating(context: CheckContext, case: Case) -> None:
         "gradient flows through units whose f′(z) is zero; δ must be multiplied by f′(z):\n- "
         + "\n- ".join(leaks),
         case=case,
-        gradients=reply.grads,
+        gradients=grads,
     )

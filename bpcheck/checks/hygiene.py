@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from bpcheck._contract import Case
-from bpcheck.checks._base import CheckContext, check, expect, expect_gradient_shapes, family_cases
+from bpcheck._sandbox.calls import Call
+from bpcheck.checks._base import check, family_cases
+from bpcheck.checks._context import CheckContext, gradient_call, shared_call
+from bpcheck.checks._expect import expect
 
 
 @check(
@@ -13,9 +18,10 @@ from bpcheck.checks._base import CheckContext, check, expect, expect_gradient_sh
     claim="params, X, Y and everything else passed in are unchanged after forward and backward.",
     points=5,
     cases=family_cases,
+    requests=lambda context, case: [shared_call(case)],
 )
 def no_mutation(context: CheckContext, case: Case) -> None:
-    reply = context.gradients(case)
+    reply = context.shared(case)
     expect(
         not reply.mutated,
         "forward()/backward() changed their arguments in place: "
@@ -25,27 +31,32 @@ def no_mutation(context: CheckContext, case: Case) -> None:
     )
 
 
+def _twice(context: CheckContext, case: Case) -> Sequence[Call]:
+    return [shared_call(case), gradient_call(case)]
+
+
 @check(
     "repeatable",
     claim="Calling backward again on the same inputs gives the same gradients.",
     points=5,
     cases=family_cases,
+    requests=_twice,
 )
 def repeatable(context: CheckContext, case: Case) -> None:
-    first = context.gradients(case, backward_calls=2)
-    expect_gradient_shapes(first, case)
+    first = context.shared(case)
+    grads = context.usable_gradients(first, case)
     again = context.gradients(case)
     calls = {
         "the second backward() on the same cache": first.gradients[1],
         "a second forward() and backward()": again.grads,
     }
-    for label, grads in calls.items():
+    for label, other in calls.items():
         changed = [
             key
-            for key, value in first.grads.items()
-            if key not in grads
-            or grads[key].shape != value.shape
-            or not np.allclose(grads[key], value, rtol=1e-12, atol=0.0)
+            for key, value in grads.items()
+            if key not in other
+            or other[key].shape != value.shape
+            or not np.allclose(other[key], value, rtol=1e-12, atol=0.0)
         ]
         expect(
             not changed,
@@ -53,5 +64,5 @@ def repeatable(context: CheckContext, case: Case) -> None:
             "calls (a running sum, a global, or a returned array that is reused). "
             "Compute every gradient afresh on each call.",
             case=case,
-            gradients=grads,
+            gradients=other,
         )

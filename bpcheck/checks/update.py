@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from bpcheck._sandbox.calls import UpdateCall
 from bpcheck._contract import Case
-from bpcheck.checks._base import (
-    CheckContext,
-    CheckSkipped,
-    check,
-    expect,
-    expect_close,
-    family_cases,
-    reference_gradients,
-)
+from bpcheck.checks._base import CheckSkipped, check, family_cases, reference_gradients
+from bpcheck.checks._context import CheckContext
+from bpcheck.checks._expect import expect, expect_close
 
 LEARNING_RATE = 0.1
 
+
+def update_call(case: Case) -> UpdateCall:
+    """``update`` applied to the reference's gradients for ``case``."""
+    return UpdateCall(case.params, reference_gradients(case)[1], LEARNING_RATE)
 
 
 @check(
@@ -25,10 +23,12 @@ LEARNING_RATE = 0.1
     cases=family_cases,
     per_family=False,
     requires=("update",),
+    requests=lambda context, case: [update_call(case)],
 )
 def update(context: CheckContext, case: Case) -> None:
-    _, grads = reference_gradients(case)
-    reply = context.call_optional(UpdateCall(case.params, grads, LEARNING_RATE), case)
+    call = update_call(case)
+    grads = call.grads
+    reply = context.call_optional(call, case)
     if reply is None:
         raise CheckSkipped("update() is not implemented yet (it raises NotImplementedError)")
     assert reply.params is not None
@@ -48,6 +48,6 @@ def update(context: CheckContext, case: Case) -> None:
             f"update(...)[{name!r}] with learning_rate={LEARNING_RATE}",
             got,
             expected,
-            context.judge(got).exact,
+            context.judge_arrays(got).exact,
             case,
         )

@@ -20,9 +20,11 @@ from bpcheck._contract import Architecture, Array, Case, gradient_name
 from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import ForwardCall, Reply, UpdateCall
 from bpcheck._student import Student
-from bpcheck.checks._base import FLOAT32, precision_of, reference_gradients
+from bpcheck.checks._base import reference_gradients
+from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
-from bpcheck.diagnosis._probe import Reading, gradient_call, read_derivative
+from bpcheck.checks._context import gradient_call
+from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
 from bpcheck.strategies import _draw_targets as draw_targets
 from bpcheck.strategies import repair_kinks
@@ -105,8 +107,10 @@ class Evidence:
     def tolerance(self) -> float:
         if self.reply is None or not self.reply.gradients:
             return FLOAT64_MATCH
-        precision = precision_of(self.reply.AL, *self.reply.grads.values())  # type: ignore[arg-type]
-        return FLOAT32.exact if precision is FLOAT32 else FLOAT64_MATCH
+        reply = self.reply
+        arrays = (*([reply.AL] if reply.AL is not None else []), *reply.grads.values())
+        found = judgement(arrays, reply.cache_dtypes, reply.AL, self.case)
+        return FLOAT32.exact if found.precision is FLOAT32 else FLOAT64_MATCH
 
     # --------------------------------------------------------- the forward pass
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case
-from bpcheck._sandbox.calls import GradientCall
+from bpcheck.checks._context import gradient_call
 from bpcheck._student import Student
 from bpcheck.diagnosis._formulas import SYMBOL, Formula, expected, formulas
 
@@ -83,14 +83,6 @@ def _probe_case(activation: str, output: str, loss: str, target: int) -> Case:
         Y = np.array([[5.0 - 10.0 * target]])
     return Case(
         Architecture((1, units, outputs), (activation, output), loss), params, np.ones((1, 1)), Y
-    )
-
-
-def gradient_call(case: Case, backward_calls: int = 1) -> GradientCall:
-    """The student's forward on ``case``, then ``backward_calls`` backward calls on its cache."""
-    architecture = case.architecture
-    return GradientCall(
-        case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
     )
 
 

@@ -45,7 +45,7 @@ from bpcheck._running import (
     PlannedCheck,
     collect_checks,
     plan,
-    run_planned,
+    run_plan,
     with_plugin_mistakes,
 )
 from bpcheck._student import InProcessStudent, Student
@@ -319,12 +319,9 @@ def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
     manager = _manager()
     options = with_plugin_mistakes(job.config.options, manager)
     with open_student(job.submission.path, job.config.limits, job.isolation) as student:
-        results = []
-        for planned in plan(collect_checks(manager), options):
-            stopped = student.termination is not None
-            results.append(
-                not_run(planned, student) if stopped else run_planned(planned, student, options)
-            )
+        planned = plan(collect_checks(manager), options)
+        results = run_plan(planned, student, options, stop=lambda: student.termination is not None)
+        results += [not_run(item, student) for item in planned[len(results) :]]
         status, isolation = submission_status(student, results), student.isolation
         detail = student.termination_detail
     report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)

@@ -1,0 +1,241 @@
+"""One Hypothesis run per family, shared by every check that draws the family's cases.
+
+The run draws each case once and runs the body of every check still open on
+it; the calls the bodies will make are sent to the student together, and
+replies are shared where the checks ask the same (one forward and backward
+serve five checks). The property itself never fails: a check that fails is
+closed, with its case, and its counterexample is then shrunk under the
+check's own ``@given``, seeded with that case so that the search starts
+from it (through Hypothesis's example database: the case's choices are
+saved under the check's key, where the shrinker picks them up).
+
+Each check still passes or fails on its own, with its own points; the seed
+of a family run and of each check's shrink derive from the run's seed, so a
+run is reproducible from its seed and ``-k`` selects the same cases.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import hypothesis
+from hypothesis import settings
+from hypothesis.control import current_build_context
+from hypothesis.database import ExampleDatabase, InMemoryExampleDatabase, choices_to_bytes
+from hypothesis.errors import FlakyFailure
+
+from bpcheck._contract import Case, Family
+from bpcheck._outcome import Outcome
+from bpcheck._planning import PlannedCheck, RunOptions, item_seed
+from bpcheck._profiles import profile_settings
+from bpcheck._results import CheckResult
+from bpcheck._student import Student
+from bpcheck.checks import CheckContext, CheckFailure, CheckNotJudged, CheckSkipped, family_cases
+from bpcheck.checks._base import Check
+
+_Choices = tuple[object, ...]
+
+
+def _choices() -> _Choices | None:
+    """The choices Hypothesis made for the case being run (None if it cannot tell)."""
+    try:
+        return tuple(current_build_context().data.choices)
+    except Exception:  # an internal of Hypothesis: without it the shrink starts afresh
+        return None
+
+
+def _prepared(declared: Check, case: Case) -> Case | None:
+    return declared.prepare(case) if declared.prepare is not None else case
+
+
+def _requests(declared: Check, context: CheckContext, case: Case) -> list[object]:
+    """The calls ``declared`` will make on ``case`` (none if it cannot say)."""
+    if declared.requests is None:
+        return []
+    try:
+        return list(declared.requests(context, case))
+    except (CheckFailure, CheckNotJudged, CheckSkipped):
+        return []  # the body meets the same reason and reports it
+
+
+@dataclass
+class _Open:
+    """A check while its family's run goes on: open until it fails or ends otherwise."""
+
+    planned: PlannedCheck
+    exercised: int = 0
+    failure: CheckFailure | None = None
+    choices: _Choices | None = None
+    ended: tuple[str, str] | None = None  # (status, message) for not_judged, skipped, harness
+
+    @property
+    def open(self) -> bool:
+        return self.failure is None and self.ended is None
+
+    def run(self, context: CheckContext, case: Case) -> None:
+        try:
+            self.planned.check.body(context, case)
+        except CheckFailure as failure:
+            self.failure, self.choices = failure, _choices()
+        except CheckNotJudged as not_judged:
+            self.ended = ("not_judged", str(not_judged))
+        except CheckSkipped as skipped:
+            self.ended = ("skipped", str(skipped))
+        except Exception:  # a bug of bpcheck or a plugin: not the student's
+            self.ended = ("harness", traceback.format_exc())
+        else:
+            self.exercised += 1
+
+
+def _database_key(student: Student, name: str) -> bytes:
+    return f"bpcheck:{student.name}:{name}".encode()
+
+
+@dataclass
+class FamilyRun:
+    """The shared run of ``planned`` (checks that draw ``family``'s cases) for ``student``."""
+
+    family: Family | None
+    planned: Sequence[PlannedCheck]
+    student: Student
+    options: RunOptions
+    context: CheckContext = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.context = CheckContext(self.student, self.family, self.options.scope)
+
+    @property
+    def name(self) -> str:
+        return f"family:{self.family.id if self.family else 'all'}"
+
+    def run(self) -> list[CheckResult]:
+        """Every check's result, in the order of ``planned``."""
+        checks = [_Open(planned) for planned in self.planned]
+        self._draw(checks)
+        return [self._result(check) for check in checks]
+
+    # ------------------------------------------------------------ the shared draw
+
+    def _draw(self, checks: list[_Open]) -> None:
+        context = self.context
+
+        def property_of_family(case: Case) -> None:
+            prepared = [
+                (check, derived)
+                for check in checks
+                if check.open and (derived := _prepared(check.planned.check, case)) is not None
+            ]
+            try:
+                context.prefetch(
+                    [r for check, derived in prepared for r in _requests(check.planned.check, context, derived)]  # type: ignore[misc]
+                )
+                for check, derived in prepared:
+                    check.run(context, derived)
+            finally:
+                context.forget()
+
+        base = profile_settings(self.options.profile, self.options.max_examples)
+        database = base.database
+        key = _database_key(self.student, self.name)
+        if database is not None:  # failures remembered from earlier runs are drawn first
+            for check in checks:
+                for choices in database.fetch(_database_key(self.student, check.planned.name)):
+                    database.save(key + b".secondary", choices)
+        test = hypothesis.given(family_cases(context))(property_of_family)
+        test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
+        test = hypothesis.seed(item_seed(self.options.seed, self.name))(test)
+        settings(base)(test)()
+
+    # ------------------------------------------------------------ each check's end
+
+    def _result(self, check: _Open) -> CheckResult:
+        planned = check.planned
+        outcome = Outcome(planned, self.student, self.options, self.context)
+        if check.failure is not None:
+            return self._shrunk(check, outcome)
+        self._forget_failures(planned)
+        if check.ended is not None:
+            status, message = check.ended
+            if status == "harness":
+                return outcome.harness_error(message)
+            return outcome.finish(status, message)
+        if check.exercised == 0:
+            return self._on_its_own(planned, outcome)
+        return outcome.finish("passed")
+
+    def _shrunk(self, check: _Open, outcome: Outcome) -> CheckResult:
+        """The check's failure with its counterexample shrunk under its own ``@given``."""
+        assert check.failure is not None
+        try:
+            self._shrink(check.planned, check.choices)
+        except CheckFailure as failure:
+            return outcome.failed(failure)
+        except FlakyFailure as flaky:
+            return outcome.flaky(flaky)
+        outcome.extra_notes.append(
+            "This case failed once but not when the check was run again on its own: your code "
+            "keeps state between calls, so the counterexample is the one first found, not a "
+            "minimal one."
+        )
+        return outcome.failed(check.failure)
+
+    def _shrink(self, planned: PlannedCheck, choices: _Choices | None) -> None:
+        """Run ``planned`` under its own ``@given``, starting from ``choices``;
+        raises the minimal failure (or returns when none is found)."""
+        base = profile_settings(self.options.profile, self.options.max_examples)
+        database: ExampleDatabase = base.database or InMemoryExampleDatabase()
+        key = _database_key(self.student, planned.name)
+        if choices is not None:
+            database.save(key + b".secondary", choices_to_bytes(choices))  # type: ignore[arg-type]
+        test = hypothesis.given(family_cases(self.context))(self._alone(planned.check))
+        test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
+        test = hypothesis.seed(item_seed(self.options.seed, planned.name))(test)
+        settings(base, database=database, derandomize=False)(test)()
+
+    def _alone(self, declared: Check) -> Callable[[Case], None]:
+        """The check's body on a case, as its own property: failing only by its own claim."""
+        context = self.context
+
+        def property_of_check(case: Case) -> None:
+            derived = _prepared(declared, case)
+            if derived is None:
+                return
+            try:
+                context.prefetch(_requests(declared, context, derived))  # type: ignore[arg-type]
+                declared.body(context, derived)
+            except (CheckNotJudged, CheckSkipped):
+                return
+            finally:
+                context.forget()
+
+        return property_of_check
+
+    def _on_its_own(self, planned: PlannedCheck, outcome: Outcome) -> CheckResult:
+        """A check that no shared case could exercise (every draw too shallow, say)
+        runs under its own ``@given``, which keeps drawing until one can."""
+        declared = planned.check
+
+        def usable(case: Case) -> bool:
+            return _prepared(declared, case) is not None
+
+        context = self.context
+        test = hypothesis.given(family_cases(context).filter(usable))(self._alone(declared))
+        test = hypothesis.seed(item_seed(self.options.seed, planned.name))(test)
+        base = profile_settings(self.options.profile, self.options.max_examples)
+        try:
+            settings(base, database=None, derandomize=False)(test)()
+        except CheckFailure as failure:
+            return outcome.failed(failure)
+        except FlakyFailure as flaky:
+            return outcome.flaky(flaky)
+        return outcome.finish("passed")
+
+    def _forget_failures(self, planned: PlannedCheck) -> None:
+        """A check that passed now forgets the failures an earlier run remembered."""
+        database = profile_settings(self.options.profile).database
+        if database is not None:
+            key = _database_key(self.student, planned.name)
+            for choices in list(database.fetch(key)):
+                database.delete(key, choices)

@@ -1,0 +1,78 @@
+"""What a run checks: its options, and the plan of checks × families with their points."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import pluggy
+
+from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Family, all_families
+from bpcheck._manager import collect_declared
+from bpcheck._student import Student
+from bpcheck.checks import Check
+from bpcheck.diagnosis import Mistake
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is set up: Hypothesis profile and seed, the assignment's scope,
+    and the mistakes failures are diagnosed against (None: the built-in ones)."""
+
+    profile: str = "student"
+    seed: int = 0
+    max_examples: int | None = None
+    hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
+    losses: tuple[str, ...] = LOSSES
+    mistakes: tuple[Mistake, ...] | None = None
+    #: A course's rubric: (check id, points) pairs overriding the checks' own points.
+    points: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def scope(self) -> tuple[Family, ...]:
+        return tuple(all_families(self.hidden_activations, self.losses))
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """One check on one family (or once), with its share of the check's points."""
+
+    check: Check
+    family: Family | None
+    max_points: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.check.id}[{self.family.id}]" if self.family else self.check.id
+
+
+def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
+    """Every plugin's checks, in registration order; ids must be unique."""
+    return collect_declared(manager, "bpcheck_checks", "check")
+
+
+def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
+    """Each check once per family it applies to, its points (the rubric's, else
+    its own) split evenly among them."""
+    rubric = dict(options.points)
+    planned = []
+    for declared in checks:
+        points = float(rubric.get(declared.id, declared.points))
+        if not declared.per_family:
+            planned.append(PlannedCheck(declared, None, points))
+            continue
+        families = [family for family in options.scope if declared.applies_to(family)]
+        planned += [PlannedCheck(declared, family, points / len(families)) for family in families]
+    return planned
+
+
+def item_seed(seed: int, name: str) -> int:
+    """The Hypothesis seed of one planned check or family run: stable across runs and processes."""
+    return zlib.crc32(f"{seed}:{name}".encode())
+
+
+def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
+    return (
+        f"pytest --student={student.spec} --bpcheck-profile={options.profile} "
+        f"--bpcheck-seed={options.seed} -k '{planned.name}'"
+    )
