@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+import bpcheck_reference as reference
 from hypothesis import strategies as st
 
-import bpcheck_reference as reference
 from bpcheck import strategies
 from bpcheck._contract import Array, Case, Family
+from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call
 
 if TYPE_CHECKING:
@@ -70,8 +71,10 @@ class CheckNotJudged(Exception):
     It scores nothing and is not reported as a failure of its own."""
 
 
+@per_case
 def reference_gradients(case: Case) -> tuple[Array, dict[str, Array]]:
-    """The reference's AL and gradients for ``case``."""
+    """The reference's AL and gradients for ``case`` (computed once per case: do
+    not change them)."""
     activations = case.architecture.activations
     AL, cache = reference.forward(case.params, case.X, activations)
     return AL, reference.backward(case.params, cache, case.Y, activations, case.architecture.loss)

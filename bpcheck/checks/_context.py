@@ -22,23 +22,30 @@ from bpcheck._student import Student
 from bpcheck.checks._base import CheckFailure, CheckNotJudged
 from bpcheck.checks._precision import Judgement, Precision, judgement
 
-#: How many backward calls on one forward cache the shared reply of a case makes:
-#: the second is what ``repeatable`` compares with the first.
-SHARED_BACKWARD_CALLS = 2
-
-
 def student_error_failure(error: StudentError, case: Case | None) -> CheckFailure:
     return CheckFailure(error.summary, case=case, status="error", traceback=error.traceback)
 
 
+#: Arrays larger than this are told apart by identity, not content, in :func:`call_key`.
+IDENTIFIED_BY_OBJECT = 4096
+
+
 def call_key(call: Call) -> bytes:
-    """A digest of everything in ``call``: equal requests get equal keys."""
+    """A digest of everything in ``call``: equal requests get equal keys.
+
+    Small arrays count by their content; large ones (a parameter of a real
+    course's network) by identity, which is what a case's checks share anyway:
+    the case's own arrays, and the cases derived from it once (:func:`bpcheck._memo.per_case`).
+    """
     digest = hashlib.blake2b(digest_size=20)
 
     def add(value: Any) -> None:
         if isinstance(value, np.ndarray):
             digest.update(f"a{value.dtype.str}{value.shape}".encode())
-            digest.update(np.ascontiguousarray(value).tobytes())
+            if value.size > IDENTIFIED_BY_OBJECT:
+                digest.update(f"@{id(value)}".encode())
+            else:
+                digest.update(np.ascontiguousarray(value).tobytes())
         elif isinstance(value, dict):
             digest.update(b"{")
             for key, item in value.items():
@@ -70,8 +77,8 @@ def gradient_call(case: Case, backward_calls: int = 1) -> GradientCall:
 
 
 def shared_call(case: Case) -> GradientCall:
-    """The forward and backward calls on ``case`` that every check of it shares."""
-    return gradient_call(case, SHARED_BACKWARD_CALLS)
+    """The forward and backward call on ``case`` that every check of it shares."""
+    return gradient_call(case)
 
 
 @dataclass
@@ -88,7 +95,9 @@ class CheckContext:
     family: Family | None
     scope: tuple[Family, ...]
     notes: set[str] = field(default_factory=set)
-    _replies: dict[bytes, Reply] = field(default_factory=dict, repr=False)
+    #: Replies by request key, each with its request: keeping the request alive
+    #: keeps the ids of its large arrays from being reused while it is remembered.
+    _replies: dict[bytes, tuple[Call, Reply]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- calls
 
@@ -101,7 +110,8 @@ class CheckContext:
                 pending.setdefault(key, request)
         if pending:
             replies = self.student.call_many(list(pending.values()))
-            self._replies.update(zip(pending, replies, strict=True))
+            for (key, request), reply in zip(pending.items(), replies, strict=True):
+                self._replies[key] = (request, reply)
 
     def forget(self) -> None:
         """Drop the remembered replies: the next case starts afresh."""
@@ -111,8 +121,8 @@ class CheckContext:
         """The student's reply to ``request``, sent now unless already answered."""
         key = call_key(request)
         if key not in self._replies:
-            self._replies[key] = self.student.call(request)
-        return self._replies[key]
+            self._replies[key] = (request, self.student.call(request))
+        return self._replies[key][1]
 
     def call(self, request: Call, case: Case | None) -> Reply:
         """The reply to ``request``; a CheckFailure with the student's traceback if it failed."""
@@ -136,7 +146,7 @@ class CheckContext:
         return self.call(gradient_call(case, backward_calls), case)
 
     def shared(self, case: Case) -> Reply:
-        """The reply every check of ``case`` shares: forward, then backward twice."""
+        """The reply every check of ``case`` shares: forward, then backward."""
         return self.call(shared_call(case), case)
 
     def forward(self, case: Case) -> Array:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+import bpcheck_reference as reference
 import numpy as np
 
-import bpcheck_reference as reference
 from bpcheck._contract import Array, Case
+from bpcheck._memo import per_case
 from bpcheck._numerics import (
     ALL_PARAMETERS,
     NOISE_SAFETY,
@@ -43,6 +44,7 @@ from bpcheck.strategies import DEFAULT_KINK_MARGIN
 ELEMENT_LIMIT = 4096
 
 
+@per_case
 def case_seed(case: Case) -> int:
     """A seed that depends on the case's parameters only: the same case always
     gets the same directions."""
@@ -62,11 +64,17 @@ def loss_noise(case: Case, AL: Array, precision: Precision) -> float:
     return noise if np.isfinite(noise) else float("inf")
 
 
+@per_case
+def directions(case: Case) -> dict[str, dict[str, Array]]:
+    """The random directions of ``case`` (see :func:`random_directions`)."""
+    return random_directions(case.params, case_seed(case))
+
+
 def directional_call(case: Case, precision: Precision) -> ProbeCall:
     """The student's forward at the probes of :func:`directional_differences`."""
-    directions = random_directions(case.params, case_seed(case))
-    probes = directional_probes(directions, precision.stencil, precision.epsilon)
+    probes = directional_probes(directions(case), precision.stencil, precision.epsilon)
     return ProbeCall(case.params, case.X, case.architecture.activations, probes)
+
 
 
 @dataclass(frozen=True)
@@ -115,19 +123,19 @@ def directional_differences(
     call = directional_call(case, precision)
     reply = context.call(call, case)
     assert reply.probes is not None
-    directions = random_directions(case.params, case_seed(case))
+    along_each = directions(case)
     loss = case.architecture.loss
     with np.errstate(all="ignore"):
         losses = np.array([reference.compute_loss(out, case.Y, loss) for out in reply.probes])
-        estimates = directional_estimates(directions, losses, precision.stencil, precision.epsilon)
+        estimates = directional_estimates(along_each, losses, precision.stencil, precision.epsilon)
     noise = NOISE_SAFETY * finite_difference_noise(
         loss_noise(case, AL, precision), 1, precision.stencil, precision.epsilon
     )
     floors = {
         name: max(noise / precision.finite, NORM_FLOOR / np.sqrt(_size(direction)))
-        for name, direction in directions.items()
+        for name, direction in along_each.items()
     }
-    claimed = {name: along(grads, direction) for name, direction in directions.items()}
+    claimed = {name: along(grads, direction) for name, direction in along_each.items()}
     return DirectionalDifferences(estimates, claimed, floors, precision)
 
 

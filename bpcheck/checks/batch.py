@@ -7,17 +7,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from bpcheck._contract import Array, Case
+from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call
 from bpcheck.checks._base import at_least, check, family_cases
 from bpcheck.checks._context import CheckContext, gradient_call, shared_call
 from bpcheck.checks._expect import expect_gradients_match
 
 
+@per_case
 def _examples(case: Case) -> list[Case]:
     """Each example of ``case`` alone, as a batch of one."""
     return [case.with_batch(case.X[:, [j]], case.Y[:, [j]]) for j in range(case.batch_size)]
 
 
+@per_case
 def _repeated_and_permuted(case: Case) -> Case:
     """The batch followed by every example again, rotated by one place."""
     order = np.roll(np.arange(case.batch_size), 1)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpcheck._sandbox.calls import LossCall
 from bpcheck._contract import Architecture, Array, Case
+from bpcheck._sandbox.calls import LossCall
 from bpcheck.checks._base import CheckSkipped, check
 from bpcheck.checks._context import CheckContext
 from bpcheck.checks._expect import expect

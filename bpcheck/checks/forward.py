@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import bpcheck_reference as reference
+
 from bpcheck._contract import Array, Case
 from bpcheck._sandbox.calls import Call, LossCall
 from bpcheck.checks._base import check, family_cases

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import bpcheck_reference as reference
 import numpy as np
 
-import bpcheck_reference as reference
 from bpcheck._contract import Array, Case
+from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call
 from bpcheck.checks._base import at_least, check, family_cases
 from bpcheck.checks._context import CheckContext, gradient_call
@@ -27,6 +28,7 @@ def _gated(activation: str, Z: Array) -> Array:
     return np.all(np.abs(Z) > SATURATED, axis=1)
 
 
+@per_case
 def gated_case(case: Case) -> Case:
     """``case`` with one hidden unit, chosen by the case's seed, forced dead
     (ReLU) or saturated (sigmoid, tanh) across the whole batch."""

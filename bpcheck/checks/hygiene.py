@@ -32,7 +32,7 @@ def no_mutation(context: CheckContext, case: Case) -> None:
 
 
 def _twice(context: CheckContext, case: Case) -> Sequence[Call]:
-    return [shared_call(case), gradient_call(case)]
+    return [shared_call(case), gradient_call(case, backward_calls=2)]
 
 
 @check(
@@ -45,10 +45,10 @@ def _twice(context: CheckContext, case: Case) -> Sequence[Call]:
 def repeatable(context: CheckContext, case: Case) -> None:
     first = context.shared(case)
     grads = context.usable_gradients(first, case)
-    again = context.gradients(case)
+    twice = context.gradients(case, backward_calls=2)
     calls = {
-        "the second backward() on the same cache": first.gradients[1],
-        "a second forward() and backward()": again.grads,
+        "a second forward() and backward()": twice.gradients[0],
+        "the second backward() on the same cache": twice.gradients[1],
     }
     for label, other in calls.items():
         changed = [

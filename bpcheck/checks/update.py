@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bpcheck._sandbox.calls import UpdateCall
 from bpcheck._contract import Case
+from bpcheck._sandbox.calls import UpdateCall
 from bpcheck.checks._base import CheckSkipped, check, family_cases, reference_gradients
 from bpcheck.checks._context import CheckContext
 from bpcheck.checks._expect import expect, expect_close

@@ -7,6 +7,7 @@ gradient mistakes from the output layer down, then behaviour.
 from __future__ import annotations
 
 from bpcheck._hookimpl import hookimpl
+from bpcheck.diagnosis import _fitted
 from bpcheck.diagnosis import _recognise as r
 from bpcheck.diagnosis._mistake import Mistake
 
@@ -14,6 +15,8 @@ PITFALL_1 = "Pitfall 1: forgetting f′(z) in the recurrence"
 PITFALL_2 = "Pitfall 2: misordering the outer product"
 PITFALL_3 = "Pitfall 3: not summing the bias gradient over the batch"
 PITFALL_4 = "Pitfall 4: dividing by M twice, or not at all"
+PITFALL_5 = "Pitfall 5: not gradient-checking a hand-written backward pass"
+COST = "Cost: backprop gets every gradient in one forward and one backward pass"
 OTHER = "Other classic mistakes: "
 
 
@@ -41,6 +44,17 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         r.unstable_softmax,
     ),
     Mistake(
+        "unstable_output_delta",
+        "your output δ divides by ŷ(1 − ŷ), which is 0 when the sigmoid saturates",
+        "The textbook derivative ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) times σ′(z) is right in exact "
+        "arithmetic, but once a logit is large ŷ is exactly 0 or 1 in floating point: the "
+        "division gives inf or nan, and a clipped ŷ gives a finite number times σ′(z) = 0. The "
+        "two factors cancel on paper; the lesson's δ⁽ᴸ⁾ = ŷ − y never divides.",
+        "For sigmoid with bce compute the output δ as (AL - Y) / M directly.",
+        "The equations: sigmoid with BCE simplifies to δ⁽ᴸ⁾ = ŷ − y",
+        r.unstable_output_delta,
+    ),
+    Mistake(
         "missing_gradients",
         "backward() does not return every dW and db",
         "The contract asks for dWℓ and dbℓ of every layer; some are absent, often all but the "
@@ -48,6 +62,16 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "Loop over every layer ℓ = L … 1 and return the dict after the loop.",
         OTHER + "hidden layers left with zero gradient",
         r.missing_gradients,
+    ),
+    Mistake(
+        "integer_gradients",
+        "backward() returns integer gradient arrays",
+        "A gradient array of an integer dtype rounds every entry to a whole number, so almost "
+        "every gradient becomes 0. It usually comes from an accumulator made with "
+        "np.zeros_like(W) for an integer W, or np.zeros(shape, dtype=int).",
+        "Create gradient arrays as floats: np.zeros(W.shape) or np.zeros_like(W, dtype=float).",
+        "Example 3: ∂L/∂W = δ aᵀ has the same shape as W (and holds real numbers)",
+        r.integer_gradients,
     ),
     Mistake(
         "output_delta_sign",
@@ -76,6 +100,28 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "For sigmoid+bce and softmax+cce use δ⁽ᴸ⁾ = (AL - Y) / M as it is.",
         OTHER + "multiplying the clean ŷ − y by σ′ or softmax′ a second time",
         r.by_values("output_activation_derivative_applied_twice"),
+    ),
+    Mistake(
+        "softmax_diagonal_derivative",
+        "your softmax δ uses only the diagonal of the softmax Jacobian",
+        "Softmax couples every output: ∂ŷᵢ/∂zⱼ = ŷᵢ(δᵢⱼ − ŷⱼ), a full Jacobian. Taking only its "
+        "diagonal ŷ(1 − ŷ), as if softmax were element-wise like σ, and multiplying it by "
+        "∂L/∂ŷ = −y/ŷ gives −y(1 − ŷ), not the lesson's ŷ − y.",
+        "For softmax with cce use δ⁽ᴸ⁾ = (AL - Y) / M, which is the whole Jacobian worked out.",
+        "The equations: softmax with CCE simplifies to δ⁽ᴸ⁾ = ŷ − y",
+        r.by_values("softmax_diagonal_derivative"),
+    ),
+    Mistake(
+        "output_derivative_missing_in_recurrence",
+        "the δ you send down from the output layer misses the output's f′",
+        "δ⁽ᴸ⁾ = ∂L/∂ŷ ⊙ f_L′(z⁽ᴸ⁾), and it is this δ⁽ᴸ⁾ that the recurrence sends down: "
+        "δ⁽ᴸ⁻¹⁾ = ((W⁽ᴸ⁾)ᵀ δ⁽ᴸ⁾) ⊙ f′(z⁽ᴸ⁻¹⁾). Sending ∂L/∂ŷ (e.g. Wᵀ(ŷ − y)) instead leaves the "
+        "output layer's gradients right but every hidden layer's wrong (a well-known slip of a "
+        "popular tutorial).",
+        "Compute delta = dL/dAL * f_prime(ZL) once, use it for dWL and dbL, and send that same "
+        "delta down the recurrence.",
+        PITFALL_1,
+        r.by_values("output_derivative_missing_in_recurrence"),
     ),
     Mistake(
         "batch_mean_missing",
@@ -168,6 +214,17 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         r.by_values("wrong_layer_in_recurrence"),
     ),
     Mistake(
+        "untransposed_weight_in_recurrence",
+        "your recurrence multiplies by W where Wᵀ belongs",
+        "W⁽ˡ⁺¹⁾ maps layer ℓ to layer ℓ + 1 (shape n_ℓ₊₁ × n_ℓ); the error goes the other way, "
+        "through its transpose: δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾) ⊙ f′(z⁽ˡ⁾). Without the transpose "
+        "the product fails with a shape error on non-square layers and gives wrong values on "
+        "square ones.",
+        "Use W.T @ delta in the recurrence.",
+        OTHER + "using W⁽ˡ⁾ instead of W⁽ˡ⁺¹⁾ in the recurrence (and its transpose)",
+        r.by_values("untransposed_weight_in_recurrence"),
+    ),
+    Mistake(
         "gradient_not_propagated",
         "your hidden layers get zero gradients",
         "Only the output layer's gradients are computed; the error is never sent back through "
@@ -176,6 +233,28 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "compute every layer's dW and db from its δ.",
         OTHER + "hidden layers left with zero gradient",
         r.by_values("gradient_not_propagated"),
+    ),
+    Mistake(
+        "update_before_propagation",
+        "your W is updated before the recurrence reads it",
+        "The recurrence must send δ down through the weights the forward pass used. Updating "
+        "W ← W − η dW first (in place, inside the layer loop) and then computing "
+        "(W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ uses the new W: every hidden layer's gradient is off by an amount "
+        "that grows with η (and vanishes as η → 0, so a tiny learning rate hides it).",
+        "Compute every layer's dW and db first, then update all parameters after the backward pass.",
+        OTHER + "updating W in place before the recurrence has read it",
+        _fitted.update_before_propagation,
+    ),
+    Mistake(
+        "scaled_gradient_tensor",
+        "one gradient is a constant multiple of the true one",
+        "Exactly one of your gradient tensors is a fixed factor times the lesson's, on every "
+        "case, while all the others are right: a stray constant (a 2 left from a derivation, a "
+        "½, a copied line) multiplies that one tensor.",
+        "Look at the line that computes that gradient for a constant factor the lesson's "
+        "formula does not have.",
+        PITFALL_5,
+        _fitted.scaled_gradient_tensor,
     ),
     Mistake(
         "wrong_gradient_shape",
@@ -214,6 +293,18 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "Create the gradient dict and arrays afresh inside backward() on every call.",
         OTHER + "gradients that accumulate across calls",
         r.gradient_accumulates,
+    ),
+    Mistake(
+        "numerical_differentiation",
+        "your backward differentiates numerically instead of backpropagating",
+        "Finite differences cost one or two forward passes per parameter, P + 1 or 2P in all; "
+        "backprop gets every gradient in one forward and one backward pass, about 2–3 forward "
+        "passes whatever P. Gradients computed numerically can be right, but it is not the "
+        "algorithm the assignment asks for, and it does not scale.",
+        "Implement the lesson's recurrence: δ⁽ᴸ⁾ from the loss, then δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾) "
+        "⊙ f′(z⁽ˡ⁾) down to layer 1.",
+        COST,
+        r.numerical_differentiation,
     ),
 )
 

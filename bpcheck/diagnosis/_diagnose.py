@@ -8,14 +8,15 @@ known mistake reproduces.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pluggy
 
-from bpcheck._contract import Case
+from bpcheck._contract import MIN_OUTPUT_WIDTH, Architecture, Case
 from bpcheck._manager import collect_declared
 from bpcheck._results import DiagnosisRecord
 from bpcheck._student import Student
-from bpcheck.diagnosis._evidence import Evidence
+from bpcheck.diagnosis._evidence import Evidence, variant_case
 from bpcheck.diagnosis._mistake import Finding, Mistake
 from bpcheck.diagnosis._wording import where
 
@@ -90,13 +91,48 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
     }
 
 
+def square_case(case: Case) -> Case:
+    """``case``'s network with every layer as wide as its widest, drawn afresh:
+    where the student's code raised a shape error, the same code on square
+    layers often runs, and its gradients show what it computes."""
+    old = case.architecture
+    width = max(max(old.widths), MIN_OUTPUT_WIDTH[old.loss])
+    return variant_case(
+        Case(Architecture((width - 2,) * len(old.widths), old.activations, old.loss), case.params, case.X, case.Y)
+    )
+
+
+def _found(evidence: Evidence, mistakes: Sequence[Mistake]) -> list[tuple[Mistake, Finding]]:
+    return [(mistake, finding) for mistake in mistakes if (finding := mistake.recognise(evidence))]
+
+
 def diagnose(
     check: str, case: Case | None, message: str, student: Student, mistakes: Sequence[Mistake]
 ) -> list[DiagnosisRecord]:
     """The diagnoses of one failing check: every mistake whose recogniser fires,
-    in catalogue order, or one saying that the mismatch is not a known mistake."""
+    in catalogue order, or one saying that the mismatch is not a known mistake.
+
+    When the student's code raised on a case with layers of different widths,
+    the same network with square layers is tried: a recurrence written with the
+    wrong W (or no transpose) raises a shape error on the one and shows its
+    values on the other."""
     evidence = Evidence(check, case, message, student)
-    found = [(mistake, finding) for mistake in mistakes if (finding := mistake.recognise(evidence))]
+    found = _found(evidence, mistakes)
+    if not found and case is not None and evidence.raised is not None and len(set(case.architecture.widths)) > 1:
+        square = Evidence(check, square_case(case), message, student)
+        if square.reply is not None:
+            raised = evidence.raised.summary
+            found = [
+                (mistake, replace(finding, evidence=(
+                    f"On {case.describe()} your code raised: {raised}. With square layers "
+                    f"({square.case.describe() if square.case else ''}) it runs, and there: "
+                    + finding.evidence
+                )))
+                for mistake, finding in _found(square, mistakes)
+                if finding.layers
+            ]
+            if found:
+                evidence, case = square, square.case
     records = [record(mistake, finding, case) for mistake, finding in found]
     if not any(finding.layers for _, finding in found):
         unknown = _unrecognised(evidence)

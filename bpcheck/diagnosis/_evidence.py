@@ -18,12 +18,12 @@ import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case, gradient_name
 from bpcheck._numerics import relative_error
-from bpcheck._sandbox.calls import ForwardCall, Reply, UpdateCall
+from bpcheck._sandbox.calls import ForwardCall, Reply, StudentError, UpdateCall
 from bpcheck._student import Student
 from bpcheck.checks._base import reference_gradients
+from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
-from bpcheck.checks._context import gradient_call
 from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
 from bpcheck.strategies import _draw_targets as draw_targets
@@ -95,7 +95,11 @@ class Evidence:
             reply = self.student.call(gradient_call(self.case, backward_calls=calls))
             if reply.error is None:
                 return reply
+            self.raised = reply.error
         return None
+
+    #: What the student's code raised on the failing case, when :attr:`reply` is None.
+    raised: StudentError | None = None
 
     @cached_property
     def expected(self) -> dict[str, Array]:
@@ -194,8 +198,11 @@ class Evidence:
         first, second, third = self.reply.gradients[:3]
         keys = [
             k
-            for k in first
-            if k in second and k in third and first[k].shape == second[k].shape == third[k].shape
+            for k in self.expected
+            if k in first
+            and k in second
+            and k in third
+            and first[k].shape == second[k].shape == third[k].shape
         ]
         increment = {key: second[key] - first[key] for key in keys}
         if not keys or all(
@@ -242,7 +249,7 @@ class Evidence:
         found = explain(first, self.tolerance)
         if not found or not found[0].mistakes():
             return Values(tuple(found), None)
-        second = self._second_observation()
+        second = self.second_observation
         if second is None:
             return Values(tuple(found), None)
         kept = _replayed(found, second, self.tolerance)
@@ -250,9 +257,10 @@ class Evidence:
             kept = _replayed(explain(second, self.tolerance), first, self.tolerance)
         return Values(kept, bool(kept))
 
-    def _second_observation(self) -> Observation | None:
-        """The student's gradients on :func:`variant_case`; what one call adds if
-        calls accumulate."""
+    @cached_property
+    def second_observation(self) -> Observation | None:
+        """The student's gradients on :attr:`second_case`; what one call adds if
+        calls accumulate; None if the student raised there."""
         variant = self.second_case
         calls = 2 if self.accumulation else 1
         reply = self.student.call(gradient_call(variant, backward_calls=calls))

@@ -19,7 +19,13 @@ import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
 from bpcheck._numerics import best_fit_scale, relative_error
-from bpcheck.diagnosis._mutants import Deltas, Injection, mutant_deltas, single_injections
+from bpcheck.diagnosis._mutants import (
+    OUTPUT_MISTAKES,
+    Deltas,
+    Injection,
+    mutant_deltas,
+    single_injections,
+)
 from bpcheck.diagnosis._views import VIEWS, View, free_scales, views_of
 
 
@@ -211,7 +217,7 @@ def explain(observation: Observation, tolerance: float) -> list[Explanation]:
     if found and len(found[0].mistakes()) <= 1:
         return found
     everywhere = [
-        single for single in singles if single.layer is None or single.mistake.startswith("output")
+        single for single in singles if single.layer is None or single.mistake in OUTPUT_MISTAKES
     ]
     for pair in combinations(everywhere, 2):
         if pair[0].mistake != pair[1].mistake or pair[0].variant != pair[1].variant:

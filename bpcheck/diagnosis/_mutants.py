@@ -26,6 +26,22 @@ DERIVATIVE_MISTAKES = (
 )
 
 
+#: Mistakes in the output layer's δ, or in how it is sent down: tried in pairs
+#: with the mistakes injected everywhere.
+OUTPUT_MISTAKES = (
+    "output_activation_derivative_applied_twice",
+    "output_derivative_missing_in_recurrence",
+    "softmax_diagonal_derivative",
+)
+
+#: Mistakes in what the recurrence sends down, injected at one layer or all.
+RECURRENCE_MISTAKES = (
+    "wrong_layer_in_recurrence",
+    "untransposed_weight_in_recurrence",
+    "gradient_not_propagated",
+)
+
+
 @dataclass(frozen=True)
 class Injection:
     """One mistake in the computation of δ: at ``layer`` only, or everywhere it
@@ -91,10 +107,38 @@ class _Mutant:
         if architecture.loss == "mse":
             return reference.loss_gradient(AL, Y, "mse") * self.derivative(L, ZL)
         delta = (AL - Y) / M
+        if self.injected("softmax_diagonal_derivative", L) and architecture.loss == "cce":
+            return self.choose("softmax_diagonal_derivative", L, delta, -Y * (1 - AL) / M)
         injection = self.injected("output_activation_derivative_applied_twice", L)
         if injection is None:
             return delta
         return self.choose(injection.mistake, L, delta, _DOUBLED[injection.variant](delta, AL))
+
+    def propagated(self, delta: Array, cache: dict[str, Array]) -> Array:
+        """The output δ as it is sent down the recurrence: δ⁽ᴸ⁾ itself, or ∂L/∂ŷ
+        without the output's f′ when that mistake is injected."""
+        architecture = self.case.architecture
+        L = architecture.depth
+        mistake = "output_derivative_missing_in_recurrence"
+        if architecture.loss != "mse" or not self.injected(mistake, L - 1):
+            return delta
+        return self.choose(mistake, L - 1, delta, reference.loss_gradient(cache[f"A{L}"], self.case.Y, "mse"))
+
+    def back(self, layer: int, delta: Array) -> Array:
+        """(W⁽ˡ⁾)ᵀ δ⁽ˡ⁾, sent to layer ℓ − 1, or what a recurrence mistake sends instead."""
+        params, below = self.case.params, layer - 1
+        back = params[f"W{layer}"].T @ delta
+        if self.injected("wrong_layer_in_recurrence", below) and _fits(
+            params[f"W{below}"].T, delta, back
+        ):
+            return self.choose("wrong_layer_in_recurrence", below, back, params[f"W{below}"].T @ delta)
+        if self.injected("untransposed_weight_in_recurrence", below) and _fits(
+            params[f"W{layer}"], delta, back
+        ):
+            return self.choose(
+                "untransposed_weight_in_recurrence", below, back, params[f"W{layer}"] @ delta
+            )
+        return back
 
     def run(self) -> Deltas:
         params, architecture = self.case.params, self.case.architecture
@@ -103,16 +147,10 @@ class _Mutant:
             _, cache = reference.forward(params, self.case.X, architecture.activations)
         delta = self.output_delta(cache)
         deltas = {architecture.depth: delta}
+        delta = self.propagated(delta, cache)
         for layer in range(architecture.depth, 1, -1):
             below = layer - 1
-            back = params[f"W{layer}"].T @ delta
-            if self.injected("wrong_layer_in_recurrence", below) and _fits(
-                params[f"W{below}"].T, delta, back
-            ):
-                back = self.choose(
-                    "wrong_layer_in_recurrence", below, back, params[f"W{below}"].T @ delta
-                )
-            delta = back * self.derivative(below, cache[f"Z{below}"])
+            delta = self.back(layer, delta) * self.derivative(below, cache[f"Z{below}"])
             if self.injected("gradient_not_propagated", below):
                 delta = self.choose("gradient_not_propagated", below, delta, np.zeros_like(delta))
             deltas[below] = delta
@@ -168,10 +206,14 @@ def single_injections(case: Case) -> Iterator[Injection]:
     architecture = case.architecture
     hidden = range(1, architecture.depth)
     yield from _derivative_injections(case)
-    for mistake in ("wrong_layer_in_recurrence", "gradient_not_propagated"):
+    for mistake in RECURRENCE_MISTAKES:
         if architecture.depth > 1:
             yield Injection(mistake)
             yield from (Injection(mistake, layer) for layer in hidden)
+    if architecture.depth > 1 and architecture.loss == "mse":
+        yield Injection("output_derivative_missing_in_recurrence", architecture.depth - 1)
+    if architecture.loss == "cce":
+        yield Injection("softmax_diagonal_derivative", architecture.depth)
     if architecture.loss != "mse":
         variants = _DOUBLED if architecture.activations[-1] == "softmax" else list(_DOUBLED)[:1]
         yield from (

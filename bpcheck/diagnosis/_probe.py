@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case
-from bpcheck.checks._context import gradient_call
 from bpcheck._student import Student
+from bpcheck.checks._context import gradient_call
 from bpcheck.diagnosis._formulas import SYMBOL, Formula, expected, formulas
 
 #: The pre-activations read; 0.5 repeats, so that f′ must agree with itself.

@@ -258,3 +258,69 @@ def gradient_accumulates(evidence: Evidence) -> Finding | None:
         f"Three backward() calls on the same forward cache returned {key}[0] = {seen}: "
         "each call adds the same amount to what the previous one returned, a running sum."
     )
+
+
+# ------------------------------------------------------------ the contract's types
+
+
+def integer_gradients(evidence: Evidence) -> Finding | None:
+    reply, case = evidence.reply, evidence.case
+    if reply is None or case is None or not reply.gradients:
+        return None
+    integral = {
+        key: value.dtype
+        for key, value in reply.grads.items()
+        if key in evidence.expected and not np.issubdtype(value.dtype, np.floating)
+    }
+    if not integral:
+        return None
+    described = "; ".join(f"{key} has dtype {dtype}" for key, dtype in integral.items())
+    return Finding(
+        f"{described}: gradients must be floating point, and an integer array rounds every "
+        "entry (np.zeros_like(W) of an integer W, or np.zeros(shape, dtype=int), is integral).",
+        tuple(sorted({int(key[2:]) for key in integral})),
+    )
+
+
+# ------------------------------------------------------------ cost and stability
+
+
+def numerical_differentiation(evidence: Evidence) -> Finding | None:
+    if evidence.check != "backprop_cost":
+        return None
+    return Finding(
+        f"{evidence.message.split('. Your backward')[0]}. That is the cost of finite "
+        "differences (two forward passes per parameter), not of backprop, whose backward costs "
+        "about 2–3 forward passes whatever the number of parameters (lesson, Cost)."
+    )
+
+
+def unstable_output_delta(evidence: Evidence) -> Finding | None:
+    """At saturated sigmoid outputs the textbook ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) divides
+    by zero (or, clipped, meets σ′(z) = 0): the output δ is non-finite or vanishes
+    where the clean ŷ − y is ±1."""
+    case, reply = evidence.case, evidence.reply
+    if evidence.check != "numerical_stability" or case is None or reply is None or not reply.gradients:
+        return None
+    architecture = case.architecture
+    key = f"db{architecture.depth}"
+    if architecture.loss != "bce" or key not in reply.grads or reply.AL is None:
+        return None
+    expected_AL, _ = reference.forward(case.params, case.X, architecture.activations)
+    if not forward_matches(reply.AL, expected_AL, evidence.tolerance):
+        return None
+    got, expected = reply.grads[key], evidence.expected[key]
+    if got.shape != expected.shape:
+        return None
+    if not np.all(np.isfinite(got)):
+        what = f"{key} contains {'nan' if np.isnan(got).any() else 'inf'}"
+    elif np.linalg.norm(got) < 1e-3 * np.linalg.norm(expected):
+        what = f"{key} is about 0 ({np.linalg.norm(got):.2g} in norm; the reference's is {np.linalg.norm(expected):.3g})"
+    else:
+        return None
+    return Finding(
+        f"With output logits near ±1e3 your forward pass is right (ŷ is exactly 0 or 1), but {what}: "
+        "∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) divides by ŷ(1 − ŷ) = 0 there (clipped ŷ only turns it into "
+        "a finite number times σ′(z) = 0), while the clean δ = ŷ − y stays ±1.",
+        (architecture.depth,),
+    )

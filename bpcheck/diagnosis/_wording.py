@@ -36,6 +36,23 @@ def _specific(explanation: Explanation, mistake: str, layers: tuple[int, ...], c
         return "; ".join(
             f"δ⁽{l}⁾ is computed with W⁽{l}⁾ᵀ where W⁽{l + 1}⁾ᵀ belongs" for l in layers
         )
+    if mistake == "untransposed_weight_in_recurrence":
+        return "; ".join(
+            f"δ⁽{l}⁾ is computed with W⁽{l + 1}⁾ δ⁽{l + 1}⁾ where (W⁽{l + 1}⁾)ᵀ δ⁽{l + 1}⁾ belongs"
+            for l in layers
+        )
+    if mistake == "output_derivative_missing_in_recurrence":
+        output = case.architecture.activations[-1]
+        return (
+            f"the δ sent down from the output layer is ∂L/∂ŷ = 2(ŷ − y)/M without the output's "
+            f"f′ ({output}′(z⁽{case.architecture.depth}⁾)), although the output layer's own "
+            "gradients include it"
+        )
+    if mistake == "softmax_diagonal_derivative":
+        return (
+            "the output δ is (−y/ŷ)/M times ŷ(1 − ŷ), the diagonal of the softmax Jacobian "
+            "only, instead of the clean (ŷ − y)/M"
+        )
     if mistake == "gradient_not_propagated":
         return f"the gradients of {where(layers, case)} are zero, while the reference's are not"
     if mistake == "output_activation_derivative_applied_twice":

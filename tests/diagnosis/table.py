@@ -28,6 +28,10 @@ LOSSES_FOR = {
     "mse_missing_factor_two": ("mse",),
     "output_activation_derivative_applied_twice": ("bce", "cce"),
     "unstable_softmax": ("cce",),
+    "output_derivative_missing_in_recurrence": ("mse",),
+    "softmax_diagonal_derivative": ("cce",),
+    "unstable_output_delta": ("bce",),
+    "numerical_differentiation": ("mse",),
 }
 
 

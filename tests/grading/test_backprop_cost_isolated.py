@@ -1,0 +1,29 @@
+"""``backprop_cost`` times the isolated worker from the grader, with the wire in between."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bpcheck import RunOptions
+from bpcheck._running import collect_checks, plan, run_planned
+from bpcheck._manager import get_plugin_manager
+from bpcheck.grading._isolation import WorkerStudent
+from tests.conftest import REFERENCE_SOURCE
+from tests.grading.test_isolation import LIMITS
+
+NUMERICAL = Path(__file__).parents[1] / "diagnosis" / "implementations" / "buggy_numerical_differentiation_modules.py"
+
+
+@pytest.mark.parametrize(("path", "status"), [(REFERENCE_SOURCE, "passed"), (NUMERICAL, "failed")], ids=["backprop", "numerical"])
+def test_backprop_cost_tells_backprop_from_numerical_differentiation_in_the_worker(
+    tmp_path: Path, path: Path, status: str
+) -> None:
+    submission = tmp_path / "submission.py"
+    submission.write_text(path.read_text())
+    options = RunOptions(profile="grade", seed=0, max_examples=5)
+    [planned] = [p for p in plan(collect_checks(get_plugin_manager()), options) if p.check.id == "backprop_cost"]
+    with WorkerStudent(submission, LIMITS) as student:
+        result = run_planned(planned, student, options)
+    assert result.status == status, result.message
