@@ -52,4 +52,5 @@ def test_a_numerical_differentiator_scores_at_most_80_percent() -> None:
     results = run_checks(NUMERICAL)
     score, maximum = sum(r.points for r in results), sum(r.max_points for r in results)
     assert score / maximum <= 0.8
-    assert [r.id for r in results if r.status not in ("passed", "skipped")] == ["backprop_cost"]
+    assert "backprop_cost" in {r.id for r in results if r.status == "failed"}
+    assert all(r.status == "passed" for r in results if r.id in ("gradient_values", "finite_differences"))

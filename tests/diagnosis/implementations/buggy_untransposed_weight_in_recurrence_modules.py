@@ -1,5 +1,5 @@
-"""Buggy, with a mistake outside the catalogue: the error is sent back through W, not Wᵀ (fits square layers only). No mistake of the catalogue
-may be named.
+"""Buggy: the error is sent back through W, not Wᵀ (it raises a shape error on
+non-square layers, and is wrong on square ones).
 
 Derived from correct_modules.py."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 STYLE = "module objects (Linear, Activation) with forward/backward, grads as attributes"
-MISTAKES: tuple[str, ...] = ()
+MISTAKES = ("untransposed_weight_in_recurrence",)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
