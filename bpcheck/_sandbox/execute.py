@@ -200,7 +200,7 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
             continue
         seen.add(id(value))
         if isinstance(value, np.ndarray):
-            if np.issubdtype(value.dtype, np.floating):
+            if value.dtype.kind == "f":
                 found.add(value.dtype.name)
         elif isinstance(value, Mapping):
             pending += [(item, depth + 1) for item in list(value.values())]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from bpcheck._contract import Array, Case, Family, gradient_name
+from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call, ForwardCall, GradientCall, Reply, StudentError
 from bpcheck._student import Student
 from bpcheck.checks._base import CheckFailure, CheckNotJudged
@@ -68,12 +69,21 @@ def call_key(call: Call) -> bytes:
     return digest.digest()
 
 
+@per_case
+def _gradient_calls(case: Case) -> dict[int, GradientCall]:
+    return {}
+
+
 def gradient_call(case: Case, backward_calls: int = 1) -> GradientCall:
-    """The student's forward on ``case``, then ``backward_calls`` backward calls on its cache."""
-    architecture = case.architecture
-    return GradientCall(
-        case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
-    )
+    """The student's forward on ``case``, then ``backward_calls`` backward calls
+    on its cache (the same request object each time it is asked for)."""
+    calls = _gradient_calls(case)
+    if backward_calls not in calls:
+        architecture = case.architecture
+        calls[backward_calls] = GradientCall(
+            case.params, case.X, case.Y, architecture.activations, architecture.loss, backward_calls
+        )
+    return calls[backward_calls]
 
 
 def shared_call(case: Case) -> GradientCall:
@@ -98,14 +108,23 @@ class CheckContext:
     #: Replies by request key, each with its request: keeping the request alive
     #: keeps the ids of its large arrays from being reused while it is remembered.
     _replies: dict[bytes, tuple[Call, Reply]] = field(default_factory=dict, repr=False)
+    #: Keys by request object, each with its request (alive, so its id stays its own).
+    _keys: dict[int, tuple[Call, bytes]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- calls
+
+    def _key(self, request: Call) -> bytes:
+        """:func:`call_key` of ``request``, computed once per request object."""
+        known = self._keys.get(id(request))
+        if known is None:
+            known = self._keys[id(request)] = (request, call_key(request))
+        return known[1]
 
     def prefetch(self, requests: Sequence[Call]) -> None:
         """Send every request not answered yet, in one batch."""
         pending: dict[bytes, Call] = {}
         for request in requests:
-            key = call_key(request)
+            key = self._key(request)
             if key not in self._replies:
                 pending.setdefault(key, request)
         if pending:
@@ -116,10 +135,11 @@ class CheckContext:
     def forget(self) -> None:
         """Drop the remembered replies: the next case starts afresh."""
         self._replies.clear()
+        self._keys.clear()
 
     def reply(self, request: Call) -> Reply:
         """The student's reply to ``request``, sent now unless already answered."""
-        key = call_key(request)
+        key = self._key(request)
         if key not in self._replies:
             self._replies[key] = (request, self.student.call(request))
         return self._replies[key][1]
@@ -188,7 +208,7 @@ class CheckContext:
                 value is not None
                 and key not in reply.returned_types
                 and value.shape == shape
-                and np.issubdtype(value.dtype, np.floating)
+                and value.dtype.kind == "f"
                 and (not finite or bool(np.all(np.isfinite(value))))
             )
             if not usable:

@@ -70,10 +70,19 @@ def directions(case: Case) -> dict[str, dict[str, Array]]:
     return random_directions(case.params, case_seed(case))
 
 
+@per_case
+def _directional_calls(case: Case) -> dict[str, ProbeCall]:
+    return {}
+
+
 def directional_call(case: Case, precision: Precision) -> ProbeCall:
-    """The student's forward at the probes of :func:`directional_differences`."""
-    probes = directional_probes(directions(case), precision.stencil, precision.epsilon)
-    return ProbeCall(case.params, case.X, case.architecture.activations, probes)
+    """The student's forward at the probes of :func:`directional_differences`
+    (the same request object each time it is asked for)."""
+    calls = _directional_calls(case)
+    if precision.name not in calls:
+        probes = directional_probes(directions(case), precision.stencil, precision.epsilon)
+        calls[precision.name] = ProbeCall(case.params, case.X, case.architecture.activations, probes)
+    return calls[precision.name]
 
 
 

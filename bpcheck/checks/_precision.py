@@ -58,7 +58,7 @@ FLOAT32_ROUNDING = 100.0
 def is_narrow(dtype: np.dtype | str) -> bool:
     """A floating dtype narrower than float64 (float32, float16)."""
     kind = np.dtype(dtype)
-    return bool(np.issubdtype(kind, np.floating) and np.finfo(kind).bits < 64)
+    return kind.kind == "f" and kind.itemsize < 8
 
 
 def precision_of(*arrays: Array) -> Precision:
