@@ -1,4 +1,4 @@
-"""``bias_batch_sum``: batch gradients are the mean of per-example gradients."""
+"""``bias_batch_sum``: batch gradients are the mean of the gradients of the batch's parts."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ from bpcheck.checks._expect import expect_gradients_match
 
 
 @per_case
-def _examples(case: Case) -> list[Case]:
-    """Each example of ``case`` alone, as a batch of one."""
-    return [case.with_batch(case.X[:, [j]], case.Y[:, [j]]) for j in range(case.batch_size)]
+def _halves(case: Case) -> list[Case]:
+    """The first ⌈M/2⌉ examples of ``case`` and the rest, each as a batch of its own.
+
+    Every loss is a batch mean, so the batch's gradients are the size-weighted
+    mean of its parts': two calls test what one call per example would (a db
+    of one example, a missing or doubled 1/M, db over the wrong axis), whatever M.
+    """
+    split = (case.batch_size + 1) // 2
+    return [case.with_batch(case.X[:, part], case.Y[:, part]) for part in (slice(0, split), slice(split, None))]
 
 
 @per_case
@@ -28,14 +34,15 @@ def _repeated_and_permuted(case: Case) -> Case:
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
-    cases = [*_examples(case), _repeated_and_permuted(case)]
+    cases = [*_halves(case), _repeated_and_permuted(case)]
     return [shared_call(case), *(gradient_call(each) for each in cases)]
 
 
 @check(
     "bias_batch_sum",
-    claim="Batch gradients are the mean of your per-example gradients, db is summed over the "
-    "batch, and repeating or permuting examples changes nothing.",
+    claim="Batch gradients are the mean of your gradients for the batch's halves, weighted by "
+    "their sizes (db is summed over the batch), and repeating or permuting examples changes "
+    "nothing.",
     points=10,
     cases=family_cases,
     prepare=at_least(batch=2),
@@ -47,18 +54,20 @@ def bias_batch_sum(context: CheckContext, case: Case) -> None:
     precision = context.judge(reply, case)
     tolerance, floor = precision.exact, precision.norm_floor
 
-    single = [
-        context.usable_gradients(context.gradients(example), example) for example in _examples(case)
-    ]
+    parts = _halves(case)
+    grads = [context.usable_gradients(context.gradients(part), part) for part in parts]
     mean: dict[str, Array] = {
-        key: np.mean([example[key] for example in single], axis=0) for key in batch
+        key: np.sum([part.batch_size * each[key] for part, each in zip(parts, grads, strict=True)], axis=0)
+        / case.batch_size
+        for key in batch
     }
     expect_gradients_match(
         batch,
         mean,
         tolerance,
         case,
-        "the mean of your own gradients for each example alone",
+        f"the mean of your own gradients for its first {parts[0].batch_size} and its last "
+        f"{parts[1].batch_size} examples alone, weighted by their sizes",
         floor=floor,
     )
 
