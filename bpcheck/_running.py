@@ -23,6 +23,9 @@ from bpcheck._manager import collect_declared
 from bpcheck._numerics import best_fit_scale, relative_error
 from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow, RunReport
+from bpcheck._scope import Scope
+from bpcheck.adapters import Adapter
+from bpcheck.adapters._vocabulary import in_course_words
 from bpcheck._student import Student
 from bpcheck.checks import Check, CheckContext, CheckFailure, CheckSkipped, reference_gradients
 from bpcheck.checks._base import FiniteDifferences, precision_of
@@ -35,7 +38,11 @@ SMALL_CASE = 80
 @dataclass(frozen=True)
 class RunOptions:
     """How a run is set up: Hypothesis profile and seed, the assignment's scope,
-    and the mistakes failures are diagnosed against (None: the built-in ones)."""
+    and the mistakes failures are diagnosed against (None: the built-in ones).
+
+    ``adapter`` is the student's course adapter; its scope, narrowed to
+    ``hidden_activations`` and ``losses``, is the run's :attr:`assignment`.
+    """
 
     profile: str = "student"
     seed: int = 0
@@ -45,10 +52,15 @@ class RunOptions:
     mistakes: tuple[Mistake, ...] | None = None
     #: A course's rubric: (check id, points) pairs overriding the checks' own points.
     points: tuple[tuple[str, float], ...] = ()
+    adapter: Adapter = field(default_factory=lambda: Adapter("functional", "functional"))
+
+    @property
+    def assignment(self) -> Scope:
+        return self.adapter.scope.narrowed(self.hidden_activations, self.losses)
 
     @property
     def scope(self) -> tuple[Family, ...]:
-        return tuple(all_families(self.hidden_activations, self.losses))
+        return self.assignment.families()
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class PlannedCheck:
     check: Check
     family: Family | None
     max_points: float
+    #: Why the check cannot apply to the assignment's scope ("" when it can).
+    not_applicable: str = ""
 
     @property
     def name(self) -> str:
@@ -71,11 +85,17 @@ def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
 
 def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
     """Each check once per family it applies to, its points (the rubric's, else
-    its own) split evenly among them."""
+    its own) split evenly among them; once, worth nothing, when the
+    assignment's scope leaves it no case to run."""
     rubric = dict(options.points)
     planned = []
+    scope = options.assignment
     for declared in checks:
         points = float(rubric.get(declared.id, declared.points))
+        if declared.id in scope.excluded_checks or not declared.applies_within(scope):
+            reason = "outside the course's conventions" if declared.id in scope.excluded_checks else "the scope has no case for it"
+            planned.append(PlannedCheck(declared, None, 0.0, f"not applicable: {reason} ({scope.describe()})"))
+            continue
         if not declared.per_family:
             planned.append(PlannedCheck(declared, None, points))
             continue
@@ -98,9 +118,11 @@ def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptio
 
 def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) -> CheckResult:
     """Run one planned check against ``student``; never raises for the student's mistakes."""
-    context = CheckContext(student, planned.family, options.scope)
+    context = CheckContext(student, planned.family, options.scope, options.assignment)
     result = _ResultBuilder(planned, student, options, context)
     declared = planned.check
+    if planned.not_applicable:
+        return result.finish("skipped", planned.not_applicable)
     if declared.id != "api" and not student.api.usable:
         return result.finish(
             "error", "not run: the module cannot be used (see the api check)"
@@ -160,7 +182,7 @@ class _ResultBuilder:
         """The result; a skipped check is worth nothing either way."""
         max_points = 0.0 if status == "skipped" else self.planned.max_points
         points = max_points if status == "passed" else 0.0
-        return CheckResult(
+        return in_course_words(self.options.adapter.vocabulary, CheckResult(
             id=self.planned.check.id,
             family=self.planned.family.id if self.planned.family else None,
             claim=self.planned.check.claim,
@@ -170,7 +192,7 @@ class _ResultBuilder:
             message=message,
             notes=sorted(self.context.notes) + self.extra_notes,
             **details,  # type: ignore[arg-type]
-        )
+        ))
 
     def failed(self, failure: CheckFailure) -> CheckResult:
         self.extra_notes += failure.notes
@@ -283,4 +305,6 @@ def run_student(
     diagnosed against every plugin's mistakes unless ``options`` names them."""
     options = with_plugin_mistakes(options, manager)
     results = [run_planned(planned, student, options) for planned in plan(collect_checks(manager), options)]
-    return RunReport(student.name, options.seed, options.profile, __version__, results)
+    return RunReport(
+        student.name, options.seed, options.profile, __version__, results, adapter=options.adapter.describe()
+    )

@@ -32,6 +32,7 @@ from bpcheck._numerics import (
     NORM_FLOOR,
     relative_error,
 )
+from bpcheck._scope import Scope
 from bpcheck._student import Student
 from bpcheck import strategies
 
@@ -110,13 +111,15 @@ class CheckContext:
     """The student, the family under test, and the calls a check body may make.
 
     ``scope`` lists every family the run covers (the assignment's activations
-    and losses). ``notes`` collects remarks for the report, e.g. that results
-    were judged at float32 tolerance.
+    and losses); ``assignment`` is the whole scope the networks are drawn
+    from (depth, widths, labels). ``notes`` collects remarks for the report,
+    e.g. that results were judged at float32 tolerance.
     """
 
     student: Student
     family: Family | None
     scope: tuple[Family, ...]
+    assignment: Scope = field(default_factory=Scope)
     notes: set[str] = field(default_factory=set)
 
     def judge(self, *arrays: Array) -> Precision:
@@ -247,6 +250,10 @@ def _every_family(family: Family) -> bool:
     return True
 
 
+def _any_scope(scope: Scope) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Check:
     """One declared check.
@@ -256,6 +263,8 @@ class Check:
     property-based, ``body(context, case)``; without, it runs once as
     ``body(context)``. ``per_family`` False runs it once, not per family.
     ``requires`` names optional student functions without which it is skipped.
+    ``applies_within`` says whether an assignment's scope leaves the check a
+    case to run; when it does not, the check is not applicable (worth nothing).
     """
 
     id: str
@@ -266,6 +275,7 @@ class Check:
     per_family: bool = True
     applies_to: Callable[[Family], bool] = field(default=_every_family, repr=False)
     requires: tuple[str, ...] = ()
+    applies_within: Callable[[Scope], bool] = field(default=_any_scope, repr=False)
 
 
 def check(
@@ -277,11 +287,12 @@ def check(
     per_family: bool = True,
     applies_to: Callable[[Family], bool] = _every_family,
     requires: tuple[str, ...] = (),
+    applies_within: Callable[[Scope], bool] = _any_scope,
 ) -> Callable[[Body], Check]:
     """Declare the decorated function as the body of a :class:`Check`."""
 
     def declare(body: Body) -> Check:
-        return Check(id, claim, points, body, cases, per_family, applies_to, requires)
+        return Check(id, claim, points, body, cases, per_family, applies_to, requires, applies_within)
 
     return declare
 
@@ -396,14 +407,24 @@ def family_cases(
     min_batch: int = 1,
 ) -> st.SearchStrategy[Case]:
     """Kink-free cases of the context's family (hidden layers all ``family.hidden``,
-    loss ``family.loss``), or of any family in scope for a check run once, with
-    the default sizes (depth ≤ 4, widths ≤ 8, batch ≤ 8)."""
+    loss ``family.loss``), or of any family in scope for a check run once,
+    drawn inside ``context.assignment``: its depths (at least ``min_depth``),
+    widths, output layers and labels; batches of ``min_batch`` to 8."""
     families = (context.family,) if context.family is not None else context.scope
+    scope = context.assignment
+    losses = sorted({family.loss for family in families})
     return strategies.cases(
         architecture=strategies.architectures(
             hidden_activations=sorted({family.hidden for family in families}),
-            losses=sorted({family.loss for family in families}),
-            min_depth=min_depth,
+            losses=losses,
+            output_activations=sorted({name for loss in losses for name in scope.outputs_for(loss)}),
+            min_depth=max(min_depth, scope.depths.start),
+            max_depth=scope.depths.stop - 1,
+            max_width=scope.max_width,
+            widths=scope.widths,
+            output_width=scope.output_width,
+            square_hidden=scope.square_hidden,
         ),
         batch_size=strategies.batch_sizes(min_size=min_batch),
+        hard_labels=scope.hard_labels,
     )

@@ -52,6 +52,7 @@ def _force_gated_unit(case: Case, choice: int) -> Case:
     points=10,
     cases=_gated_cases,
     applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
+    applies_within=lambda scope: scope.depths.stop > 2,  # it needs a hidden layer
 )
 def activation_gating(context: CheckContext, case: Case) -> None:
     reply = context.gradients(case)
