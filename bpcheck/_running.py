@@ -110,8 +110,10 @@ def item_seed(seed: int, name: str) -> int:
 
 
 def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
+    adapter = options.adapter
+    named = "" if adapter.reason.startswith("auto") or adapter.name == "functional" else f" --bpcheck-adapter={adapter.name}"
     return (
-        f"pytest --student={student.spec} --bpcheck-profile={options.profile} "
+        f"pytest --student={student.spec}{named} --bpcheck-profile={options.profile} "
         f"--bpcheck-seed={options.seed} -k '{planned.name}'"
     )
 
