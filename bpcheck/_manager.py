@@ -15,6 +15,7 @@ PROJECT_NAME = "bpcheck"
 
 #: Modules holding bpcheck's own hook implementations, registered like any plugin.
 BUILTIN_PLUGINS = (
+    "bpcheck.adapters.declarative",
     "bpcheck.adapters.dlai",
     "bpcheck.adapters.cs231n",
     "bpcheck.adapters.nielsen",
