@@ -1,0 +1,48 @@
+"""Each course's code, written in its own idiom, graded through its adapter alone.
+
+Correct code gets full marks in both profiles on three seeds; code with a
+classic mistake is caught, and the mistake named in the course's words.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bpcheck import RunOptions
+from tests.adapters.table import Course, courses, run
+
+COURSES = courses()
+CORRECT = [c for c in COURSES if c.mistake is None]
+BUGGY = [c for c in COURSES if c.mistake is not None]
+
+
+def test_every_adapter_has_correct_and_buggy_code_in_the_table() -> None:
+    assert {c.adapter for c in CORRECT} == {"dlai", "cs231n", "nielsen", "declarative"}
+    assert {c.adapter for c in BUGGY} >= {"dlai", "cs231n", "nielsen"}
+    assert any(c.path.suffix == ".ipynb" for c in CORRECT)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("profile", ["student", "grade"])
+@pytest.mark.parametrize("course", CORRECT, ids=lambda c: c.name)
+def test_correct_course_code_gets_full_marks(course: Course, profile: str, seed: int) -> None:
+    report = run(course, RunOptions(profile=profile, seed=seed, max_examples=4))
+    failing = [(r.name, r.message) for r in report.checks if r.status not in ("passed", "skipped")]
+    assert failing == []
+    assert report.score == report.max_score >= 80
+    assert report.adapter.startswith(course.adapter)
+
+
+@pytest.mark.parametrize("course", BUGGY, ids=lambda c: c.name)
+def test_a_classic_mistake_is_caught_and_named_in_the_course_words(course: Course) -> None:
+    report = run(course, RunOptions(profile="grade", seed=0, max_examples=8))
+    assert report.status == "failed"
+    assert course.mistake in {str(entry["mistake"]) for entry in report.diagnoses}
+    failed = next(r for r in report.checks if r.id == "gradient_values")
+    words, prefix = {
+        "cs231n": ("grads['W1']", "grads['"),
+        "nielsen": ("nabla_w[0]", "nabla_"),
+        "dlai": ("dW1", "d"),
+    }[course.adapter]
+    assert words in failed.message
+    assert failed.layers and all(row.parameter.startswith(prefix) for row in failed.layers)
