@@ -118,7 +118,7 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
     elif model_class is not None:
         problems += [f"no method {s['model']}.{name}() (named in the adapter table)" for name in owner_names if callable_of(model_class, name) is None]
 
-    def holder(params: Mapping[str, Array], X: Array, copy: bool) -> tuple[Any, dict[str, Array] | list[Any]]:
+    def holder(params: Mapping[str, Array], X: Array, copy: bool) -> tuple[Any, Any]:
         """The model built and its parameters overwritten (or None for functions), and what holds them."""
         weights, biases = course.parameters(params, copy)
         held: Any = course.as_dict(weights, biases) if s["parameters"] == "dict" else (weights, biases)
@@ -175,6 +175,8 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         rate = float(s["learning_rate"])
         values = {"X": course.X(X), "Y": course.Y(Y), "params": held, "learning_rate": rate}
         call(model, s["step"], s["step_args"], values)
+        after_w: list[Any]
+        after_b: list[Any]
         if s["parameters"] == "dict":
             now = getattr(model, s["parameters_attribute"]) if model is not None else held
             after_w = [now[course.key("W", l)] for l in range(1, len(before_w) + 1)]
