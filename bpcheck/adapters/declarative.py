@@ -52,7 +52,7 @@ _LISTS = {
     "forward_returns": ("AL", "logits", "cache", "_"),
     "backward_args": ("X", "Y", "params", "cache", "AL", "activations", "loss"),
     "backward_returns": ("grads", "loss", "weight_gradients", "bias_gradients", "_"),
-    "step_args": ("X", "Y", "params", "learning_rate"),
+    "step_args": ("X", "Y", "params", "learning_rate", "mini_batch"),
     "loss_args": ("AL", "Y"),
 }
 _NAMES = (

@@ -14,7 +14,8 @@ each case and overwrites both lists; the batch gradient is the mean of
 ½‖a − y‖² per example (the lesson's mse is ‖ŷ − y‖² averaged: the ½ is the
 book's convention, not a mistake). ``network2.py``'s ``CrossEntropyCost`` is
 the lesson's bce. ``update_mini_batch`` takes no gradients, so the ``update``
-check does not apply; the declarative adapter's ``step`` can check it.
+check does not apply; the declarative adapter's ``step`` with
+``mini_batch`` checks it (docs/adapters/declarative.md).
 
 Default scope: sigmoid hidden and output layers, mse (``network.py``) or bce
 (``network2.py``, recognised by its ``CrossEntropyCost`` class), depth 1–4.

@@ -28,7 +28,7 @@ class Course:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.path.name if self.table is None or self.path.stem.startswith(self.adapter) else f"{self.path.name}-{self.adapter}"
 
     def settings(self, request: str = "auto") -> CourseSettings:
         if self.table is not None:
@@ -60,7 +60,23 @@ def courses() -> list[Course]:
             Course(path, module.ADAPTER, module.MISTAKE, getattr(module, "TABLE", None), getattr(module, "SCOPE", None), families)
         )
     found.append(Course(COURSES / "dlai_notebook.ipynb", "dlai", None))
+    # Nielsen's update_mini_batch, checked as the step of the mean gradient.
+    found.append(
+        Course(COURSES / "nielsen_network.py", "declarative", None, NIELSEN_STEP, {"output_activations": ["sigmoid"]}, (("sigmoid",), ("mse",)))
+    )
     return found
+
+
+NIELSEN_STEP = {
+    "model": "Network",
+    "parameters": "lists",
+    "forward": "feedforward",
+    "forward_args": ["X"],
+    "forward_returns": ["AL"],
+    "step": "update_mini_batch",
+    "step_args": ["mini_batch", "learning_rate"],
+    "scale": 0.5,
+}
 
 
 def run(course: Course, base: RunOptions) -> RunReport:

@@ -173,7 +173,8 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         model, held = holder(params, X, copy=True)
         before_w, before_b = course.parameters(params, copy=True)
         rate = float(s["learning_rate"])
-        values = {"X": course.X(X), "Y": course.Y(Y), "params": held, "learning_rate": rate}
+        columns = [(X[:, j : j + 1], Y[:, j : j + 1]) for j in range(X.shape[1])]
+        values = {"X": course.X(X), "Y": course.Y(Y), "params": held, "learning_rate": rate, "mini_batch": columns}
         call(model, s["step"], s["step_args"], values)
         after_w: list[Any]
         after_b: list[Any]
