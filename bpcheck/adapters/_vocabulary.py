@@ -61,16 +61,19 @@ def _key(vocabulary: Vocabulary, name: str) -> str:
     return text(vocabulary, name) if _NAME.fullmatch(name) else name
 
 
+def _shape(vocabulary: Vocabulary, name: str, shape: list[int] | None) -> list[int] | None:
+    """A reported shape as the student sees it (W of (in, out), a flat b, …)."""
+    if shape is None or not _NAME.fullmatch(name):
+        return shape
+    return list(np.shape(array(vocabulary, name, np.zeros(shape))))
+
+
 def _layer(vocabulary: Vocabulary, row: LayerRow) -> LayerRow:
-    shape = [row.expected_shape, row.got_shape]
-    if _NAME.fullmatch(row.parameter):
-        probe = [np.zeros(s) if s is not None else None for s in shape]
-        shape = [list(np.shape(array(vocabulary, row.parameter, p))) if p is not None else None for p in probe]
     return replace(
         row,
         parameter=_key(vocabulary, row.parameter),
-        expected_shape=shape[0] or row.expected_shape,
-        got_shape=shape[1],
+        expected_shape=_shape(vocabulary, row.parameter, row.expected_shape) or row.expected_shape,
+        got_shape=_shape(vocabulary, row.parameter, row.got_shape),
         yours=array(vocabulary, row.parameter, row.yours),
         reference=array(vocabulary, row.parameter, row.reference),
     )

@@ -3,6 +3,7 @@ functions, and converting arrays between the lesson's layout and a course's."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,17 @@ class Adapted:
 def callable_of(owner: Any, name: str) -> Callable[..., Any] | None:
     value = getattr(owner, name, None)
     return value if callable(value) else None
+
+
+def takes(function: Callable[..., Any], count: int) -> bool:
+    """Whether ``function`` can be called with ``count`` positional arguments (True when unknown)."""
+    try:
+        inspect.signature(function).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True
 
 
 def lookup(module: ModuleType, name: str) -> Callable[..., Any] | None:

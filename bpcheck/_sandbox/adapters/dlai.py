@@ -15,7 +15,7 @@ from typing import Any
 
 from ..calls import Array
 from ..execute import StudentFunctions
-from ._common import GRADIENT_KEY, Adapted, callable_of, missing
+from ._common import GRADIENT_KEY, Adapted, callable_of, missing, takes
 
 DEEP = {
     "L_model_forward": "L_model_forward(X, parameters)",
@@ -41,6 +41,8 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
     student_forward = callable_of(module, forward_name)
     student_backward = callable_of(module, backward_name)
     compute_cost = callable_of(module, "compute_cost")
+    if compute_cost is not None and not takes(compute_cost, 2):  # older Week 3: (A2, Y, parameters)
+        compute_cost = None
     update_parameters = callable_of(module, "update_parameters")
 
     def forward(params: dict[str, Array], X: Array, activations: list[str]) -> Any:
