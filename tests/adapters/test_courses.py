@@ -46,3 +46,17 @@ def test_a_classic_mistake_is_caught_and_named_in_the_course_words(course: Cours
     }[course.adapter]
     assert words in failed.message
     assert failed.layers and all(row.parameter.startswith(prefix) for row in failed.layers)
+
+
+def test_a_cs231n_counterexample_is_shown_in_the_course_layout() -> None:
+    [course] = [c for c in BUGGY if c.adapter == "cs231n"]
+    report = run(course, RunOptions(profile="grade", seed=0, max_examples=8))
+    failed = next(r for r in report.checks if r.id == "gradient_values")
+    assert failed.counterexample is not None
+    arrays, widths = failed.counterexample["arrays"], failed.counterexample["widths"]
+    batch = failed.counterexample["batch_size"]
+    assert set(arrays) == {"params['W1']", "params['b1']", "params['W2']", "params['b2']", "X", "Y"}
+    assert [len(arrays["X"]), len(arrays["X"][0])] == [batch, widths[0]]  # N × D
+    assert [len(arrays["params['W1']"]), len(arrays["params['W1']"][0])] == widths[:2]  # (in, out)
+    assert len(arrays["params['b1']"]) == widths[1] and not isinstance(arrays["params['b1']"][0], list)
+    assert all(isinstance(label, int) for label in arrays["Y"]) and len(arrays["Y"]) == batch

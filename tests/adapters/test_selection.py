@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,34 @@ def test_read_source_sees_classes_methods_and_imports(tmp_path: Path) -> None:
     source = read_source(str(module))
     assert source.defines("sl") and source.defines("Net.loss") and source.defines("A")
     assert not source.defines("Net.forward")
+
+
+def test_pytest_with_a_named_adapter_grades_a_course_submission_in_full(pytester: pytest.Pytester) -> None:
+    source = Path(__file__).parent / "courses" / "dlai_deep.py"
+    (pytester.path / "dnn.py").write_text(source.read_text())
+    result = pytester.runpytest("--student=dnn.py", "--bpcheck-adapter=dlai", "--bpcheck-examples=3")
+    result.stdout.fnmatch_lines(["bpcheck adapter: dlai (the module defines L_model_forward, L_model_backward)",
+                                 "*score 100/100 (passed)*"])
+    assert result.ret == 0
+
+
+def test_pytest_reads_the_declarative_table_from_pyproject(pytester: pytest.Pytester) -> None:
+    source = Path(__file__).parent / "courses" / "declarative_mlp.py"
+    (pytester.path / "mlp_class.py").write_text(source.read_text())
+    course = next(c for c in COURSES if c.path == source)
+    assert course.table is not None
+    table = "\n".join(f"{key} = {json.dumps(value)}" for key, value in course.table.items())
+    pytester.makepyprojecttoml(f"[tool.bpcheck.adapter]\n{table}\n\n[tool.bpcheck.scope]\ndepth = [1, 2]\n")
+    result = pytester.runpytest(
+        "--student=mlp_class.py", "--bpcheck-activations=relu", "--bpcheck-losses=cce", "--bpcheck-examples=3"
+    )
+    result.stdout.fnmatch_lines(["bpcheck adapter: declarative (the table in *pyproject.toml *",
+                                 "bpcheck scope: relu hidden layers, softmax output; cce; depth 1–2*",
+                                 "*score 90/90 (passed)*"])
+
+
+def test_a_bad_table_stops_pytest_with_a_configuration_error(pytester: pytest.Pytester, reference_copy: Path) -> None:
+    pytester.makepyprojecttoml('[tool.bpcheck.adapter]\nforward = "forward"\nbackward = "backward"\nbias = "(out,)"\n')
+    result = pytester.runpytest(f"--student={reference_copy}")
+    result.stderr.fnmatch_lines(["*bpcheck: adapter.bias (from *pyproject.toml *): expected column or row or flat or augmented; got *(out,)*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
