@@ -27,7 +27,13 @@ def _source_file(spec: str) -> Path | None:
     return Path(found.origin) if found is not None and found.origin else None
 
 
+#: Larger sources are not read to choose an adapter (student files are untrusted).
+MAX_SOURCE_BYTES = 5_000_000
+
+
 def _code(path: Path) -> str:
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise OSError(f"{path} is larger than {MAX_SOURCE_BYTES // 1_000_000} MB")
     if path.suffix == ".ipynb":
         return "\n".join(source for _, source in notebook_cells(path))
     return path.read_text(encoding="utf-8", errors="replace")
@@ -69,8 +75,8 @@ def read_source(spec: str) -> StudentSource:
         tree = ast.parse(_code(path))
     except (OSError, NotebookError) as error:
         return StudentSource(str(path), error=str(error))
-    except (SyntaxError, ValueError) as error:
-        return StudentSource(str(path), error=f"its source does not parse ({error})")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        return StudentSource(str(path), error=f"its source does not parse ({type(error).__name__}: {error})")
     statements = _statements(tree.body)
     names = frozenset(name for node in statements for name in _bound(node))
     methods = {

@@ -125,3 +125,15 @@ def test_a_bad_table_stops_pytest_with_a_configuration_error(pytester: pytest.Py
     result = pytester.runpytest(f"--student={reference_copy}")
     result.stderr.fnmatch_lines(["*bpcheck: adapter.bias (from *pyproject.toml *): expected column or row or flat or augmented; got *(out,)*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [("def f(:\n", "does not parse (SyntaxError"), ("x = " + "(" * 300_000 + ")" * 300_000, "does not parse")],
+    ids=["syntax error", "too deeply nested"],
+)
+def test_a_source_that_does_not_parse_defines_nothing_and_says_why(tmp_path: Path, source: str, error: str) -> None:
+    module = tmp_path / "broken.py"
+    module.write_text(source)
+    found = read_source(str(module))
+    assert error in found.error and not found.names
