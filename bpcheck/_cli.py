@@ -16,12 +16,13 @@ from tabulate import tabulate
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
-from bpcheck._options import RawOption, run_options
+from bpcheck._options import RawOption, course_settings, run_options, with_adapter
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import run_student
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
 from bpcheck.grading._commands import add_grading_commands, grade, gradescope
+from bpcheck.grading._config import course_entries
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run every check against one student module")
     check.add_argument("student", help="module name, or path to a .py file")
+    check.add_argument(
+        "--adapter", help="course adapter: auto (default), functional, dlai, cs231n, nielsen, declarative"
+    )
     check.add_argument("--profile", help="student (fast, default) or grade (derandomized, thorough)")
     check.add_argument("--seed", help="Hypothesis seed (default: random for student, 0 for grade)")
     check.add_argument("--examples", dest="max_examples", help="examples per check")
@@ -94,10 +98,13 @@ def _check(arguments: argparse.Namespace) -> int:
         )
         if getattr(arguments, name) is not None
     }
-    options = run_options(given)
+    flag = RawOption(arguments.adapter, "the command line, --adapter") if arguments.adapter else None
+    course = course_settings(flag, course_entries(Path.cwd()))
     manager = get_plugin_manager()
-    student = InProcessStudent(arguments.student, manager)
+    options = with_adapter(run_options(given), arguments.student, course, manager)
+    student = InProcessStudent(arguments.student, manager, options.adapter)
     print(f"bpcheck {__version__}: student {arguments.student}, profile {options.profile}, seed {options.seed}")
+    print(f"adapter: {options.adapter.describe()}\nscope: {options.assignment.describe()}")
     report = run_student(student, options, manager)
     print_failures(report)
     print("\n" + summary_table(report))

@@ -104,7 +104,9 @@ class FamilyRun:
     context: CheckContext = field(init=False)
 
     def __post_init__(self) -> None:
-        self.context = CheckContext(self.student, self.family, self.options.scope)
+        self.context = CheckContext(
+            self.student, self.family, self.options.scope, self.options.assignment
+        )
 
     @property
     def name(self) -> str:

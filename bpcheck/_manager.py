@@ -15,7 +15,11 @@ PROJECT_NAME = "bpcheck"
 
 #: Modules holding bpcheck's own hook implementations, registered like any plugin.
 BUILTIN_PLUGINS = (
-    "bpcheck._adapters",
+    "bpcheck.adapters.declarative",
+    "bpcheck.adapters.dlai",
+    "bpcheck.adapters.cs231n",
+    "bpcheck.adapters.nielsen",
+    "bpcheck.adapters.functional",
     "bpcheck.checks",
     "bpcheck.diagnosis",
     "bpcheck._report",

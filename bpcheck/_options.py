@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pluggy
 
 from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES
 from bpcheck._errors import ConfigError
 from bpcheck._profiles import PROFILES
 from bpcheck._running import RunOptions
+from bpcheck.adapters import AUTO, AdapterRequest, choose_adapter
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,63 @@ def run_options(given: Mapping[str, RawOption | None]) -> RunOptions:
         else HIDDEN_ACTIVATIONS,
         losses=_names("losses", losses, LOSSES) if losses is not None else LOSSES,
     )
+
+
+# ------------------------------------------------------------------ adapters
+
+
+@dataclass(frozen=True)
+class CourseSettings:
+    """How a course's code is talked to: the adapter asked for, and the
+    ``[scope]`` table that overrides its standard scope (from ``scope_source``)."""
+
+    request: AdapterRequest = AdapterRequest()
+    scope: Mapping[str, Any] | None = None
+    scope_source: str = ""
+
+
+def course_settings(
+    flag: RawOption | None, configured: Mapping[str, RawOption]
+) -> CourseSettings:
+    """The adapter request and scope from ``flag`` (``--bpcheck-adapter``,
+    ``--adapter`` or the ini value) and a configuration file's entries
+    (``adapter``: a name, or the declarative ``[tool.bpcheck.adapter]``
+    table; ``scope.KEY``: the scope table). The flag wins; naming
+    "declarative" uses the file's table."""
+    table = configured.get("adapter")
+    chosen = flag or table
+    request = AdapterRequest()
+    if chosen is not None:
+        value = chosen.value
+        if isinstance(value, Mapping):
+            request = AdapterRequest("declarative", dict(value), chosen.source)
+        elif isinstance(value, str) and value.strip():
+            name = value.strip()
+            if name == "declarative" and table is not None and isinstance(table.value, Mapping):
+                request = AdapterRequest(name, dict(table.value), table.source)
+            else:
+                request = AdapterRequest(name, None, chosen.source)
+        else:
+            raise ConfigError(
+                "adapter", chosen.source, f"an adapter's name, {AUTO}, or an [adapter] table", value
+            )
+    scope = {key.split(".", 1)[1]: option.value for key, option in configured.items() if key.startswith("scope.")}
+    source = next((option.source for key, option in configured.items() if key.startswith("scope.")), "")
+    return CourseSettings(request, scope or None, source)
+
+
+def with_adapter(
+    options: RunOptions, spec: str, settings: CourseSettings, manager: pluggy.PluginManager
+) -> RunOptions:
+    """``options`` with the adapter chosen for student ``spec``; a ConfigError
+    when the activations and losses asked for leave nothing of its scope."""
+    adapter = choose_adapter(spec, settings.request, manager, settings.scope, settings.scope_source)
+    chosen = replace(options, adapter=adapter)
+    if not chosen.scope:
+        raise ConfigError(
+            "activations and losses",
+            "the options",
+            f"some of the {adapter.name} adapter's scope ({adapter.scope.describe()})",
+            f"{','.join(options.hidden_activations)} and {','.join(options.losses)}",
+        )
+    return chosen

@@ -13,6 +13,7 @@ from bpcheck._numerics import ALL_PARAMETERS, best_fit_scale, relative_error
 from bpcheck._planning import PlannedCheck, RunOptions, reproduce_command
 from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow
 from bpcheck._student import Student
+from bpcheck.adapters._vocabulary import in_course_words
 from bpcheck.checks import CheckContext, CheckFailure, reference_gradients
 from bpcheck.checks._differences import (
     ELEMENT_LIMIT,
@@ -47,7 +48,7 @@ class Outcome:
         judged keeps its maximum and scores nothing."""
         max_points = 0.0 if status == "skipped" else self.planned.max_points
         points = max_points if status == "passed" else 0.0
-        return CheckResult(
+        result = CheckResult(
             id=self.planned.check.id,
             family=self.planned.family.id if self.planned.family else None,
             claim=self.planned.check.claim,
@@ -58,6 +59,7 @@ class Outcome:
             notes=sorted(self.context.notes) + self.extra_notes,
             **details,  # type: ignore[arg-type]
         )
+        return in_course_words(self.options.adapter.vocabulary, result)
 
     def harness_error(self, traceback: str) -> CheckResult:
         return self.finish("error", HARNESS_FAILED, traceback=traceback, origin="harness")

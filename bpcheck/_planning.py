@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pluggy
 
-from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Family, all_families
+from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES, Family
 from bpcheck._manager import collect_declared
+from bpcheck._scope import Scope
 from bpcheck._student import Student
+from bpcheck.adapters import Adapter
 from bpcheck.checks import Check
 from bpcheck.diagnosis import Mistake
 
@@ -17,7 +19,11 @@ from bpcheck.diagnosis import Mistake
 @dataclass(frozen=True)
 class RunOptions:
     """How a run is set up: Hypothesis profile and seed, the assignment's scope,
-    and the mistakes failures are diagnosed against (None: the built-in ones)."""
+    and the mistakes failures are diagnosed against (None: the built-in ones).
+
+    ``adapter`` is the student's course adapter; its scope, narrowed to
+    ``hidden_activations`` and ``losses``, is the run's :attr:`assignment`.
+    """
 
     profile: str = "student"
     seed: int = 0
@@ -27,10 +33,15 @@ class RunOptions:
     mistakes: tuple[Mistake, ...] | None = None
     #: A course's rubric: (check id, points) pairs overriding the checks' own points.
     points: tuple[tuple[str, float], ...] = ()
+    adapter: Adapter = field(default_factory=lambda: Adapter("functional", "functional"))
+
+    @property
+    def assignment(self) -> Scope:
+        return self.adapter.scope.narrowed(self.hidden_activations, self.losses)
 
     @property
     def scope(self) -> tuple[Family, ...]:
-        return tuple(all_families(self.hidden_activations, self.losses))
+        return self.assignment.families()
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,8 @@ class PlannedCheck:
     check: Check
     family: Family | None
     max_points: float
+    #: Why the check cannot apply to the assignment's scope ("" when it can).
+    not_applicable: str = ""
 
     @property
     def name(self) -> str:
@@ -53,11 +66,23 @@ def collect_checks(manager: pluggy.PluginManager) -> list[Check]:
 
 def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
     """Each check once per family it applies to, its points (the rubric's, else
-    its own) split evenly among them."""
+    its own) split evenly among them; once, worth nothing, when the
+    assignment's scope leaves it no case to run."""
     rubric = dict(options.points)
     planned = []
+    scope = options.assignment
     for declared in checks:
         points = float(rubric.get(declared.id, declared.points))
+        if declared.id in scope.excluded_checks or not declared.applies_within(scope):
+            reason = (
+                "outside the course's conventions"
+                if declared.id in scope.excluded_checks
+                else "the scope has no case for it"
+            )
+            planned.append(
+                PlannedCheck(declared, None, 0.0, f"not applicable: {reason} ({scope.describe()})")
+            )
+            continue
         if not declared.per_family:
             planned.append(PlannedCheck(declared, None, points))
             continue
@@ -72,7 +97,10 @@ def item_seed(seed: int, name: str) -> int:
 
 
 def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
+    adapter = options.adapter
+    asked = not adapter.reason.startswith("auto") and adapter.name != "functional"
+    named = f" --bpcheck-adapter={adapter.name}" if asked else ""
     return (
-        f"pytest --student={student.spec} --bpcheck-profile={options.profile} "
+        f"pytest --student={student.spec}{named} --bpcheck-profile={options.profile} "
         f"--bpcheck-seed={options.seed} -k '{planned.name}'"
     )

@@ -71,6 +71,8 @@ def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -
         f"**Score: {report.score:g} / {report.max_score:g}** ({report.status}); "
         f"profile {report.profile}, seed {report.seed}, bpcheck {report.bpcheck_version}",
     ]
+    if report.adapter:
+        lines += ["", f"Adapter: {report.adapter}"]
     if report.diagnoses:
         lines += ["", "## Diagnosis", ""] + [
             f"- **{entry['summary']}** `{entry['mistake']}` ({entry['confidence']} confidence; "

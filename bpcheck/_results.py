@@ -136,6 +136,8 @@ class RunReport:
     bpcheck_version: str
     checks: list[CheckResult]
     diagnoses: list[dict[str, Any]] = field(default_factory=list)
+    #: The course adapter that translated the student's code, and why it was chosen.
+    adapter: str = ""
 
     def __post_init__(self) -> None:
         if not self.diagnoses:
@@ -165,6 +167,7 @@ class RunReport:
             "seed": self.seed,
             "profile": self.profile,
             "bpcheck_version": self.bpcheck_version,
+            "adapter": self.adapter,
             "checks": [result.to_json() for result in self.checks],
             "diagnoses": finite_json(self.diagnoses),
         }
@@ -180,4 +183,5 @@ class RunReport:
             bpcheck_version=data["bpcheck_version"],
             checks=[CheckResult.from_json(result) for result in data["checks"]],
             diagnoses=data.get("diagnoses", []),
+            adapter=data.get("adapter", ""),
         )

@@ -55,6 +55,8 @@ __all__ = [
 
 def _unusable(planned: PlannedCheck, student: Student, outcome: Outcome) -> CheckResult | None:
     """The result of a check that cannot run at all on this student, else None."""
+    if planned.not_applicable:
+        return outcome.finish("skipped", planned.not_applicable)
     if planned.check.id != "api" and not student.api.usable:
         return outcome.finish("error", "not run: the module cannot be used (see the api check)")
     missing = [name for name in planned.check.requires if name not in student.api.optional]
@@ -69,7 +71,7 @@ def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) ->
     family's run with only itself in it."""
     if planned.check.shares_cases:
         return run_plan([planned], student, options)[0]
-    context = CheckContext(student, planned.family, options.scope)
+    context = CheckContext(student, planned.family, options.scope, options.assignment)
     outcome = Outcome(planned, student, options, context)
     unusable = _unusable(planned, student, outcome)
     if unusable is not None:
@@ -127,7 +129,7 @@ def _run_family(
     group: list[PlannedCheck], student: Student, options: RunOptions
 ) -> dict[str, CheckResult]:
     """The results of one family's shared run, by planned name."""
-    context = CheckContext(student, group[0].family, options.scope)
+    context = CheckContext(student, group[0].family, options.scope, options.assignment)
     results: dict[str, CheckResult] = {}
     runnable = []
     for planned in group:
@@ -208,4 +210,6 @@ def run_student(
     diagnosed against every plugin's mistakes unless ``options`` names them."""
     options = with_plugin_mistakes(options, manager)
     results = run_plan(plan(collect_checks(manager), options), student, options)
-    return RunReport(student.name, options.seed, options.profile, __version__, results)
+    return RunReport(
+        student.name, options.seed, options.profile, __version__, results, adapter=options.adapter.describe()
+    )

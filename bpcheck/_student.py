@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import pluggy
 
 from bpcheck._sandbox.calls import Call, Reply, StudentError
 from bpcheck._sandbox.execute import StudentFunctions, execute, student_error
-from bpcheck._sandbox.loading import import_student, student_name
+from bpcheck._sandbox.adapters import translate
+from bpcheck._sandbox.loading import import_notebook, import_student, is_notebook, student_name
+from bpcheck.adapters._adapter import Adapter
+from bpcheck.adapters._notebook import NotebookError, notebook_cells
 
 #: The contract's functions and how many positional arguments each takes.
 REQUIRED_ARITY = {"forward": 3, "backward": 5}
@@ -29,12 +33,15 @@ class ApiReport:
 
     ``problems`` says, one line each, what is missing or has the wrong arity;
     ``import_error`` holds the student's traceback when the import failed;
-    ``optional`` names the optional functions present and usable.
+    ``optional`` names the optional functions present and usable;
+    ``warnings`` what went wrong without making the module unusable (a
+    notebook cell that raised: its number and its error).
     """
 
     problems: tuple[str, ...] = ()
     import_error: StudentError | None = None
     optional: frozenset[str] = field(default_factory=frozenset)
+    warnings: tuple[str, ...] = ()
 
     @property
     def usable(self) -> bool:
@@ -95,20 +102,44 @@ def inspect_functions(functions: StudentFunctions) -> ApiReport:
     return ApiReport(problems=tuple(problems), optional=optional)
 
 
-class InProcessStudent:
-    """A student module imported into this process (the ``pytest --student`` route)."""
+def _failed_cells(failures: list[tuple[int, BaseException]]) -> tuple[str, ...]:
+    return tuple(
+        f"cell {number} raised, and the notebook was loaded without it: "
+        + student_error("import", exc).summary.removeprefix("import() raised ")
+        for number, exc in failures
+    )
 
-    def __init__(self, spec: str, manager: pluggy.PluginManager) -> None:
+
+class InProcessStudent:
+    """A student module (or notebook) imported into this process (the
+    ``pytest --student`` route), translated by ``adapter`` (default: the
+    functional contract)."""
+
+    def __init__(
+        self, spec: str, manager: pluggy.PluginManager, adapter: Adapter | None = None
+    ) -> None:
         self.spec = spec
         self.name = student_name(spec)
         self._functions = StudentFunctions(None, None)
+        adapter = adapter or Adapter("functional", "functional")
+        warnings: tuple[str, ...] = ()
         try:
-            module = import_student(spec)
+            if is_notebook(spec):
+                module, failures = import_notebook(spec, notebook_cells(Path(spec)))
+                warnings = _failed_cells(failures)
+            else:
+                module = import_student(spec)
+        except NotebookError as error:
+            self.api = ApiReport(import_error=StudentError("import", str(error)))
+            return
         except (Exception, SystemExit) as exc:
             self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
             return
-        self._functions = manager.hook.bpcheck_adapt_module(module=module)
-        self.api = inspect_functions(self._functions)
+        adapted = translate(adapter.translation, module, dict(adapter.settings))
+        self._functions = adapted.functions
+        found = inspect_functions(self._functions)
+        problems = adapter.problems + adapted.problems
+        self.api = replace(found, problems=problems or found.problems, warnings=warnings)
 
     def call(self, request: Call) -> Reply:
         return execute(self._functions, request)

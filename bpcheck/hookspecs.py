@@ -9,13 +9,12 @@ registered through these same hooks, as ordinary plugins.
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
-    from bpcheck._sandbox.execute import StudentFunctions
+    from bpcheck.adapters import Adapter, AdapterRequest, StudentSource
     from bpcheck._results import RunReport
     from bpcheck.checks import Check
     from bpcheck.diagnosis import Mistake
@@ -24,16 +23,23 @@ hookspec = pluggy.HookspecMarker("bpcheck")
 
 
 @hookspec(firstresult=True)
-def bpcheck_adapt_module(module: ModuleType) -> StudentFunctions | None:
-    """Adapt an imported student module to the functional contract.
+def bpcheck_adapter(
+    student: StudentSource, request: AdapterRequest, declined: list[str]
+) -> Adapter | None:
+    """Choose the adapter that translates a student's course API to the contract.
 
-    Return a :class:`~bpcheck.StudentFunctions` whose ``forward`` and
-    ``backward`` follow the contract (``forward(params, X, activations) ->
-    (AL, cache)``, ``backward(params, cache, Y, activations, loss) -> grads``),
-    or None when this adapter does not recognise the module's style.
+    ``student`` is what the module defines, read from its source (it is
+    never imported or run to choose). ``request.name`` is an adapter's name
+    or "auto". An implementation returns its :class:`~bpcheck.adapters.Adapter`
+    when ``request.name`` is its own name (always: what the module lacks is
+    then reported by the ``api`` check), or when it is "auto" and ``student``
+    defines what its course's API needs. Otherwise it returns None, after
+    appending one line to ``declined`` saying what it looked for, so that a
+    module no adapter recognises is told what each one wanted.
 
-    The first non-None result wins. The built-in functional adapter runs last
-    and always answers, with None members for whatever the module lacks.
+    The first non-None result wins. The built-in ``functional`` adapter runs last.
+    The adapter's ``translation`` must name a module of
+    ``bpcheck._sandbox.adapters``: that code runs where the student's code runs.
     """
 
 

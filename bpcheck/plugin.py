@@ -19,7 +19,7 @@ import pytest
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
-from bpcheck._options import RawOption, run_options
+from bpcheck._options import CourseSettings, RawOption, course_settings, run_options, with_adapter
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
     FamilyRuns,
@@ -32,10 +32,12 @@ from bpcheck._running import (
 from bpcheck._sandbox.loading import student_name
 from bpcheck._student import InProcessStudent
 from bpcheck._text import failure_text
+from bpcheck.grading._config import course_entries
 
 #: (command-line flag, ini name, RunOptions field or None, help)
 OPTIONS = (
     ("--student", "bpcheck_student", None, "student module name or path to a .py file to check"),
+    ("--bpcheck-adapter", "bpcheck_adapter", None, "course adapter: auto (default), functional, dlai, cs231n, nielsen or declarative"),
     ("--bpcheck-profile", "bpcheck_profile", "profile", "Hypothesis profile: student (fast) or grade"),
     ("--bpcheck-seed", "bpcheck_seed", "seed", "seed for Hypothesis (default: random, printed)"),
     ("--bpcheck-examples", "bpcheck_examples", "max_examples", "examples per check (default: the profile's)"),
@@ -70,6 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         given = {field: _raw(config, flag, ini) for flag, ini, field, _ in OPTIONS if field}
         options = run_options(given)
+        course = course_settings(
+            _raw(config, "--bpcheck-adapter", "bpcheck_adapter"),
+            course_entries(config.invocation_params.dir),
+        )
     except ConfigError as error:
         raise pytest.UsageError(f"bpcheck: {error}") from None
     seed = getattr(config, "workerinput", {}).get("bpcheck_seed")
@@ -78,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = _raw(config, "--bpcheck-report-dir", "bpcheck_report_dir")
     directory = Path(str(report_dir.value)) if report_dir else Path("reports")
     config.pluginmanager.register(
-        BpcheckSession(str(student.value), options, directory), "bpcheck-session"
+        BpcheckSession(str(student.value), options, directory, course), "bpcheck-session"
     )
 
 
@@ -137,19 +143,33 @@ class BpcheckSuite(pytest.Collector):
 class BpcheckSession:
     """The plugin registered for a run with ``--student``."""
 
-    def __init__(self, spec: str, options: RunOptions, report_dir: Path) -> None:
-        self.spec, self.options, self.report_dir = spec, options, report_dir
+    def __init__(
+        self, spec: str, options: RunOptions, report_dir: Path, course: CourseSettings
+    ) -> None:
+        self.spec, self.options, self.report_dir, self.course = spec, options, report_dir, course
         self.manager: pluggy.PluginManager = get_plugin_manager()
         self._student: InProcessStudent | None = None
         self._runs: FamilyRuns | None = None
+        self._adapted = False
         self.results: list[CheckResult] = []
         self.written: list[Path] = []
         self.report: RunReport | None = None
 
+    def adapt(self) -> None:
+        """Choose the student's adapter, once conftest.py plugins are registered."""
+        if self._adapted:
+            return
+        try:
+            self.options = with_adapter(self.options, self.spec, self.course, self.manager)
+        except ConfigError as error:
+            raise pytest.UsageError(f"bpcheck: {error}") from None
+        self._adapted = True
+
     @property
     def student(self) -> InProcessStudent:
         if self._student is None:
-            self._student = InProcessStudent(self.spec, self.manager)
+            self.adapt()
+            self._student = InProcessStudent(self.spec, self.manager, self.options.adapter)
         return self._student
 
     def runs(self, session: pytest.Session) -> FamilyRuns:
@@ -173,11 +193,14 @@ class BpcheckSession:
             return True
         return None
 
-    def pytest_report_header(self) -> str:
-        return (
+    def pytest_report_header(self) -> list[str]:
+        self.adapt()
+        return [
             f"bpcheck {__version__}: student {self.spec}, profile {self.options.profile}, "
-            f"seed {self.options.seed} (rerun with --bpcheck-seed={self.options.seed})"
-        )
+            f"seed {self.options.seed} (rerun with --bpcheck-seed={self.options.seed})",
+            f"bpcheck adapter: {self.options.adapter.describe()}",
+            f"bpcheck scope: {self.options.assignment.describe()}",
+        ]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -187,6 +210,7 @@ class BpcheckSession:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
+        self.adapt()
         try:
             # conftest.py plugins are registered by now: their checks and mistakes count.
             self.options = with_plugin_mistakes(self.options, self.manager)
@@ -227,6 +251,7 @@ class BpcheckSession:
             __version__,
             # In plan order, whatever order xdist workers finished in.
             sorted(self.results, key=lambda result: order.get(result.name, len(order))),
+            adapter=self.options.adapter.describe(),
         )
         directory = self.report_dir if self.report_dir.is_absolute() else session.config.invocation_params.dir / self.report_dir
         for paths in self.manager.hook.bpcheck_write_report(report=report, directory=directory):

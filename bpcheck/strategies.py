@@ -13,6 +13,7 @@ counterexample for backprop needs, and drawing stays fast.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,9 @@ def architectures(
     max_depth: int = 4,
     min_width: int = 1,
     max_width: int = 8,
+    widths: Sequence[int] | None = None,
+    output_width: int | None = None,
+    square_hidden: bool = False,
 ) -> st.SearchStrategy[Architecture]:
     """Networks of ``min_depth``..``max_depth`` layers, ``min_width``..``max_width`` units.
 
@@ -87,9 +91,25 @@ def architectures(
     ``losses`` (default: mse, bce, cce) the loss. The output activation is one
     the loss allows (mse: any but softmax; bce: sigmoid; cce: softmax), further
     restricted by ``output_activations`` when given. cce outputs have at least
-    2 units. About half the draws make every width equal, so that square layers,
-    where a transposed dW or the wrong layer's W still fits, come up often.
+    2 units. About half the draws make every width equal (every width but the
+    output's when ``output_width`` is fixed), so that square layers, where a
+    transposed dW or the wrong layer's W still fits, come up often.
+
+    ``widths`` (n0, …, nL) fixes every size, and so the depth, overriding the
+    depth and width bounds; ``output_width`` fixes nL alone; ``square_hidden``
+    makes every hidden layer as wide as the first.
     """
+    if widths is not None:
+        if isinstance(widths, str) or not isinstance(widths, Sequence) or len(widths) < 2:
+            raise InvalidArgument(
+                f"Expected a sequence of at least two widths but got widths={widths!r}"
+            )
+        for index, width in enumerate(widths):
+            _check_bounds(f"widths[{index}]", width, f"widths[{index}]", width, least=1)
+        min_depth = max_depth = len(widths) - 1
+        min_width, max_width = min(widths), max(widths)
+    if output_width is not None:
+        _check_bounds("output_width", output_width, "max_width", max_width, least=1)
     _check_bounds("min_depth", min_depth, "max_depth", max_depth, least=1)
     _check_bounds("min_width", min_width, "max_width", max_width, least=1)
     hidden = _check_choices(
@@ -104,41 +124,77 @@ def architectures(
         if output_activations is not None
         else tuple(outputs_allowed)
     )
+    last = widths[-1] if widths is not None else output_width
     pairings = [
         (loss, output)
         for loss in chosen_losses
         for output in OUTPUT_ACTIVATIONS[loss]
-        if output in outputs and max(min_width, MIN_OUTPUT_WIDTH[loss]) <= max_width
+        if output in outputs
+        and (
+            last >= MIN_OUTPUT_WIDTH[loss]
+            if last is not None
+            else max(min_width, MIN_OUTPUT_WIDTH[loss]) <= max_width
+        )
     ]
     if not pairings:
         raise InvalidArgument(
             f"no valid output layer for losses={list(chosen_losses)!r}, "
-            f"output_activations={list(outputs)!r} and max_width={max_width}: mse pairs with "
-            "linear/relu/sigmoid/tanh, bce with sigmoid, cce with softmax of at least 2 units"
+            f"output_activations={list(outputs)!r} and output width {last or f'≤ {max_width}'}: "
+            "mse pairs with linear/relu/sigmoid/tanh, bce with sigmoid, cce with softmax of "
+            "at least 2 units"
         )
-    return _architectures(hidden, tuple(pairings), min_depth, max_depth, min_width, max_width)
+    shape = _Shape(
+        min_depth,
+        max_depth,
+        min_width,
+        max_width,
+        tuple(widths) if widths is not None else None,
+        output_width,
+        bool(square_hidden),
+    )
+    return _architectures(hidden, tuple(pairings), shape)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The validated size bounds of :func:`architectures`."""
+
+    min_depth: int
+    max_depth: int
+    min_width: int
+    max_width: int
+    widths: tuple[int, ...] | None
+    output_width: int | None
+    square_hidden: bool
 
 
 @st.composite
 def _architectures(
-    draw: st.DrawFn,
-    hidden: tuple[str, ...],
-    pairings: tuple[tuple[str, str], ...],
-    min_depth: int,
-    max_depth: int,
-    min_width: int,
-    max_width: int,
+    draw: st.DrawFn, hidden: tuple[str, ...], pairings: tuple[tuple[str, str], ...], shape: _Shape
 ) -> Architecture:
-    depth = draw(st.integers(min_depth, max_depth))
     loss, output = draw(st.sampled_from(pairings))
-    activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
-    min_output = max(min_width, MIN_OUTPUT_WIDTH[loss])
-    if draw(st.booleans()):
-        widths = (draw(st.integers(min_output, max_width)),) * (depth + 1)
+    if shape.widths is not None:
+        depth, widths = len(shape.widths) - 1, shape.widths
     else:
-        inner = tuple(draw(st.integers(min_width, max_width)) for _ in range(depth))
-        widths = inner + (draw(st.integers(min_output, max_width)),)
+        depth = draw(st.integers(shape.min_depth, shape.max_depth))
+        widths = _draw_widths(draw, depth, max(shape.min_width, MIN_OUTPUT_WIDTH[loss]), shape)
+    activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
     return Architecture(widths, activations, loss)
+
+
+def _draw_widths(draw: st.DrawFn, depth: int, min_output: int, shape: _Shape) -> tuple[int, ...]:
+    """n0..nL: all equal about half the time (but a fixed output width), else independent."""
+    width = st.integers(shape.min_width, shape.max_width)
+    output = shape.output_width
+    if draw(st.booleans()):
+        if output is not None:
+            return (draw(width),) * depth + (output,)
+        return (draw(st.integers(min_output, shape.max_width)),) * (depth + 1)
+    inner = [draw(width) for _ in range(depth)]
+    if shape.square_hidden:
+        inner[1:] = [inner[1]] * (depth - 1) if depth > 1 else []
+    last = output if output is not None else draw(st.integers(min_output, shape.max_width))
+    return tuple(inner) + (last,)
 
 
 def batch_sizes(*, min_size: int = 1, max_size: int = 8) -> st.SearchStrategy[int]:
@@ -159,16 +215,18 @@ def _draw_parameters(rng: np.random.Generator, architecture: Architecture) -> di
     return params
 
 
-def _draw_targets(rng: np.random.Generator, loss: str, width: int, batch: int) -> Array:
+def _draw_targets(
+    rng: np.random.Generator, loss: str, width: int, batch: int, hard: bool = False
+) -> Array:
     if loss == "mse":
         return rng.normal(0.0, 1.0, size=(width, batch))
     if loss == "bce":
         # Hard 0/1 labels or soft probabilities, both valid bce targets.
-        if rng.random() < 0.5:
+        if hard or rng.random() < 0.5:
             return rng.integers(0, 2, size=(width, batch)).astype(np.float64)
         return rng.uniform(0.0, 1.0, size=(width, batch))
     # cce: one-hot columns, or probability columns on the simplex.
-    if rng.random() < 0.5:
+    if hard or rng.random() < 0.5:
         return np.eye(width)[:, rng.integers(0, width, size=batch)]
     return rng.dirichlet(np.ones(width), size=batch).T
 
@@ -185,14 +243,20 @@ def parameters(architecture: Architecture) -> st.SearchStrategy[dict[str, Array]
     )
 
 
-def targets(loss: str, width: int, batch_size: int) -> st.SearchStrategy[Array]:
+def targets(
+    loss: str, width: int, batch_size: int, *, hard_labels: bool = False
+) -> st.SearchStrategy[Array]:
     """Targets Y of shape (width, batch_size) valid for ``loss``: any real for mse,
-    in [0, 1] for bce, columns on the simplex for cce."""
+    in [0, 1] for bce, columns on the simplex for cce; with ``hard_labels``,
+    only 0/1 for bce and one-hot columns for cce."""
     _check_choices("loss", [loss], LOSSES)
     _check_bounds("width", width, "width", width, least=MIN_OUTPUT_WIDTH[loss])
     _check_bounds("batch_size", batch_size, "batch_size", batch_size, least=1)
     return st.builds(
-        lambda seed: _draw_targets(np.random.default_rng(seed), loss, width, batch_size), _seeds()
+        lambda seed: _draw_targets(
+            np.random.default_rng(seed), loss, width, batch_size, bool(hard_labels)
+        ),
+        _seeds(),
     )
 
 
@@ -237,6 +301,7 @@ def cases(
     architecture: st.SearchStrategy[Architecture] | None = None,
     batch_size: st.SearchStrategy[int] | None = None,
     kink_margin: float | None = DEFAULT_KINK_MARGIN,
+    hard_labels: bool = False,
 ) -> st.SearchStrategy[Case]:
     """Whole cases: a network, its parameters, a batch X and targets Y.
 
@@ -245,6 +310,7 @@ def cases(
     :func:`batch_sizes` (). With ``kink_margin`` (default 0.1) every ReLU
     pre-activation is moved at least that far from 0 (see
     :func:`repair_kinks`); pass None to keep kinks, e.g. for ReLU′(0) tests.
+    ``hard_labels`` draws targets as :func:`targets` does with it.
     """
     for name, value in (("architecture", architecture), ("batch_size", batch_size)):
         if value is not None and not isinstance(value, st.SearchStrategy):
@@ -257,6 +323,7 @@ def cases(
         architectures() if architecture is None else architecture,
         batch_sizes() if batch_size is None else batch_size,
         kink_margin,
+        bool(hard_labels),
     )
 
 
@@ -266,12 +333,13 @@ def _cases(
     architecture_strategy: st.SearchStrategy[Architecture],
     batch_size_strategy: st.SearchStrategy[int],
     kink_margin: float | None,
+    hard_labels: bool,
 ) -> Case:
     architecture = draw(architecture_strategy)
     batch = draw(batch_size_strategy)
     rng = np.random.default_rng(draw(_seeds()))
     params = _draw_parameters(rng, architecture)
     X = rng.normal(0.0, 1.0, size=(architecture.widths[0], batch))
-    Y = _draw_targets(rng, architecture.loss, architecture.widths[-1], batch)
+    Y = _draw_targets(rng, architecture.loss, architecture.widths[-1], batch, hard_labels)
     case = Case(architecture, params, X, Y)
     return case if kink_margin is None else repair_kinks(case, kink_margin)

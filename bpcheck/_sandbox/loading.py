@@ -1,17 +1,57 @@
-"""Import a student's module from a module name or a path to a ``.py`` file."""
+"""Import a student's module from a module name, a path to a ``.py`` file,
+or the code cells of a notebook."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import linecache
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 
 def is_path(spec: str) -> bool:
-    """A spec is a path when it names a ``.py`` file or contains a path separator."""
-    return spec.endswith(".py") or "/" in spec or "\\" in spec
+    """A spec is a path when it names a ``.py`` file or a ``.ipynb`` notebook,
+    or contains a path separator."""
+    return spec.endswith((".py", ".ipynb")) or "/" in spec or "\\" in spec
+
+
+def is_notebook(spec: str) -> bool:
+    return spec.endswith(".ipynb")
+
+
+def cell_filename(path: Path, cell: int) -> str:
+    """The file name a notebook cell's code runs under, so that tracebacks name the cell."""
+    return f"{path}, cell {cell}"
+
+
+def import_notebook(
+    spec: str, cells: Sequence[tuple[int, str]]
+) -> tuple[ModuleType, list[tuple[int, BaseException]]]:
+    """Run a notebook's code cells, given as (cell number, Python source), in order,
+    in one fresh module named like a ``.py`` file's.
+
+    A cell that raises is recorded as (cell number, exception) and the next
+    cell runs, as in Jupyter's "run all" with errors skipped. Each cell is
+    compiled under :func:`cell_filename` and its lines kept in
+    :mod:`linecache`, so that a traceback shows the cell and the line.
+    """
+    path = Path(spec).resolve()
+    sys.path.insert(0, str(path.parent))
+    module = ModuleType(f"bpcheck_student_{path.stem}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module
+    failures: list[tuple[int, BaseException]] = []
+    for number, source in cells:
+        filename = cell_filename(path, number)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            exec(compile(source, filename, "exec"), module.__dict__)
+        except (Exception, SystemExit) as exc:  # the student's; KeyboardInterrupt stays the user's
+            failures.append((number, exc))
+    return module, failures
 
 
 def student_name(spec: str) -> str:

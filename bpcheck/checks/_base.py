@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from bpcheck import strategies
 from bpcheck._contract import Array, Case, Family
 from bpcheck._memo import per_case
+from bpcheck._scope import Scope
 from bpcheck._sandbox.calls import Call
 
 if TYPE_CHECKING:
@@ -95,6 +96,10 @@ def _every_family(family: Family) -> bool:
     return True
 
 
+def _any_scope(scope: Scope) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Check:
     """One declared check.
@@ -107,7 +112,9 @@ class Check:
     from each shared one, and ``requests`` names the calls the body will make
     on it, so that they are sent together. ``per_family`` False runs it once,
     not per family. ``requires`` names optional student functions without
-    which it is skipped.
+    which it is skipped. ``applies_within`` says whether an assignment's scope
+    leaves the check a case to run; when it does not, the check is not
+    applicable (worth nothing).
     """
 
     id: str
@@ -120,6 +127,7 @@ class Check:
     requires: tuple[str, ...] = ()
     prepare: Prepare | None = field(default=None, repr=False)
     requests: Requests | None = field(default=None, repr=False)
+    applies_within: Callable[[Scope], bool] = field(default=_any_scope, repr=False)
 
     @property
     def shares_cases(self) -> bool:
@@ -138,12 +146,23 @@ def check(
     requires: tuple[str, ...] = (),
     prepare: Prepare | None = None,
     requests: Requests | None = None,
+    applies_within: Callable[[Scope], bool] = _any_scope,
 ) -> Callable[[Body], Check]:
     """Declare the decorated function as the body of a :class:`Check`."""
 
     def declare(body: Body) -> Check:
         return Check(
-            id, claim, points, body, cases, per_family, applies_to, requires, prepare, requests
+            id,
+            claim,
+            points,
+            body,
+            cases,
+            per_family,
+            applies_to,
+            requires,
+            prepare,
+            requests,
+            applies_within,
         )
 
     return declare
@@ -151,14 +170,25 @@ def check(
 
 def family_cases(context: CheckContext) -> st.SearchStrategy[Case]:
     """Kink-free cases of the context's family (hidden layers all ``family.hidden``,
-    loss ``family.loss``), or of any family in scope for a check run once, with
-    the default sizes (depth ≤ 4, widths ≤ 8, batch ≤ 8)."""
+    loss ``family.loss``), or of any family in scope for a check run once,
+    drawn inside ``context.assignment``: its depths, widths, output layers and
+    labels; batches of 1 to 8."""
     families = (context.family,) if context.family is not None else context.scope
+    scope = context.assignment
+    losses = sorted({family.loss for family in families})
     return strategies.cases(
         architecture=strategies.architectures(
             hidden_activations=sorted({family.hidden for family in families}),
-            losses=sorted({family.loss for family in families}),
+            losses=losses,
+            output_activations=sorted({name for loss in losses for name in scope.outputs_for(loss)}),
+            min_depth=scope.depths.start,
+            max_depth=scope.depths.stop - 1,
+            max_width=scope.max_width,
+            widths=scope.widths,
+            output_width=scope.output_width,
+            square_hidden=scope.square_hidden,
         ),
+        hard_labels=scope.hard_labels,
     )
 
 

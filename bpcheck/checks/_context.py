@@ -18,6 +18,7 @@ import numpy as np
 
 from bpcheck._contract import Array, Case, Family, gradient_name
 from bpcheck._memo import per_case
+from bpcheck._scope import Scope
 from bpcheck._sandbox.calls import Call, ForwardCall, GradientCall, Reply, StudentError
 from bpcheck._student import Student
 from bpcheck.checks._base import CheckFailure, CheckNotJudged
@@ -96,14 +97,16 @@ class CheckContext:
     """The student, the family under test, and the calls a check body may make.
 
     ``scope`` lists every family the run covers (the assignment's activations
-    and losses). ``notes`` collects remarks for the report, e.g. that results
-    were judged at float32 tolerance. Replies are remembered until
-    :meth:`forget` (the end of a case).
+    and losses); ``assignment`` is the whole scope the networks are drawn
+    from (depth, widths, labels). ``notes`` collects remarks for the report,
+    e.g. that results were judged at float32 tolerance. Replies are
+    remembered until :meth:`forget` (the end of a case).
     """
 
     student: Student
     family: Family | None
     scope: tuple[Family, ...]
+    assignment: Scope = field(default_factory=Scope)
     notes: set[str] = field(default_factory=set)
     #: Replies by request key, each with its request: keeping the request alive
     #: keeps the ids of its large arrays from being reused while it is remembered.

@@ -15,6 +15,7 @@ from bpcheck.checks._expect import expect
 )
 def api(context: CheckContext) -> None:
     report = context.student.api
+    context.notes.update(report.warnings)
     if report.import_error is not None:
         raise CheckFailure(
             f"{report.import_error.summary}. Fix the error above, then run bpcheck again.",

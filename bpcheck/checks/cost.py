@@ -3,7 +3,8 @@
 The lesson (§ Cost): backprop gets every gradient in one forward and one
 backward pass, and the backward pass costs about 2–3× the forward; finite
 differences need P + 1 forward passes, 2P for central ones. On a network of
-about 24 000 parameters the two are four orders of magnitude apart, so the
+at least 20 000 parameters (the assignment's own sizes when its scope fixes
+them) the two are four orders of magnitude apart, so the
 check can afford a very wide margin: forward and backward together may cost
 up to :data:`MAX_COST` forward passes. Times are the harness's own wall clock
 around each call (never anything the student's code reports), the median of
@@ -22,6 +23,7 @@ from statistics import median
 import numpy as np
 
 from bpcheck._contract import MIN_OUTPUT_WIDTH, Architecture, Case, Family
+from bpcheck._scope import Scope
 from bpcheck._sandbox.calls import Call, ForwardCall
 from bpcheck.checks._base import CheckNotJudged, CheckSkipped, check
 from bpcheck.checks._context import CheckContext, gradient_call
@@ -29,9 +31,11 @@ from bpcheck.checks._expect import expect
 
 #: Forward and backward together may cost at most this many forward passes.
 MAX_COST = 30.0
-#: Widths of the timed network: 23 808 parameters, wide enough that numerical
-#: differentiation costs ≥ 10⁴ forward passes, small enough that one is quick.
-WIDTHS = (64, 128, 96, 32)
+#: The timed network has at least this many parameters: numerical
+#: differentiation then costs ≥ 10⁴ forward passes, and one forward is quick.
+PARAMETERS = 20_000
+#: Depth and output width of the timed network, where the scope leaves them free.
+DEPTH, OUTPUT_WIDTH = 3, 32
 #: A small batch keeps a per-example loop over the batch cheap.
 BATCH = 4
 #: Timed calls of forward and backward, interleaved (the median of each is
@@ -39,17 +43,40 @@ BATCH = 4
 REPEATS = 5
 HOPELESS = 10.0
 
-_OUTPUT = {"mse": "linear", "bce": "sigmoid", "cce": "softmax"}
+
+def _parameters(widths: tuple[int, ...]) -> int:
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(widths, widths[1:]))
 
 
-def cost_case(scope: tuple[Family, ...]) -> Case:
-    """A network of :data:`WIDTHS` with the first family in ``scope``: its hidden
-    activation in every hidden layer, its loss and the output that loss takes."""
-    if not scope:
+def cost_widths(scope: Scope, loss: str) -> tuple[int, ...]:
+    """The widths of the timed network: the scope's own when it fixes them,
+    else :data:`DEPTH` layers (or the nearest depth in scope) with equal inputs
+    and hidden layers, wide enough for :data:`PARAMETERS` parameters."""
+    if scope.widths is not None:
+        return scope.widths
+    depths = scope.depths
+    depth = min(max(DEPTH, depths.start), depths.stop - 1)
+    output = scope.output_width or max(OUTPUT_WIDTH, MIN_OUTPUT_WIDTH[loss])
+    width = 1
+    while _parameters((width,) * depth + (output,)) < PARAMETERS:
+        width += 1 if depth > 1 else max(1, width // 8)
+    return (width,) * depth + (output,)
+
+
+def fits(scope: Scope) -> bool:
+    """Whether the scope admits a network large enough to time (fixed widths may not)."""
+    return scope.widths is None or _parameters(scope.widths) >= PARAMETERS
+
+
+def cost_case(scope: Scope, families: tuple[Family, ...]) -> Case:
+    """The timed network for the first family in ``families``: its hidden
+    activation in every hidden layer, its loss and an output the scope allows."""
+    if not families:
         raise CheckSkipped("no family is in scope")
-    family = scope[0]
-    widths = WIDTHS[:-1] + (max(WIDTHS[-1], MIN_OUTPUT_WIDTH[family.loss]),)
-    activations = (family.hidden,) * (len(widths) - 2) + (_OUTPUT[family.loss],)
+    family = families[0]
+    widths = cost_widths(scope, family.loss)
+    output = scope.outputs_for(family.loss)[0]
+    activations = (family.hidden,) * (len(widths) - 2) + (output,)
     architecture = Architecture(widths, activations, family.loss)
     rng = np.random.default_rng(20261201)
     params = {
@@ -92,12 +119,13 @@ def case_size(request: Call) -> int:
 @check(
     "backprop_cost",
     claim=f"Forward and backward together cost at most {MAX_COST:g} forward passes on a network "
-    "of about 24 000 parameters (backprop costs about 3; numerical differentiation thousands).",
+    "of at least 20 000 parameters (backprop costs about 3; numerical differentiation thousands).",
     points=30,
     per_family=False,
+    applies_within=fits,
 )
 def backprop_cost(context: CheckContext) -> None:
-    case = cost_case(context.scope)
+    case = cost_case(context.assignment, context.scope)
     forward = ForwardCall(case.params, case.X, case.architecture.activations)
     both = gradient_call(case)
     forwards = [_seconds(context, forward) for _ in range(3)]

@@ -92,9 +92,9 @@ WORKED_EXAMPLES = (EXAMPLE_1, EXAMPLE_2, PROBLEM_4)
 
 def _in_scope(example: WorkedExample, context: CheckContext) -> bool:
     architecture = example.case.architecture
-    hidden = {family.hidden for family in context.scope} | {"linear"}
-    losses = {family.loss for family in context.scope}
-    return architecture.loss in losses and set(architecture.activations[:-1]) <= hidden
+    families = {(family.hidden, family.loss) for family in context.scope}
+    hidden = {hidden for hidden, loss in families if loss == architecture.loss} | {"linear"}
+    return context.assignment.admits(architecture) and set(architecture.activations[:-1]) <= hidden
 
 
 def _matches(got: Array, answers: tuple[Array, ...]) -> bool:
@@ -109,6 +109,7 @@ def _matches(got: Array, answers: tuple[Array, ...]) -> bool:
     claim="The lesson's Example 1, Example 2 and Problem 4 give the lesson's numbers.",
     points=10,
     per_family=False,
+    applies_within=lambda scope: any(scope.admits(e.case.architecture) for e in WORKED_EXAMPLES),
 )
 def worked_examples(context: CheckContext) -> None:
     examples = [example for example in WORKED_EXAMPLES if _in_scope(example, context)]

@@ -28,7 +28,7 @@ def picture_name(student: str, result: CheckResult) -> str:
 
 def _rows(result: CheckResult) -> list[LayerRow]:
     return [
-        row for row in result.layers if row.parameter.startswith("dW") and row.reference is not None
+        row for row in result.layers if row.reference is not None
     ]
 
 

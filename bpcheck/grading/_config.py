@@ -9,6 +9,12 @@ directory has both. Every key is optional::
     seed = 0                        # Hypothesis seed: same seed, same score
     max_examples = 100              # examples per check (default: the grade profile's)
     jobs = 2                        # submissions graded at once
+    adapter = "auto"                # the course adapter: auto, functional, dlai, cs231n, nielsen
+                                    # (or a [adapter] table: the declarative adapter)
+
+    [scope]                         # overrides the adapter's standard scope (docs/adapters/)
+    depth = [2, 3]                  # also widths, max_width, output_width, square_hidden,
+                                    # output_activations, hard_labels, excluded_checks
 
     [limits]                        # per worker; the fields of grading.Limits
     call_timeout = 30               # seconds per call into student code
@@ -43,7 +49,8 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck._errors import ConfigError
-from bpcheck._options import RawOption, run_options
+from bpcheck._options import CourseSettings, RawOption, course_settings, run_options
+from bpcheck._scope import Scope, scope_from_settings
 from bpcheck._running import RunOptions
 from bpcheck.grading._isolation import Limits
 
@@ -57,8 +64,8 @@ PYPROJECT = "pyproject.toml"
 #: Gradescope's visibilities, for one test or a whole result.
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
-_SCALARS = ("activations", "losses", "seed", "max_examples", "jobs")
-_TABLES = ("limits", "points", "visibility", "gradescope")
+_SCALARS = ("activations", "losses", "seed", "max_examples", "jobs", "adapter")
+_TABLES = ("limits", "points", "visibility", "gradescope", "scope")
 _GRADESCOPE_KEYS = ("visibility",)
 
 
@@ -67,7 +74,8 @@ class GradingConfig:
     """Everything a grading run is set up with, validated.
 
     ``options`` always use the grade profile (derandomized, no example
-    database). ``visibility`` maps check ids to a Gradescope visibility;
+    database). ``course`` is the adapter asked for and the scope table, applied
+    to each submission once its source has chosen the adapter. ``visibility`` maps check ids to a Gradescope visibility;
     checks not listed are "visible". ``source`` says where the file came
     from, for the start-of-run banner.
     """
@@ -78,6 +86,7 @@ class GradingConfig:
     visibility: tuple[tuple[str, str], ...] = ()
     result_visibility: str = "visible"
     source: str = "the defaults"
+    course: CourseSettings = field(default_factory=CourseSettings)
 
     def visibility_of(self, check_id: str) -> str:
         return dict(self.visibility).get(check_id, "visible")
@@ -89,6 +98,7 @@ class GradingConfig:
         data = {
             "options": dataclasses.asdict(self.options),
             "limits": dataclasses.asdict(self.limits),
+            "course": dataclasses.asdict(self.course),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -136,6 +146,9 @@ def load_config(
         for name, option in _entries(raw, "limits", limit_types)
     }
     gradescope = dict(_entries(raw, "gradescope", _GRADESCOPE_KEYS))
+    course = course_settings(None, raw)
+    if course.scope:  # its keys and values, now; whether it fits the adapter, per submission
+        scope_from_settings(Scope(), course.scope, course.scope_source)
     return GradingConfig(
         options=dataclasses.replace(options, points=_points(raw, check_ids)),
         limits=Limits(**limits),
@@ -150,7 +163,16 @@ def load_config(
             else GradingConfig.result_visibility
         ),
         source=str(path) if path is not None else GradingConfig.source,
+        course=course,
     )
+
+
+def course_entries(directory: Path) -> dict[str, RawOption]:
+    """The ``adapter`` and ``scope.*`` entries of the configuration file found
+    in ``directory`` (none without one), for ``pytest --student`` and ``bpcheck check``."""
+    path = find_config(directory)
+    entries = _read(path) if path is not None else {}
+    return {key: option for key, option in entries.items() if key == "adapter" or key.startswith("scope.")}
 
 
 # ---------------------------------------------------------------- the file

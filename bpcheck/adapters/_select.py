@@ -1,0 +1,69 @@
+"""Choose a student's adapter through the ``bpcheck_adapter`` hook, and apply
+a configuration's scope to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import pluggy
+
+from bpcheck._errors import ConfigError
+from bpcheck._scope import scope_from_settings
+from bpcheck.adapters._adapter import AUTO, Adapter, AdapterRequest
+from bpcheck.adapters._source import read_source
+
+#: The translation used when no adapter recognises the module (its api check fails).
+FALLBACK = "functional"
+
+
+def choose_adapter(
+    spec: str,
+    request: AdapterRequest,
+    manager: pluggy.PluginManager,
+    scope: Mapping[str, Any] | None = None,
+    scope_source: str = "",
+) -> Adapter:
+    """The adapter for the student ``spec``, chosen from its source, with
+    ``scope`` (a configuration's ``[scope]`` table, from ``scope_source``)
+    overriding the adapter's standard scope.
+
+    A name no plugin answers to is a :class:`ConfigError`. When "auto"
+    recognises nothing, the result is the functional translation with a
+    problem saying what every adapter looked for, which the ``api`` check reports.
+    """
+    source = read_source(spec)
+    declined: list[str] = []
+    adapter: Adapter | None = manager.hook.bpcheck_adapter(
+        student=source, request=request, declined=declined
+    )
+    if adapter is None and request.name != AUTO:
+        raise ConfigError(
+            "adapter", request.source, f"an adapter's name ({', '.join(adapter_names(manager))}) or auto", request.name
+        )
+    if adapter is None:
+        why = f" ({source.error})" if source.error else ""
+        adapter = Adapter(
+            "none",
+            FALLBACK,
+            reason="auto: no adapter recognised the module",
+            problems=(
+                f"bpcheck could not tell which course's API {spec} follows{why}: "
+                + "; ".join(declined)
+                + ". Define those functions, or name the adapter (--bpcheck-adapter, "
+                "or adapter = \"NAME\" in [tool.bpcheck]).",
+            ),
+        )
+    if scope:
+        adapter = replace(adapter, scope=scope_from_settings(adapter.scope, scope, scope_source))
+    return adapter
+
+
+def adapter_names(manager: pluggy.PluginManager) -> list[str]:
+    """The names of the adapters the plugins define (their modules' ``NAME``)."""
+    return sorted(
+        str(implementation.plugin.NAME)
+        for implementation in manager.hook.bpcheck_adapter.get_hookimpls()
+        if hasattr(implementation.plugin, "NAME")
+    )
