@@ -50,7 +50,9 @@ _EXAMPLE = _Names("y", "yhat", "z_out", "dyhat", "d", "a_prev")
 
 
 def _paren(expression: str) -> str:
-    return f"({expression})" if " " in expression else expression
+    """``expression`` ready to be an operand of * or /: bracketed if it is an infix one."""
+    infix = any(operator in expression for operator in (" - ", " + ", " @ "))
+    return f"({expression})" if infix and not expression.startswith("np.") else expression
 
 
 class _Backward:
@@ -129,9 +131,8 @@ class _Backward:
 
     def _fused(self, mse: str, error: str, mean: str, at_output: str) -> Lines:
         n, bugs = self.names, self.bugs
-        clean = f"{_paren(error)}{mean}"
-        if bugs.output_fprime_twice:
-            clean += f" * {n.AL} * (1 - {n.AL})"
+        twice = f" * {n.AL} * (1 - {n.AL})" if bugs.output_fprime_twice else ""
+        clean = f"{_paren(error)}{mean}{twice}" if mean or twice else error
         target = f"{n.delta} = {n.dAL}" if not bugs.output_fprime_in_recurrence else n.delta
         lines = [
             'if loss == "mse":',

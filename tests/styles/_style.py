@@ -181,3 +181,14 @@ def all_styles() -> Iterator[Style]:
     """The full product of the axes, in a fixed order (the last axis varies fastest)."""
     for values in itertools.product(*(axis.values for axis in AXES)):
         yield Style(*values)
+
+
+def style_at(index: int) -> Style:
+    """The ``index``-th style of :func:`all_styles`, without enumerating the ones before."""
+    if not 0 <= index < style_count():
+        raise IndexError(f"style index {index} is outside 0..{style_count() - 1}")
+    values = []
+    for axis in reversed(AXES):
+        index, position = divmod(index, len(axis.values))
+        values.append(axis.values[position])
+    return Style(*reversed(values))
