@@ -56,8 +56,9 @@ class Bugs:
     scaled: tuple[str, float] | None = None
     #: the gradient buffer allocated with dtype=int.
     integer_buffer: bool = False
-    #: backward replaced by central differences of the loss through forward().
-    numerical: bool = False
+    #: backward replaced by differences of the loss through forward(): "" (no),
+    #: "central" or "complex_step".
+    numerical: str = ""
 
 
 CORRECT = Bugs()

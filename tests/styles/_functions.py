@@ -55,17 +55,24 @@ def forward(style: Style, bugs: Bugs) -> Lines:
     )
 
 
-def loss_function(name: str) -> Lines:
-    """The lesson's losses, batch means (``compute_loss``, or a private helper)."""
+def loss_function(name: str, as_float: bool = True) -> Lines:
+    """The lesson's losses, batch means: ``compute_loss``, or a private helper
+    (which keeps a complex loss complex when not ``as_float``)."""
+    values = [
+        "np.sum((AL - Y) ** 2) / M",
+        "-np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / M",
+        "-np.sum(Y * np.log(AL)) / M",
+    ]
+    mse, bce, cce = (f"float({value})" if as_float else value for value in values)
     return block(
         f"def {name}(AL, Y, loss):",
         [
             "M = Y.shape[1]",
             'if loss == "mse":',
-            "    return float(np.sum((AL - Y) ** 2) / M)",
+            f"    return {mse}",
             'if loss == "bce":',
-            "    return float(-np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / M)",
-            "return float(-np.sum(Y * np.log(AL)) / M)",
+            f"    return {bce}",
+            f"return {cce}",
         ],
     )
 
@@ -103,38 +110,50 @@ def update(style: Style, bugs: Bugs) -> Lines:
     )
 
 
-#: The step of the numerical differentiator.
-STEP = "1e-6"
+def numerical_loss(style: Style, bugs: Bugs) -> str | None:
+    """The loss function a numerical backward calls, when the module must define
+    one for it (``_loss``); None when it calls compute_loss."""
+    if bugs.numerical == "complex_step" or style.compute_loss == "no_loss":
+        return "_loss"
+    return None
 
 
-def numerical_backward(style: Style) -> Lines:
-    """A backward that takes central differences of the loss through forward()."""
+def numerical_backward(style: Style, bugs: Bugs) -> Lines:
+    """A backward that differentiates the loss through forward(), by central
+    differences or by the complex step."""
     container = CONTAINERS[style.cache]
-    loss = "compute_loss" if style.compute_loss == "with_loss" else "_loss"
+    loss = numerical_loss(style, bugs) or "compute_loss"
     X = container.X() if style.layout == "columns" else f"{container.X()}.T"
+    if bugs.numerical == "complex_step":
+        doc, step = "the complex step", "1e-20"
+        differences = [
+            "shifted = {**params, name: value.astype(complex)}",
+            "shifted[name][index] += 1j * h",
+            f"grad[index] = {loss}(forward(shifted, X, activations)[0], Y, loss).imag / h",
+        ]
+    else:
+        doc, step = "central differences", "1e-6"
+        differences = [
+            "shifted = {**params, name: value.copy()}",
+            "shifted[name][index] = value[index] + h",
+            f"up = {loss}(forward(shifted, X, activations)[0], Y, loss)",
+            "shifted[name][index] = value[index] - h",
+            f"down = {loss}(forward(shifted, X, activations)[0], Y, loss)",
+            "grad[index] = (up - down) / (2 * h)",
+        ]
     return block(
         f"def backward(params, {container.parameter}, Y, activations, loss):",
         [
-            '"""∂L/∂θ for every parameter by central differences of the loss."""',
+            f'"""∂L/∂θ for every parameter by {doc} of the loss."""',
             *container.unpack(),
             f"X = {X}",
-            f"h = {STEP}",
+            f"h = {step}",
             "grads = {}",
             *block(
                 "for name, value in params.items():",
                 [
                     "grad = np.zeros(value.shape)",
-                    *block(
-                        "for index in np.ndindex(value.shape):",
-                        [
-                            "shifted = {**params, name: value.copy()}",
-                            "shifted[name][index] = value[index] + h",
-                            f"up = {loss}(forward(shifted, X, activations)[0], Y, loss)",
-                            "shifted[name][index] = value[index] - h",
-                            f"down = {loss}(forward(shifted, X, activations)[0], Y, loss)",
-                            "grad[index] = (up - down) / (2 * h)",
-                        ],
-                    ),
+                    *block("for index in np.ndindex(value.shape):", differences),
                     'grads["d" + name] = grad',
                 ],
             ),

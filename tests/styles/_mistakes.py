@@ -97,6 +97,16 @@ def _unstable_output_delta(style: Style) -> Student | None:
     )
 
 
+def _numerical_differentiation(style: Style) -> Student | None:
+    """Differences are meaningful only through a float64 forward; the complex
+    step needs one that takes complex numbers (np.logaddexp does not)."""
+    if style.dtype != "float64":
+        return None
+    methods = ("central", "complex_step") if style.sigmoid != "sigmoid_logaddexp" else ("central",)
+    bugs = Bugs(numerical=_rotate(style, methods))
+    return Student(style, "numerical_differentiation", bugs, losses=("mse",))
+
+
 def _buffered(style: Style) -> bool:
     return style.storage == "buffer_views"
 
@@ -188,10 +198,7 @@ INJECTORS: dict[str, Injector] = {
         integer_buffer=True,
     ),
     "unstable_output_delta": _unstable_output_delta,
-    # Central differences are meaningful only through a float64 forward.
-    "numerical_differentiation": _writes(
-        "numerical_differentiation", lambda s: s.dtype == "float64", losses=("mse",), numerical=True
-    ),
+    "numerical_differentiation": _numerical_differentiation,
 }
 
 #: The ids the lead is adding to the catalogue (issue 7), recognisers to come.

@@ -6,7 +6,13 @@ from tests.styles import _activations as activations
 from tests.styles._backward import LEARNING_RATE, backward
 from tests.styles._bugs import CORRECT, Bugs
 from tests.styles._code import Lines
-from tests.styles._functions import forward, loss_function, numerical_backward, update
+from tests.styles._functions import (
+    forward,
+    loss_function,
+    numerical_backward,
+    numerical_loss,
+    update,
+)
 from tests.styles._style import Style
 
 
@@ -45,11 +51,11 @@ def render(style: Style, bugs: Bugs = CORRECT, mistake: str | None = None) -> st
     if style.cache == "objects":
         sections.append(activations.layer_class())
     sections.append(forward(style, bugs))
-    sections.append(numerical_backward(style) if bugs.numerical else backward(style, bugs))
+    sections.append(numerical_backward(style, bugs) if bugs.numerical else backward(style, bugs))
     if style.compute_loss == "with_loss":
         sections.append(loss_function("compute_loss"))
-    elif bugs.numerical:
-        sections.append(loss_function("_loss"))
+    if bugs.numerical and numerical_loss(style, bugs):
+        sections.append(loss_function("_loss", as_float=bugs.numerical == "central"))
     if style.update == "with_update":
         sections.append(update(style, bugs))
     lines = head + ([""] + state if state else [])

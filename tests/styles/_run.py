@@ -11,7 +11,7 @@ from pathlib import Path
 from bpcheck import CheckResult, RunOptions, RunReport
 from tests.diagnosis.table import Row, named, unrecognised
 from tests.diagnosis.table import run as run_row
-from tests.styles._mistakes import Student
+from tests.styles._mistakes import LOSSES, Student
 
 #: The check a textbook output derivative fails once sigmoid outputs saturate.
 STABILITY = "numerical_stability"
@@ -29,9 +29,19 @@ def write(student: Student, directory: Path) -> Path:
     return path
 
 
+#: The hidden activations of a correct student's quick run: ReLU (the worked
+#: examples, ReLU′(0)) and, in turn, sigmoid or tanh (σ′ and tanh′ from z or a).
+CORRECT_HIDDEN = (("relu", "sigmoid"), ("relu", "tanh"))
+
+
 def quick(student: Student, rotation: int, options: RunOptions) -> RunOptions:
-    """``options`` limited to one family the student's mistake shows in, the
-    ``rotation``-th of its hidden activations and of its losses."""
+    """``options`` limited to the families a quick run needs: for a correct
+    student every loss and the ``rotation``-th of :data:`CORRECT_HIDDEN`; for a
+    mistake one family it shows in, the ``rotation``-th of its hidden
+    activations and of its losses."""
+    if student.mistake is None:
+        hidden = CORRECT_HIDDEN[rotation % len(CORRECT_HIDDEN)]
+        return replace(options, hidden_activations=hidden, losses=LOSSES)
     return replace(
         options,
         hidden_activations=(student.hidden[rotation % len(student.hidden)],),
