@@ -4,6 +4,7 @@ The only acceptable number of false alarms is 0.
 
     python scripts/false_alarm_campaign.py --sample 40 --seeds 3 [--first-seed 100] [--jobs 2]
     python scripts/false_alarm_campaign.py --limit 10      # the first 10 styles of the product
+    python scripts/false_alarm_campaign.py --sample 20 --only no_extras,float64,float32
     python scripts/false_alarm_campaign.py                 # the whole product (millions of runs)
 
 A false alarm is any check a correct style fails, except the one its style
@@ -33,7 +34,15 @@ sys.path.insert(0, str(ROOT))
 
 from bpcheck import InProcessStudent, RunOptions, RunReport, __version__, get_plugin_manager  # noqa: E402
 from bpcheck._running import collect_checks, plan, run_planned, with_plugin_mistakes  # noqa: E402
-from tests.styles import Student, Style, all_styles, style_at, style_count  # noqa: E402
+from tests.styles import (  # noqa: E402
+    Axis,
+    Student,
+    Style,
+    all_styles,
+    restricted,
+    style_at,
+    style_count,
+)
 from tests.styles._run import Outcome, write  # noqa: E402
 
 
@@ -105,13 +114,13 @@ def run(style_id: str, seed: int, module: str, max_examples: int | None) -> Resu
     )
 
 
-def styles(arguments: argparse.Namespace) -> Iterator[Style]:
+def styles(arguments: argparse.Namespace, axes: tuple[Axis, ...]) -> Iterator[Style]:
     if arguments.sample is not None:
         chooser = random.Random(arguments.sample_seed)
-        for index in sorted(chooser.sample(range(style_count()), arguments.sample)):
-            yield style_at(index)
+        for index in sorted(chooser.sample(range(style_count(axes)), arguments.sample)):
+            yield style_at(index, axes)
     else:
-        yield from islice(all_styles(), arguments.limit)
+        yield from islice(all_styles(axes), arguments.limit)
 
 
 def main() -> int:
@@ -120,6 +129,12 @@ def main() -> int:
     chosen.add_argument("--limit", type=int, help="only the first N styles of the product")
     chosen.add_argument("--sample", type=int, help="N styles drawn at random from the product")
     parser.add_argument("--sample-seed", type=int, default=0, help="which random sample")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated axis values to keep (e.g. no_extras,float64,float32): "
+        "alternatives within an axis, all required across axes",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="how many bpcheck seeds per style")
     parser.add_argument("--first-seed", type=int, default=0, help="the first of them")
     parser.add_argument("--jobs", type=int, default=1)
@@ -129,7 +144,11 @@ def main() -> int:
     out = Path(arguments.out or tempfile.mkdtemp(prefix="bpcheck-campaign-"))
     out.mkdir(parents=True, exist_ok=True)
     seeds = range(arguments.first_seed, arguments.first_seed + arguments.seeds)
-    written = {style.id: str(write(Student(style), out)) for style in styles(arguments)}
+    try:
+        axes = restricted(value for value in arguments.only.split(",") if value)
+    except ValueError as error:
+        parser.error(f"--only: {error}")
+    written = {style.id: str(write(Student(style), out)) for style in styles(arguments, axes)}
     jobs = [(style, seed, module) for style, module in written.items() for seed in seeds]
     totals: Counter[str] = Counter()
     naming: Counter[str] = Counter()
@@ -145,7 +164,7 @@ def main() -> int:
             if result.alarms:
                 alarmed.append(result)
     print(
-        f"styles: {len(written)} of {style_count()}; seeds {seeds.start}..{seeds.stop - 1}; "
+        f"styles: {len(written)} of {style_count(axes)}; seeds {seeds.start}..{seeds.stop - 1}; "
         f"runs: {totals['runs']}; checks run: {totals['checks']}; cases run: {totals['cases']}"
     )
     print(

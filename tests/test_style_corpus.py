@@ -72,16 +72,22 @@ def _known_false_alarms(style: Style) -> list[tuple[frozenset[str], str]]:
 
 
 def _describe(outcome: Outcome) -> str:
+    """The student, how to rerun it, what was named, and every failure."""
+    student, options = outcome.student, outcome.options
+    mistake = f" --mistake {student.mistake}" if student.mistake else ""
     failures = "\n".join(
         f"  {result.name}: {result.message.splitlines()[0][:160]}"
         for result in outcome.report.checks
         if result.status not in ("passed", "skipped")
     )
     return (
-        f"{outcome.student.name}\nreproduce: python -m tests.styles {outcome.student.style.id}"
-        + (f" --mistake {outcome.student.mistake}" if outcome.student.mistake else "")
-        + f" > s.py && pytest --student=s.py --bpcheck-seed={outcome.options.seed}\n"
-        + f"named {sorted(outcome.named)}, expected {sorted(outcome.expected_names)}\n{failures}"
+        f"{student.name}\n"
+        f"reproduce: python -m tests.styles {student.style.id}{mistake} > s.py && "
+        f"pytest --student=s.py --bpcheck-profile={options.profile} --bpcheck-seed={options.seed} "
+        f"--bpcheck-examples={options.max_examples} "
+        f"--bpcheck-activations={','.join(options.hidden_activations)} "
+        f"--bpcheck-losses={','.join(options.losses)}\n"
+        f"named {sorted(outcome.named)}, expected {sorted(outcome.expected_names)}\n{failures}"
     )
 
 

@@ -23,7 +23,15 @@ from tests.styles._mistakes import (
 )
 from tests.styles._module import render
 from tests.styles._pairwise import covering_sample, every_pair
-from tests.styles._style import AXES, Axis, Style, all_styles, style_at, style_count
+from tests.styles._style import (
+    AXES,
+    Axis,
+    Style,
+    all_styles,
+    restricted,
+    style_at,
+    style_count,
+)
 
 __all__ = [
     "AXES",
@@ -42,6 +50,7 @@ __all__ = [
     "inject",
     "injections",
     "render",
+    "restricted",
     "style_at",
     "style_count",
     "uninjectable",

@@ -202,16 +202,21 @@ class _Backward:
         if not self.per_example:
             return ["grads = {}"]
         layer = self.layer
-        lines = []
+        shapes = []
         for prefix, parameter in (("dW", "W"), ("db", "b")):
             shape = f"params[{layer.key(parameter)}].shape"
             if prefix == "db" and self.bugs.db_form == "flat":
                 shape = f"len(params[{layer.key(parameter)}])"
-            zeros = self._zeros(shape)
-            if self.bugs.persistent_sums:
-                zeros = f"_SUMS.setdefault(({layer.key(prefix)}, {shape}), {zeros})"
-            lines.append(f"grads[{layer.key(prefix)}] = {zeros}")
-        return ["grads = {}", *block(self._layers_upward(), lines + self._extra_zeros())]
+            shapes.append((layer.key(prefix), shape))
+        if self.bugs.persistent_sums:
+            pairs = ", ".join(f"({key}, {shape})" for key, shape in shapes)
+            zeros = block(
+                f"for key, shape in ({pairs}):",
+                [f"grads[key] = _SUMS.setdefault((key, shape), {self._zeros('shape')})"],
+            )
+        else:
+            zeros = [f"grads[{key}] = {self._zeros(shape)}" for key, shape in shapes]
+        return ["grads = {}", *block(self._layers_upward(), zeros + self._extra_zeros())]
 
     def _buffer(self) -> Lines:
         size = "sum(value.size for value in params.values())"

@@ -8,8 +8,8 @@ id (its values joined by dots) can be read back by :meth:`Style.parse`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from dataclasses import astuple, dataclass, fields
+from collections.abc import Iterable, Iterator
+from dataclasses import astuple, dataclass, fields, replace
 from math import prod
 
 
@@ -172,23 +172,39 @@ class Style:
 assert [field.name for field in fields(Style)] == [axis.name for axis in AXES]
 
 
-def style_count() -> int:
-    """How many styles the full product holds."""
-    return prod(len(axis.values) for axis in AXES)
+def style_count(axes: tuple[Axis, ...] = AXES) -> int:
+    """How many styles the product of ``axes`` holds."""
+    return prod(len(axis.values) for axis in axes)
 
 
-def all_styles() -> Iterator[Style]:
-    """The full product of the axes, in a fixed order (the last axis varies fastest)."""
-    for values in itertools.product(*(axis.values for axis in AXES)):
+def all_styles(axes: tuple[Axis, ...] = AXES) -> Iterator[Style]:
+    """The product of ``axes``, in a fixed order (the last axis varies fastest)."""
+    for values in itertools.product(*(axis.values for axis in axes)):
         yield Style(*values)
 
 
-def style_at(index: int) -> Style:
+def style_at(index: int, axes: tuple[Axis, ...] = AXES) -> Style:
     """The ``index``-th style of :func:`all_styles`, without enumerating the ones before."""
-    if not 0 <= index < style_count():
-        raise IndexError(f"style index {index} is outside 0..{style_count() - 1}")
+    if not 0 <= index < style_count(axes):
+        raise IndexError(f"style index {index} is outside 0..{style_count(axes) - 1}")
     values = []
-    for axis in reversed(AXES):
+    for axis in reversed(axes):
         index, position = divmod(index, len(axis.values))
         values.append(axis.values[position])
     return Style(*reversed(values))
+
+
+def restricted(values: Iterable[str]) -> tuple[Axis, ...]:
+    """:data:`AXES` keeping, on each axis that any of ``values`` belongs to, only
+    those values: values of one axis are alternatives, of different axes all required."""
+    kept: dict[str, list[str]] = {}
+    for value in values:
+        if value not in _AXIS_OF_VALUE:
+            raise ValueError(f"{value!r} is not a value of any style axis")
+        kept.setdefault(_AXIS_OF_VALUE[value], []).append(value)
+    return tuple(
+        replace(axis, values=tuple(v for v in axis.values if v in kept[axis.name]))
+        if axis.name in kept
+        else axis
+        for axis in AXES
+    )
