@@ -67,6 +67,18 @@ KNOWN_FALSE_ALARMS: tuple[tuple[Callable[[Style], bool], frozenset[str], str], .
 )
 
 
+#: Injected mistakes bpcheck names wrongly today (issue 7: "one mistake gets one
+#: name across families"). Such a row is an xfail while it is named wrong, and
+#: fails the test once it is named right (remove the entry).
+KNOWN_MISNAMINGS: tuple[tuple[Callable[[Student], bool], str], ...] = (
+    (
+        lambda student: student.mistake == "bias_not_summed_over_batch"
+        and student.bugs.db_form == "units",
+        "db summed over the units is also named wrong_gradient_shape (or only that) in some families",
+    ),
+)
+
+
 def _known_false_alarms(style: Style) -> list[tuple[frozenset[str], str]]:
     return [(checks, reason) for applies, checks, reason in KNOWN_FALSE_ALARMS if applies(style)]
 
@@ -208,4 +220,8 @@ def test_an_injected_mistake_fails_and_is_named_alone(rotation: int, tmp_path: P
     missing = outcome.expected_names - CATALOGUE
     if missing:
         pytest.xfail(f"no recogniser for {sorted(missing)} in the catalogue yet")
+    misnamed = [reason for applies, reason in KNOWN_MISNAMINGS if applies(student)]
+    if misnamed and outcome.named != outcome.expected_names:
+        pytest.xfail("known misnaming: " + "; ".join(misnamed))
+    assert misnamed == [], f"known misnaming no longer seen, remove it: {misnamed}"
     assert outcome.named == outcome.expected_names, _describe(outcome)

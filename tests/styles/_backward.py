@@ -288,6 +288,12 @@ class _Backward:
         columns = self.style.layout == "columns"
         if form == "kept":
             value = d if columns else f"{d}.T"
+        elif form == "units":
+            value = (
+                f"np.sum({d}, axis=0, keepdims=True)"
+                if columns
+                else f"np.sum({d}, axis=1).reshape(-1, 1)"
+            )
         elif form == "flat":
             value = f"np.sum({d}, axis={1 if columns else 0})"
         else:

@@ -33,7 +33,8 @@ class Bugs:
     #: dW = a δᵀ instead of δ aᵀ.
     transposed_dW: bool = False
     #: db "summed" over the batch, "kept" per example (the batch axis, or the last
-    #: example alone), or "flat" (summed without keepdims: shape (n,)).
+    #: example alone), "units" (summed over the units instead), or "flat" (summed
+    #: without keepdims: shape (n,)).
     db_form: str = "summed"
     #: the hidden layers' f′ in the recurrence: "right", "none", "at_a" (f′ evaluated
     #: at the cached a), or "wrong" (a misformula of ``wrong_fprime_of``).

@@ -107,6 +107,17 @@ def _numerical_differentiation(style: Style) -> Student | None:
     return Student(style, "numerical_differentiation", bugs, losses=("mse",))
 
 
+def _bias_not_summed_over_batch(style: Style) -> Student | None:
+    """db keeping the batch axis (per example: the last example's δ alone), or
+    summed over the units (axis 0 for columns) instead. Only the per-example
+    form fits a buffer's views; summing over units has no per-example form."""
+    per_example = style.traversal == "per_example"
+    if _buffered(style) and not per_example:
+        return None
+    bugs = Bugs(db_form="kept" if per_example else _rotate(style, ("kept", "units")))
+    return Student(style, "bias_not_summed_over_batch", bugs, ("relu", "sigmoid", "tanh"), ("mse", "cce"))
+
+
 def _buffered(style: Style) -> bool:
     return style.storage == "buffer_views"
 
@@ -139,11 +150,7 @@ INJECTORS: dict[str, Injector] = {
     "transposed_weight_gradient": _writes(
         "transposed_weight_gradient", lambda s: not _buffered(s), transposed_dW=True
     ),
-    "bias_not_summed_over_batch": _writes(
-        "bias_not_summed_over_batch",
-        lambda s: not _buffered(s) or s.traversal == "per_example",
-        db_form="kept",
-    ),
+    "bias_not_summed_over_batch": _bias_not_summed_over_batch,
     "missing_activation_derivative": _writes("missing_activation_derivative", hidden_fprime="none"),
     "activation_derivative_of_output": _writes(
         "activation_derivative_of_output", hidden=("sigmoid", "tanh"), hidden_fprime="at_a"
