@@ -92,19 +92,34 @@ CORRECT_COLUMNS = ("correct runs", "false alarms")
 MISTAKE_COLUMNS = ("mistake runs", "caught", "named right", "named wrong", "unnamed")
 
 
-def judge(student: Student, rotation: int, options: RunOptions, quick_families: bool, out: str) -> Counter[str]:
-    """The counts one run of ``student`` adds to its axis values' and mistake's rows."""
+def judge(
+    student: Student, rotation: int, options: RunOptions, quick_families: bool, out: str
+) -> tuple[Counter[str], str | None]:
+    """The counts one run of ``student`` adds to its axis values' and mistake's
+    rows, and, when it went wrong, a line saying how and how to rerun it."""
     if quick_families:
         options = quick(student, rotation, options)
     outcome = run_student(student, Path(out), options)
+    mistake = f" --mistake {student.mistake}" if student.mistake else ""
+    rerun = (
+        f"python -m tests.styles {student.style.id}{mistake} > s.py && pytest --student=s.py "
+        f"--bpcheck-profile={options.profile} --bpcheck-seed={options.seed} "
+        f"--bpcheck-examples={options.max_examples} "
+        f"--bpcheck-activations={','.join(options.hidden_activations)} "
+        f"--bpcheck-losses={','.join(options.losses)}"
+    )
+    got = f"named {sorted(outcome.named) or '-'}, expected {sorted(outcome.expected_names) or '-'}"
     if student.mistake is None:
-        alarm = bool(outcome.false_alarms) or outcome.naming in ("named wrong", "missed")
-        return Counter({"correct runs": 1, "false alarms": int(alarm)})
+        alarms = sorted(result.name for result in outcome.false_alarms)
+        alarm = bool(alarms) or outcome.naming in ("named wrong", "missed")
+        problem = f"false alarm {alarms}, {got}: {rerun}" if alarm else None
+        return Counter({"correct runs": 1, "false alarms": int(alarm)}), problem
     counts = Counter({"mistake runs": 1})
     if outcome.naming != "missed":
         counts["caught"] += 1
         counts[outcome.naming] += 1
-    return counts
+    wrong = outcome.naming in ("missed", "named wrong", "unnamed")
+    return counts, f"{outcome.naming} {student.mistake}, {got}: {rerun}" if wrong else None
 
 
 def _print_rows(title: str, counts: dict[str, Counter[str]], columns: tuple[str, ...]) -> None:
@@ -138,7 +153,8 @@ def corpus(arguments: argparse.Namespace, every: RunOptions) -> bool:
         )
     by_value: dict[str, Counter[str]] = defaultdict(Counter)
     by_mistake: dict[str, Counter[str]] = defaultdict(Counter)
-    for student, counts in zip(students, results, strict=True):
+    problems = [problem for _, problem in results if problem is not None]
+    for student, (counts, _) in zip(students, results, strict=True):
         for axis, value in student.style.values().items():
             by_value[f"{axis}={value}"].update(counts)
         if student.mistake:
@@ -156,12 +172,14 @@ def corpus(arguments: argparse.Namespace, every: RunOptions) -> bool:
         for name, row in sorted(by_mistake.items())
     }
     _print_rows("mistake", labelled, MISTAKE_COLUMNS)
-    total = sum(results, Counter())
+    total = sum((counts for counts, _ in results), Counter())
     print(
         f"correct runs: {total['correct runs']}, false alarms: {total['false alarms']}; "
         f"mistake runs: {total['mistake runs']}, caught {total['caught']}, named right "
         f"{total['named right']}, named wrong {total['named wrong']}, unnamed {total['unnamed']}"
     )
+    for problem in problems:
+        print("  " + problem)
     return total["false alarms"] == 0 and total["named wrong"] == 0
 
 
