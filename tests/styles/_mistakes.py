@@ -1,0 +1,247 @@
+"""Students: a style, and the catalogued mistake written into it (or none).
+
+:data:`INJECTORS` maps every mistake id to the function that writes it into a
+style, or returns None where the mistake cannot occur in that style (it is
+skipped there, never faked). A mistake the catalogue names without an entry
+here is listed by :func:`uninjectable` and fails a test.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tests.styles._bugs import CORRECT, Bugs
+from tests.styles._functions import casts_backward
+from tests.styles._module import render
+from tests.styles._style import Style
+
+#: The hidden activations and losses a full run covers.
+HIDDEN = ("linear", "relu", "sigmoid", "tanh")
+LOSSES = ("mse", "bce", "cce")
+
+
+@dataclass(frozen=True)
+class Student:
+    """A generated student: ``style`` with ``mistake`` written in by ``bugs``
+    (None and no bugs: a correct student). ``hidden`` and ``losses`` are the
+    families the mistake shows in; a quick run needs one of each."""
+
+    style: Style
+    mistake: str | None = None
+    bugs: Bugs = CORRECT
+    hidden: tuple[str, ...] = HIDDEN
+    losses: tuple[str, ...] = LOSSES
+
+    @property
+    def name(self) -> str:
+        return f"{self.mistake or 'correct'}@{self.style.id}"
+
+    def source(self) -> str:
+        return render(self.style, self.bugs, self.mistake)
+
+    def expected(self, losses: Collection[str]) -> frozenset[str]:
+        """The mistakes a run over ``losses`` must name: the injected one, and
+        ``unstable_output_delta`` where a textbook output derivative meets bce."""
+        names = {self.mistake} if self.mistake else set()
+        if self.style.unstable_outputs and "bce" in losses and not self.bugs.numerical:
+            names.add("unstable_output_delta")
+        return frozenset(names)
+
+
+Injector = Callable[[Style], Student | None]
+
+
+def _rotate(style: Style, choices: tuple[Any, ...]) -> Any:
+    """One of ``choices``, fixed per style, varying across styles."""
+    return choices[zlib.crc32(style.id.encode()) % len(choices)]
+
+
+def _writes(
+    mistake: str,
+    applies: Callable[[Style], bool] = lambda style: True,
+    *,
+    hidden: tuple[str, ...] = ("relu", "sigmoid", "tanh"),
+    losses: tuple[str, ...] = ("mse", "cce"),
+    **knobs: Any,
+) -> Injector:
+    """An injector that turns ``knobs`` in every style ``applies`` to."""
+
+    def inject(style: Style) -> Student | None:
+        if not applies(style):
+            return None
+        return Student(style, mistake, Bugs(**knobs), hidden, losses)
+
+    return inject
+
+
+def _wrong_activation_derivative(style: Style) -> Student:
+    activation = _rotate(style, ("tanh", "sigmoid"))
+    bugs = Bugs(hidden_fprime="wrong", wrong_fprime_of=activation)
+    return Student(style, "wrong_activation_derivative", bugs, (activation,), ("cce",))
+
+
+def _scaled_gradient_tensor(style: Style) -> Student:
+    scaled = (_rotate(style, ("dW1", "db1")), _rotate(style, (2.0, 0.5, 3.0)))
+    return Student(style, "scaled_gradient_tensor", Bugs(scaled=scaled), losses=("mse", "cce"))
+
+
+def _unstable_output_delta(style: Style) -> Student | None:
+    if style.unstable_outputs:
+        return None  # already so: the correct corpus expects it
+    textbook = _rotate(style, ("textbook_delta", "clipped_textbook_delta"))
+    return Student(
+        replace(style, output_delta=textbook), "unstable_output_delta", losses=("bce",)
+    )
+
+
+def _numerical_differentiation(style: Style) -> Student | None:
+    """Differences are meaningful only through a float64 forward; the complex
+    step needs one that takes complex numbers (np.logaddexp does not)."""
+    if style.dtype != "float64":
+        return None
+    methods = ("central", "complex_step") if style.sigmoid != "sigmoid_logaddexp" else ("central",)
+    bugs = Bugs(numerical=_rotate(style, methods))
+    return Student(style, "numerical_differentiation", bugs, losses=("mse",))
+
+
+def _bias_not_summed_over_batch(style: Style) -> Student | None:
+    """db keeping the batch axis (per example: the last example's δ alone), or
+    summed over the units (axis 0 for columns) instead. Only the per-example
+    form fits a buffer's views; summing over units has no per-example form."""
+    per_example = style.traversal == "per_example"
+    if _buffered(style) and not per_example:
+        return None
+    bugs = Bugs(db_form="kept" if per_example else _rotate(style, ("kept", "units")))
+    return Student(style, "bias_not_summed_over_batch", bugs, ("relu", "sigmoid", "tanh"), ("mse", "cce"))
+
+
+def _buffered(style: Style) -> bool:
+    return style.storage == "buffer_views"
+
+
+def _fused(style: Style) -> bool:
+    return style.output_delta == "fused_delta"
+
+
+#: Mistake id → how it is written into a style.
+INJECTORS: dict[str, Injector] = {
+    "forward_mismatch": _writes("forward_mismatch", forward_bias=False),
+    "unstable_softmax": _writes("unstable_softmax", losses=("cce",), softmax_stable=False),
+    # A buffer, or the per-example sums, hold every layer's gradient from the start.
+    "missing_gradients": _writes(
+        "missing_gradients",
+        lambda s: not _buffered(s) and s.traversal != "per_example",
+        lowest_layer=2,
+    ),
+    "output_delta_sign": _writes("output_delta_sign", flipped_sign=True),
+    "mse_missing_factor_two": _writes("mse_missing_factor_two", losses=("mse",), mse_two=False),
+    "output_activation_derivative_applied_twice": _writes(
+        "output_activation_derivative_applied_twice",
+        _fused,
+        losses=("bce", "cce"),
+        output_fprime_twice=True,
+    ),
+    "batch_mean_missing": _writes("batch_mean_missing", batch_mean="never"),
+    "batch_mean_applied_twice": _writes("batch_mean_applied_twice", batch_mean="twice"),
+    # A misshapen gradient cannot be written into a view of its parameter's shape.
+    "transposed_weight_gradient": _writes(
+        "transposed_weight_gradient", lambda s: not _buffered(s), transposed_dW=True
+    ),
+    "bias_not_summed_over_batch": _bias_not_summed_over_batch,
+    "missing_activation_derivative": _writes("missing_activation_derivative", hidden_fprime="none"),
+    "activation_derivative_of_output": _writes(
+        "activation_derivative_of_output", hidden=("sigmoid", "tanh"), hidden_fprime="at_a"
+    ),
+    "wrong_activation_derivative": _wrong_activation_derivative,
+    # With dA⁽ˡ⁻¹⁾ computed at every layer, W⁽ˡ⁻¹⁾ at layer 1 is a KeyError on every call.
+    "wrong_layer_in_recurrence": _writes(
+        "wrong_layer_in_recurrence", lambda s: s.extra_keys != "extra_dA", recurrence_W="same_layer"
+    ),
+    "gradient_not_propagated": _writes("gradient_not_propagated", propagated=False),
+    "wrong_gradient_shape": _writes(
+        "wrong_gradient_shape", lambda s: not _buffered(s), db_form="flat"
+    ),
+    "params_mutated": _writes(
+        "params_mutated", lambda s: s.update == "with_update", update_in_place=True
+    ),
+    # ŷ − y written into Y: only where Y is the caller's array (not a float32 copy).
+    "inputs_mutated": _writes(
+        "inputs_mutated",
+        lambda s: _fused(s) and not casts_backward(s),
+        losses=("mse", "bce"),
+        overwrite_Y=True,
+    ),
+    # Only sums accumulate: the per-example traversal adds into its arrays.
+    "gradient_accumulates_across_calls": _writes(
+        "gradient_accumulates_across_calls",
+        lambda s: s.traversal == "per_example",
+        persistent_sums=True,
+    ),
+    # Propagating ∂L/∂ŷ instead of δ⁽ᴸ⁾ needs the output layer written out of the loop.
+    "output_derivative_missing_in_recurrence": _writes(
+        "output_derivative_missing_in_recurrence",
+        lambda s: s.output_layer == "output_peeled",
+        losses=("mse",),
+        output_fprime_in_recurrence=False,
+    ),
+    "scaled_gradient_tensor": _scaled_gradient_tensor,
+    # An update inside the per-example loop is another mistake (one step per example).
+    "update_before_propagation": _writes(
+        "update_before_propagation", lambda s: s.traversal != "per_example", recurrence_W="updated"
+    ),
+    "untransposed_weight_in_recurrence": _writes(
+        "untransposed_weight_in_recurrence", recurrence_W="untransposed"
+    ),
+    "softmax_diagonal_derivative": _writes(
+        "softmax_diagonal_derivative", losses=("cce",), softmax_diagonal=True
+    ),
+    # Float gradients truncate silently only when written into an int buffer (+= raises).
+    "integer_gradients": _writes(
+        "integer_gradients",
+        lambda s: _buffered(s) and s.traversal != "per_example",
+        integer_buffer=True,
+    ),
+    "unstable_output_delta": _unstable_output_delta,
+    "numerical_differentiation": _numerical_differentiation,
+}
+
+#: The ids the lead is adding to the catalogue (issue 7), recognisers to come.
+NEW_MISTAKES = (
+    "output_derivative_missing_in_recurrence",
+    "scaled_gradient_tensor",
+    "update_before_propagation",
+    "untransposed_weight_in_recurrence",
+    "softmax_diagonal_derivative",
+    "integer_gradients",
+    "unstable_output_delta",
+    "numerical_differentiation",
+)
+
+
+def inject(mistake: str, style: Style) -> Student | None:
+    """``style`` with ``mistake`` written in; None where it cannot occur."""
+    return INJECTORS[mistake](style)
+
+
+def uninjectable(ids: Collection[str]) -> list[str]:
+    """The mistake ids among ``ids`` that have no injector."""
+    return sorted(set(ids) - set(INJECTORS))
+
+
+def injections(styles: Collection[Style], per_mistake: int) -> Iterator[Student]:
+    """Each mistake in ``per_mistake`` of ``styles`` it applies to, rotating
+    through ``styles`` so that consecutive mistakes meet different ones."""
+    ordered = list(styles)
+    for number, mistake in enumerate(INJECTORS):
+        start = number * per_mistake
+        found = 0
+        for offset in range(len(ordered)):
+            student = inject(mistake, ordered[(start + offset) % len(ordered)])
+            if student is not None:
+                yield student
+                found += 1
+                if found == per_mistake:
+                    break

@@ -1,0 +1,123 @@
+"""Run a generated student through bpcheck's real checks, and judge the report
+against what the student is: which failures are expected, which are false
+alarms, and whether the mistake was named."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bpcheck import CheckResult, RunOptions, RunReport
+from tests.diagnosis.table import Row, named, unrecognised
+from tests.diagnosis.table import run as run_row
+from tests.styles._mistakes import LOSSES, Student
+
+#: The check a textbook output derivative fails once sigmoid outputs saturate.
+STABILITY = "numerical_stability"
+
+
+def module_path(student: Student, directory: Path) -> Path:
+    """Where :func:`write` puts ``student``: a short stem, unique per student."""
+    return directory / f"style_{zlib.crc32(student.name.encode()):08x}.py"
+
+
+def write(student: Student, directory: Path) -> Path:
+    """``student``'s source, written as a module file in ``directory``."""
+    path = module_path(student, directory)
+    path.write_text(student.source())
+    return path
+
+
+#: The hidden activations of a correct student's quick run: ReLU (the worked
+#: examples, ReLU′(0)) and, in turn, sigmoid or tanh (σ′ and tanh′ from z or a).
+CORRECT_HIDDEN = (("relu", "sigmoid"), ("relu", "tanh"))
+
+
+def quick(student: Student, rotation: int, options: RunOptions) -> RunOptions:
+    """``options`` limited to the families a quick run needs: for a correct
+    student every loss and the ``rotation``-th of :data:`CORRECT_HIDDEN`; for a
+    mistake one family it shows in, the ``rotation``-th of its hidden
+    activations and of its losses."""
+    if student.mistake is None:
+        hidden = CORRECT_HIDDEN[rotation % len(CORRECT_HIDDEN)]
+        return replace(options, hidden_activations=hidden, losses=LOSSES)
+    return replace(
+        options,
+        hidden_activations=(student.hidden[rotation % len(student.hidden)],),
+        losses=(student.losses[rotation % len(student.losses)],),
+    )
+
+
+def failing(report: RunReport) -> list[CheckResult]:
+    return [result for result in report.checks if result.status not in ("passed", "skipped")]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run of one student, and what it should have given."""
+
+    student: Student
+    report: RunReport
+    options: RunOptions
+
+    @property
+    def failed(self) -> set[str]:
+        """The planned checks that failed or raised, as check[family]."""
+        return {result.name for result in failing(self.report)}
+
+    @property
+    def expected_failures(self) -> set[str]:
+        """Checks a correct student must fail: numerical_stability on bce with a
+        textbook output derivative."""
+        if self.student.mistake or not self.student.style.unstable_outputs:
+            return set()
+        return {
+            f"{STABILITY}[{hidden}-bce]"
+            for hidden in self.options.hidden_activations
+            if "bce" in self.options.losses
+        }
+
+    @property
+    def false_alarms(self) -> list[CheckResult]:
+        """A correct student's failures that its style does not explain."""
+        if self.student.mistake:
+            return []
+        expected = self.expected_failures
+        return [result for result in failing(self.report) if result.name not in expected]
+
+    @property
+    def named(self) -> set[str]:
+        return named(self.report)
+
+    @property
+    def expected_names(self) -> frozenset[str]:
+        return self.student.expected(self.options.losses)
+
+    @property
+    def unrecognised(self) -> int:
+        """Failing checks whose mismatch the diagnosis said is no known mistake."""
+        return unrecognised(self.report)
+
+    @property
+    def naming(self) -> str:
+        """How the expected mistakes were named: "nothing to name" (none expected,
+        none named), "missed" (no failure to name), "named right" (every expected
+        one, nothing else), "named wrong" (a mistake the student does not have),
+        or "unnamed" (the expected ones not all named, nothing wrong named)."""
+        expected = self.expected_names
+        if not expected:
+            return "named wrong" if self.named else "nothing to name"
+        caught = self.failed if self.student.mistake else self.failed & self.expected_failures
+        if not caught:
+            return "missed"
+        if self.named - expected:
+            return "named wrong"
+        return "named right" if expected <= self.named else "unnamed"
+
+
+def run(student: Student, directory: Path, options: RunOptions) -> Outcome:
+    """The real checks, diagnoses included, against ``student`` written into ``directory``."""
+    path = write(student, directory)
+    report = run_row(Row(student.name, path, student.expected(options.losses)), options)
+    return Outcome(student, report, options)
