@@ -37,7 +37,6 @@ from tests.styles import (
     injections,
     uninjectable,
 )
-from tests.styles._functions import casts_backward
 from tests.styles._run import Outcome, quick, run
 
 SAMPLE = covering_sample()
@@ -61,14 +60,7 @@ KNOWN_FALSE_ALARMS: tuple[tuple[Callable[[Style], bool], frozenset[str], str], .
 #: Injected mistakes bpcheck names wrongly today (issue 7: "one mistake gets one
 #: name across families"). Such a row is an xfail while it is named wrong, and
 #: fails the test once it is named right (remove the entry).
-KNOWN_MISNAMINGS: tuple[tuple[Callable[[Student], bool], str], ...] = (
-    (
-        lambda student: student.mistake == "update_before_propagation"
-        and not casts_backward(student.style),
-        "W -= η dW on the caller's W is also named params_mutated (it does mutate params: "
-        "one mistake or two?)",
-    ),
-)
+KNOWN_MISNAMINGS: tuple[tuple[Callable[[Student], bool], str], ...] = ()
 
 
 def _known_false_alarms(style: Style) -> list[tuple[frozenset[str], str]]:

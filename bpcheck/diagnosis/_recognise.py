@@ -112,11 +112,27 @@ def _unexplained_shapes(evidence: Evidence) -> dict[str, str]:
             continue
         if key.startswith("dW") and got.shape == shape[::-1]:
             found[key] = "transposed_weight_gradient"
-        elif key.startswith("db") and case.batch_size > 1 and case.batch_size in got.shape:
+        elif key.startswith("db") and _keeps_the_batch(evidence, key):
             found[key] = "bias_not_summed_over_batch"
         else:
             found[key] = "wrong_gradient_shape"
     return found
+
+
+def _keeps_the_batch(evidence: Evidence, key: str) -> bool:
+    """Whether ``key``'s shape has the batch's length in place of the units': on
+    the failing case when its batch tells them apart, else on the second case,
+    whose batch is larger than every width (Hypothesis often shrinks the
+    failing case to a batch of one, where db over the wrong axis is (1, 1))."""
+    case, grads = evidence.case, evidence.gradients
+    assert case is not None and grads is not None
+    units = case.architecture.parameter_shapes()[key[1:]][0]
+    if case.batch_size not in (1, units):
+        return case.batch_size in grads[key].shape
+    second = evidence.second_observation
+    if second is None or key not in second.gradients:
+        return False
+    return second.case.batch_size in np.shape(second.gradients[key])
 
 
 def by_shape(mistake: str) -> Recogniser:

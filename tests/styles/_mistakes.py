@@ -43,9 +43,14 @@ class Student:
         return render(self.style, self.bugs, self.mistake)
 
     def expected(self, losses: Collection[str]) -> frozenset[str]:
-        """The mistakes a run over ``losses`` must name: the injected one, and
-        ``unstable_output_delta`` where a textbook output derivative meets bce."""
+        """The mistakes a run over ``losses`` must name: the injected one,
+        ``unstable_output_delta`` where a textbook output derivative meets bce,
+        and ``params_mutated`` where W is updated in place before the recurrence
+        reads it on the caller's own arrays (a style that casts the parameters
+        in backward updates its copies): that student has both mistakes."""
         names = {self.mistake} if self.mistake else set()
+        if self.mistake == "update_before_propagation" and not casts_backward(self.style):
+            names.add("params_mutated")
         if self.style.unstable_outputs and "bce" in losses and not self.bugs.numerical:
             names.add("unstable_output_delta")
         return frozenset(names)
