@@ -38,7 +38,7 @@ from bpcheck.grading._grade import (
     grade_all,
     local_executor,
 )
-from bpcheck.grading._isolation import describe_isolation
+from bpcheck.grading.isolation import describe_isolation
 
 IMPLEMENTATIONS = Path(__file__).resolve().parents[1] / "tests" / "implementations"
 SOURCES = ("correct_table.py", "buggy_missing_activation_derivative_1.py")

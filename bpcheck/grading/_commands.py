@@ -21,7 +21,7 @@ from bpcheck.grading._grade import (
     grade_all,
     local_executor,
 )
-from bpcheck.grading._isolation import describe_isolation
+from bpcheck.grading.isolation import describe_isolation
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
 

@@ -45,7 +45,7 @@ from typing import Any
 from bpcheck._errors import ConfigError
 from bpcheck._options import RawOption, run_options
 from bpcheck._running import RunOptions
-from bpcheck.grading._isolation import Limits
+from bpcheck.grading.isolation import Limits
 
 if sys.version_info >= (3, 11):
     import tomllib

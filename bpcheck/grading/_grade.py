@@ -50,7 +50,7 @@ from bpcheck._running import (
 )
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._isolation import Limits, WorkerStudent, find_module
+from bpcheck.grading.isolation import Limits, WorkerStudent, find_module
 
 STATE_SCHEMA = "bpcheck-grade-state/1"
 #: Where each submission's reports and state go, under the output directory.

@@ -35,17 +35,14 @@ from bpcheck._sandbox.calls import (
     Reply,
     UpdateCall,
 )
-from bpcheck.grading._isolation import (
+from bpcheck.grading.isolation import (
     Limits,
     WorkerStudent,
-    _has_marker,
-    _is_root,
-    _levels,
-    _matching,
-    _resolve_level,
     describe_isolation,
     find_module,
+    machine,
 )
+from bpcheck.grading.isolation._processes import has_marker, matching
 
 HOSTILE = Path(__file__).parent / "hostile"
 IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
@@ -80,7 +77,7 @@ GRADIENT_CALL = GradientCall(PARAMS, X, Y, ("relu", "linear"), "mse")
 FORWARD_CALL = ForwardCall(PARAMS, X, ("relu", "linear"))
 
 #: Does this level drop to a dedicated uid and hide the filesystem (root with bwrap)?
-CONFINED = _is_root() and _resolve_level(None) == "bwrap"
+CONFINED = machine().root and machine().resolve(None) == "bwrap"
 
 
 def _error(reply: Reply | None) -> str:
@@ -315,7 +312,7 @@ def test_every_hostile_submission_has_a_case() -> None:
 
 @pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
 def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     monkeypatch.setenv("BPCHECK_TEST_SECRET", "grader only")
     monkeypatch.chdir(Path(__file__).parent)
@@ -489,7 +486,7 @@ def test_describe_isolation_names_the_level_used() -> None:
 @pytest.mark.parametrize("level", ["unshare", "plain"])
 @pytest.mark.parametrize("name", ["leftovers", "fork_bomb", "infinite_loop", "escape"])
 def test_fallback_levels(level: str, name: str, tmp_path: Path) -> None:
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     submission = _with_target(tmp_path, name)
     student = WorkerStudent(submission, QUICK if name in TIMES_OUT else LIMITS, level=level)
@@ -534,7 +531,7 @@ def test_output_is_capped_and_never_parsed() -> None:
 GRADER = """
 import sys, time
 from pathlib import Path
-from bpcheck.grading._isolation import Limits, WorkerStudent
+from bpcheck.grading.isolation import Limits, WorkerStudent
 student = WorkerStudent(Path(sys.argv[1]), Limits(call_timeout=15), level=sys.argv[2])
 assert student.api.usable, student.api
 print(student._resources.marker, student._resources.uid, flush=True)
@@ -554,7 +551,7 @@ time.sleep(600)
 )
 def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
     """A grader killed hard (SIGKILL, no cleanup) takes its workers with it."""
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     grader = subprocess.Popen(
         [sys.executable, "-c", GRADER, str(HOSTILE / f"{name}.py"), level],
@@ -570,9 +567,9 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
         grader.wait()
 
     def alive() -> list[int]:
-        return _matching(
+        return matching(
             lambda pid, info: (
-                str(info[0]) == uid or _has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
+                str(info[0]) == uid or has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
             )
         )
 
@@ -586,7 +583,7 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
 def test_a_module_reads_its_own_data_files(level: str, tmp_path: Path) -> None:
     """A directory submission's module loads a data file by relative path and may
     write next to itself; only the worker's copy changes."""
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     submission = tmp_path / "student"
     submission.mkdir()

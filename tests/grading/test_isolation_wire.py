@@ -23,9 +23,9 @@ from bpcheck._sandbox.calls import (
     ProbeCall,
     UpdateCall,
 )
-from bpcheck.grading import _wire as wire
-from bpcheck.grading._wire import WireError
-from bpcheck.grading._worker import call_tree, hello_report, reply_of
+from bpcheck.grading.isolation import _wire as wire
+from bpcheck.grading.isolation._protocol import call_tree, hello_report, reply_of, replies_of
+from bpcheck.grading.isolation._wire import WireError
 
 
 def reader(data: bytes):
