@@ -8,13 +8,13 @@ directory has both. Every key is optional::
     losses = ["mse", "cce"]         # losses it covers
     seed = 0                        # Hypothesis seed: same seed, same score
     max_examples = 100              # examples per check (default: the grade profile's)
-    jobs = 2                        # submissions graded at once
+    jobs = 2                        # submissions graded at once (default: the cores available)
 
     [limits]                        # per worker; the fields of grading.Limits
     call_timeout = 30               # seconds per call into student code
     submission_timeout = 600        # seconds per submission
     memory_mb = 1024                # also cpu_seconds, file_size_mb, open_files,
-                                    # processes, output_bytes
+                                    # processes, output_bytes, disk_mb
 
     [points]                        # check id = its points (split across families)
     gradient_values = 30
@@ -36,6 +36,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -74,7 +75,7 @@ class GradingConfig:
 
     options: RunOptions = field(default_factory=lambda: RunOptions(profile="grade"))
     limits: Limits = field(default_factory=Limits)
-    jobs: int = 1
+    jobs: int = field(default_factory=lambda: available_cores())
     visibility: tuple[tuple[str, str], ...] = ()
     result_visibility: str = "visible"
     source: str = "the defaults"
@@ -91,6 +92,12 @@ class GradingConfig:
             "limits": dataclasses.asdict(self.limits),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or
+    ``taskset`` may narrow), not the machine's count."""
+    return len(os.sched_getaffinity(0))
 
 
 def find_config(directory: Path) -> Path | None:
@@ -139,7 +146,7 @@ def load_config(
     return GradingConfig(
         options=dataclasses.replace(options, points=_points(raw, check_ids)),
         limits=Limits(**limits),
-        jobs=int(_positive("jobs", raw["jobs"], int)) if "jobs" in raw else GradingConfig.jobs,
+        jobs=int(_positive("jobs", raw["jobs"], int)) if "jobs" in raw else available_cores(),
         visibility=tuple(
             (name, _visibility(f"visibility.{name}", option))
             for name, option in _entries(raw, "visibility", check_ids)
