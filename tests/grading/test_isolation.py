@@ -246,7 +246,39 @@ def protocol_error(student: WorkerStudent, reply: Reply | None) -> None:
     assert "malformed" in _error(reply)
 
 
+def sealed(student: WorkerStudent, reply: Reply | None) -> None:
+    """The seccomp filter is loaded (mode 2) and every call it denies failed."""
+    healthy(student, reply)
+    seen = student.call(FORWARD_CALL).AL
+    assert seen is not None
+    assert not seen[0, :-1].any(), seen
+    assert seen[0, -1] == (2 if machine().seccomp is None else 0)
+
+
+def disk_limit(student: WorkerStudent, reply: Reply | None) -> None:
+    assert student.termination == "disk_limit", student.termination_detail
+    assert "64 MB" in student.termination_detail
+    assert "stopped earlier" in _error(student.call(GRADIENT_CALL))
+
+
+def forged_hello(student: WorkerStudent, reply: Reply | None) -> None:
+    assert student.termination == "protocol_error", student.termination_detail
+    assert student.api.import_error is not None and reply is None
+
+
+def forged_verdicts(student: WorkerStudent, reply: Reply | None) -> None:
+    """The worker's copy of the harness says nothing changed; the grader saw X and W1 change."""
+    healthy(student, reply)
+    assert reply is not None and set(reply.mutated) == {"X", "params['W1']"}
+    (result,) = _run(student, {"no_mutation"})
+    assert result.status == "failed" and "X" in result.message, result
+
+
 CASES: dict[str, Callable[[WorkerStudent, Reply | None], None]] = {
+    "syscalls": sealed,
+    "disk_filler": disk_limit,
+    "forged_hello": forged_hello,
+    "forged_verdicts": forged_verdicts,
     "infinite_loop": timeout,
     "sleep_import": import_timeout,
     "memory_bomb": memory,
@@ -305,9 +337,30 @@ def _with_target(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_hostile_submission_has_a_case() -> None:
-    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report", "environment"} == set(
-        CASES
-    )
+    elsewhere = {"write_report", "environment", "cross_talk", "markdown_injection"}
+    assert {path.stem for path in HOSTILE.glob("*.py")} - elsewhere == set(CASES)
+
+
+@pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
+def test_nothing_crosses_from_one_submission_to_the_next(level: str) -> None:
+    """cross_talk leaves a secret in every channel it can, then a second worker looks
+    for it: the kernel's channels (keyring, SysV, POSIX queues, abstract sockets) are
+    closed at every level; /tmp, /var/tmp and /dev/shm are the worker's own but at plain."""
+    if not machine().available(level):
+        pytest.skip(f"{level} is not available here")
+    kernel = slice(0, 4)
+    found = []
+    for _ in range(2):
+        with WorkerStudent(HOSTILE / "cross_talk.py", LIMITS, level=level) as student:
+            seen = student.call(FORWARD_CALL).AL
+            assert seen is not None, student.termination_detail
+            found.append(seen[0])
+            assert not seen[1, kernel].any(), seen  # it could not even leave one
+        assert student.surviving_processes() == []
+    assert not found[1][kernel].any()
+    if level != "plain":
+        assert not found[1].any(), found
+        assert not any(Path(folder, "bpcheck-cross-talk").exists() for folder in ("/tmp", "/var/tmp", "/dev/shm"))
 
 
 @pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
@@ -325,6 +378,8 @@ def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_submission(name: str, tmp_path: Path) -> None:
+    if name == "disk_filler" and machine().resolve(None) == "plain":
+        pytest.skip("the plain level caps no disk: this would fill the host's")
     before = {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")
     }
@@ -360,6 +415,8 @@ def test_writing_into_the_report_directory(tmp_path: Path) -> None:
 def test_one_submission_cannot_cost_another_its_result(reference_copy: Path) -> None:
     """Hostile workers running at the same time leave a correct one untouched."""
     names = ["fork_bomb", "memory_bomb", "infinite_loop", "huge_output", "leftovers"]
+    if machine().resolve(None) != "plain":  # plain has no cap: it would fill the host's disk
+        names.append("disk_filler")
 
     def grade(path: Path) -> tuple[str | None, Reply]:
         with WorkerStudent(path, QUICK if path.stem in TIMES_OUT else LIMITS) as student:

@@ -291,3 +291,22 @@ def test_any_message_either_decodes_or_is_a_wire_error(tree: Any, arrays: list[n
             decode()
         except WireError:
             pass
+
+
+def test_the_grader_and_the_worker_agree_on_caps_and_call_tables() -> None:
+    """The worker's copy of the harness trims and names things as the grader checks them."""
+    from typing import get_args
+
+    from bpcheck._sandbox import execute, worker_main
+    from bpcheck.grading.isolation import _protocol
+
+    kinds = {call.__name__ for call in get_args(Call)}
+    assert set(worker_main.FUNCTION_OF_CALL) == kinds
+    assert worker_main.FUNCTION_OF_CALL == {
+        kind.__name__: name for kind, name in _protocol.FUNCTION_OF_CALL.items()
+    }
+    assert {kind.__name__ for kind in execute._HANDLERS} == kinds
+    assert worker_main.MAX_KEY == _protocol.MAX_NAME
+    assert worker_main.MAX_ENTRIES == _protocol.MAX_ENTRIES
+    assert worker_main.MAX_TEXT == _protocol.MAX_TEXT
+    assert 0 < worker_main.MARGIN < wire.MAX_JSON_BYTES < wire.MAX_MESSAGE_BYTES

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import shutil
 import stat
 from pathlib import Path
 
@@ -59,6 +60,30 @@ def _lock(uid: int) -> int | None:
         pass
     os.close(fd)
     return None
+
+
+#: World-writable folders a plain-level worker may leave files in.
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int) -> None:
+    """Delete what ``uid`` left at the top of the world-writable folders (the plain
+    level has no private /tmp): the next worker that draws ``uid`` finds nothing."""
+    for folder in SHARED_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def release_uid(uid: int, fd: int) -> None:

@@ -53,7 +53,7 @@ from bpcheck.grading.isolation._staging import (
     printable,
     stage,
 )
-from bpcheck.grading.isolation._uids import allocate_uid, release_uid
+from bpcheck.grading.isolation._uids import allocate_uid, release_uid, remove_files_of
 from bpcheck.grading.isolation._views import (
     Staged,
     View,
@@ -90,6 +90,8 @@ class _Resources:
         self.held_fds: list[int] = []
         self.survivors: list[int] = []
         self.output_tail = ""
+        #: Whether the worker could write to the host's world-writable folders (plain).
+        self.sweep = False
         self.released = False
         self.lock = threading.Lock()
 
@@ -136,6 +138,8 @@ class _Resources:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
         if self.uid is not None and self.uid_lock is not None:
+            if self.sweep:
+                remove_files_of(self.uid)
             release_uid(self.uid, self.uid_lock)
 
 
@@ -214,6 +218,7 @@ class WorkerStudent:
         level, probed = self._level, self._machine
         if probed.drops(level):
             resources.uid, resources.uid_lock = allocate_uid()
+            resources.sweep = level == "plain"
         uid = resources.uid
         directory = Path(tempfile.mkdtemp(prefix="bpcheck-worker-"))
         resources.directory = directory
