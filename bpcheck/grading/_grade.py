@@ -257,6 +257,7 @@ class TrustedStudent(InProcessStudent):
     def __init__(self, submission: Path, manager: pluggy.PluginManager) -> None:
         module, _ = find_module(submission)
         super().__init__(str(module if module is not None else submission), manager)
+        self.name, self.spec = printable(self.name), printable(self.spec)
 
 
 def check_isolation(isolation: str) -> None:

@@ -172,8 +172,9 @@ class WorkerStudent:
         self._inner_pid: int | None = None
         self._scratch: str | None = None
         module, problem = find_module(submission)
-        self.name = submission.name if submission.is_dir() else submission.stem
-        self.spec = str(module if module is not None else submission)
+        #: The name and the path reports show (printable: see :func:`printable`).
+        self.name = printable(submission.name if submission.is_dir() else submission.stem)
+        self.spec = printable(module if module is not None else submission)
         self.isolation = "not started"
         if problem is not None or module is None:
             self.api = ApiReport(import_error=StudentError("import", problem or "no module"))
