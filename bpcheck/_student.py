@@ -8,14 +8,17 @@ grader provides one backed by an isolated worker process.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pluggy
 
 from bpcheck._sandbox.calls import Call, Reply, StudentError
-from bpcheck._sandbox.execute import StudentFunctions, execute, student_error
+from bpcheck._sandbox.execute import FUNCTION_OF_CALL, StudentFunctions, execute, student_error
 from bpcheck._sandbox.loading import import_student, student_name
 
 #: The contract's functions and how many positional arguments each takes.
@@ -95,15 +98,65 @@ def inspect_functions(functions: StudentFunctions) -> ApiReport:
     return ApiReport(problems=tuple(problems), optional=optional)
 
 
-class InProcessStudent:
-    """A student module imported into this process (the ``pytest --student`` route)."""
+#: The per-call time limit of ``pytest --student`` and ``bpcheck check``, in seconds.
+DEFAULT_TIMEOUT = 10.0
 
-    def __init__(self, spec: str, manager: pluggy.PluginManager) -> None:
+
+class CallTimeout(BaseException):
+    """Raised in student code when a call outlives its time limit (a BaseException,
+    so that the student's ``except Exception`` does not swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CallTimeout` in the block after ``seconds`` of wall clock, then
+    every second again (code that swallows it once gets it again). It needs
+    SIGALRM, so it works in the main thread only: elsewhere, and for None, the
+    block runs without a limit."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CallTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class InProcessStudent:
+    """A student module imported into this process (the ``pytest --student`` route).
+
+    ``timeout`` is the time limit of each call, in seconds (None: no limit; the
+    front ends pass ``--bpcheck-timeout``). After a call ran past it, the
+    student's code is not called again: every later call answers at once that
+    it was not run, and ``termination`` is "timeout".
+    """
+
+    termination: str | None = None
+
+    def __init__(
+        self, spec: str, manager: pluggy.PluginManager, *, timeout: float | None = None
+    ) -> None:
         self.spec = spec
         self.name = student_name(spec)
+        self.timeout = timeout
+        self.termination_detail = ""
         self._functions = StudentFunctions(None, None)
         try:
-            module = import_student(spec)
+            with time_limit(timeout):
+                module = import_student(spec)
+        except CallTimeout:
+            self.termination = "timeout"
+            self.termination_detail = f"(the import) did not finish within {timeout:g} s"
+            error = StudentError("import", f"importing {spec} {self.termination_detail}")
+            self.api = ApiReport(import_error=error)
+            return
         except (Exception, SystemExit) as exc:
             self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
             return
@@ -111,7 +164,25 @@ class InProcessStudent:
         self.api = inspect_functions(self._functions)
 
     def call(self, request: Call) -> Reply:
-        return execute(self._functions, request)
+        function = FUNCTION_OF_CALL.get(type(request), "forward")
+        if self.termination is not None:
+            return Reply(
+                error=StudentError(function, f"not run: an earlier call {self.termination_detail}")
+            )
+        try:
+            with time_limit(self.timeout):
+                return execute(self._functions, request)
+        except CallTimeout:
+            self.termination = "timeout"
+            self.termination_detail = (
+                f"did not finish within the time limit of {self.timeout:g} s per call "
+                "(--bpcheck-timeout, or --timeout for bpcheck check)"
+            )
+            return Reply(
+                error=StudentError(
+                    function, f"{function}() {self.termination_detail}", exception="CallTimeout"
+                )
+            )
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         return [self.call(request) for request in requests]

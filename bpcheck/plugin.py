@@ -19,7 +19,7 @@ import pytest
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
-from bpcheck._options import RawOption, run_options
+from bpcheck._options import RawOption, call_timeout, run_options
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
     PlannedCheck,
@@ -30,7 +30,8 @@ from bpcheck._running import (
     with_plugin_mistakes,
 )
 from bpcheck._sandbox.loading import student_name
-from bpcheck._student import InProcessStudent
+from bpcheck._locate import locate_student
+from bpcheck._student import DEFAULT_TIMEOUT, InProcessStudent
 from bpcheck._text import failure_text
 
 #: (command-line flag, ini name, RunOptions field or None, help)
@@ -42,6 +43,7 @@ OPTIONS = (
     ("--bpcheck-activations", "bpcheck_activations", "activations", "hidden activations the assignment covers, e.g. relu,tanh"),
     ("--bpcheck-losses", "bpcheck_losses", "losses", "losses the assignment covers, e.g. mse,cce"),
     ("--bpcheck-report-dir", "bpcheck_report_dir", None, "where reports are written (default: reports)"),
+    ("--bpcheck-timeout", "bpcheck_timeout", None, f"seconds per call into the student's code (default {DEFAULT_TIMEOUT:g})"),
 )
 RESULT_PROPERTY = "bpcheck_result"
 
@@ -70,6 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         given = {field: _raw(config, flag, ini) for flag, ini, field, _ in OPTIONS if field}
         options = run_options(given)
+        timeout = call_timeout(_raw(config, "--bpcheck-timeout", "bpcheck_timeout"), DEFAULT_TIMEOUT)
+        locate_student(str(student.value), "--student", student.source)
     except ConfigError as error:
         raise pytest.UsageError(f"bpcheck: {error}") from None
     seed = getattr(config, "workerinput", {}).get("bpcheck_seed")
@@ -78,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = _raw(config, "--bpcheck-report-dir", "bpcheck_report_dir")
     directory = Path(str(report_dir.value)) if report_dir else Path("reports")
     config.pluginmanager.register(
-        BpcheckSession(str(student.value), options, directory), "bpcheck-session"
+        BpcheckSession(str(student.value), options, directory, timeout), "bpcheck-session"
     )
 
 
@@ -138,8 +142,11 @@ class BpcheckSuite(pytest.Collector):
 class BpcheckSession:
     """The plugin registered for a run with ``--student``."""
 
-    def __init__(self, spec: str, options: RunOptions, report_dir: Path) -> None:
-        self.spec, self.options, self.report_dir = spec, options, report_dir
+    def __init__(
+        self, spec: str, options: RunOptions, report_dir: Path, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.spec, self.options, self.report_dir, self.timeout = spec, options, report_dir, timeout
+        self.interrupted = False
         self.manager: pluggy.PluginManager = get_plugin_manager()
         self._student: InProcessStudent | None = None
         self.results: list[CheckResult] = []
@@ -149,7 +156,7 @@ class BpcheckSession:
     @property
     def student(self) -> InProcessStudent:
         if self._student is None:
-            self._student = InProcessStudent(self.spec, self.manager)
+            self._student = InProcessStudent(self.spec, self.manager, timeout=self.timeout)
         return self._student
 
     def pytest_plugin_registered(self, plugin: object) -> None:
@@ -206,8 +213,13 @@ class BpcheckSession:
             if name == RESULT_PROPERTY:
                 self.results.append(CheckResult.from_json(json.loads(str(value))))
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the report, unless the run was interrupted (Ctrl-C): then none is
+        written, and the terminal summary says so."""
         if hasattr(session.config, "workerinput") or not self.results:
+            return
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.interrupted = True
             return
         planned = plan(collect_checks(self.manager), self.options)
         order = {check.name: index for index, check in enumerate(planned)}
@@ -226,6 +238,12 @@ class BpcheckSession:
         self.report = report
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.interrupted:
+            terminalreporter.write_sep("-", "bpcheck")
+            terminalreporter.write_line(
+                "interrupted: no report written (the checks did not all run); run again to get one"
+            )
+            return
         report = self.report
         if report is not None:
             terminalreporter.write_sep("-", "bpcheck")

@@ -384,6 +384,15 @@ def _update(functions: StudentFunctions, call: UpdateCall, shared: bool) -> Repl
     return Reply(params=params, mutated=mutated())
 
 
+#: The student function a request is charged to (in a worker, by class name).
+FUNCTION_OF_CALL: dict[type, str] = {
+    ForwardCall: "forward",
+    GradientCall: "backward",
+    ProbeCall: "forward",
+    LossCall: "compute_loss",
+    UpdateCall: "update",
+}
+
 _HANDLERS: dict[type, Callable[[StudentFunctions, Any, bool], Reply]] = {
     ForwardCall: _forward,
     GradientCall: _gradients,

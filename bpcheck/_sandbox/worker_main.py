@@ -47,16 +47,6 @@ MAX_TEXT = 20_000
 #: Room kept free in a message, for its JSON framing.
 MARGIN = 1 << 20
 
-#: The student function a request is charged to when the worker itself must report
-#: (the grader's FUNCTION_OF_CALL, by class name: tests/grading checks they agree).
-FUNCTION_OF_CALL = {
-    "ForwardCall": "forward",
-    "GradientCall": "backward",
-    "ProbeCall": "forward",
-    "LossCall": "compute_loss",
-    "UpdateCall": "update",
-}
-
 _PR_SET_NO_NEW_PRIVS = 38
 _SECCOMP_SET_MODE_FILTER = 1
 _SECCOMP_FILTER_FLAG_TSYNC = 1
@@ -117,12 +107,21 @@ def main() -> None:
         StudentError,
         UpdateCall,
     )
-    from .execute import ContractViolation, _to_array, execute, functional_functions, student_error
+    from .execute import (
+        FUNCTION_OF_CALL,
+        ContractViolation,
+        _to_array,
+        execute,
+        functional_functions,
+        student_error,
+    )
     from .loading import import_student
 
     call_types = {
         cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)
     }
+    # By class name, bound now: student code may replace module attributes later.
+    function_of = {kind.__name__: name for kind, name in FUNCTION_OF_CALL.items()}
     probe_types = {"Probe": Probe, "DirectionProbe": DirectionProbe}
     # Bound now: student code may replace module attributes later.
     sendall, encode, allowed_dtype = sock.sendall, wire.encode, wire.allowed_dtype
@@ -199,7 +198,7 @@ def main() -> None:
 
     def answer(request: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
         """One call's reply tree, with its array bytes and an estimate of its JSON bytes."""
-        function = FUNCTION_OF_CALL.get(request.get("kind"), "forward")
+        function = function_of.get(request.get("kind"), "forward")
         try:
             call = _call_from(resolve(request), call_types, probe_types)
             try:
@@ -246,7 +245,7 @@ def main() -> None:
             tree, arrays, text = answer(call)
             fatal = tree.pop("fatal", None)
             if arrays_total + arrays > budget or text_total + text > json_budget:
-                function = FUNCTION_OF_CALL.get(call.get("kind"), "forward")
+                function = function_of.get(call.get("kind"), "forward")
                 summary = (
                     f"{function}() returned more than the rest of its batch's "
                     f"{wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB can carry"

@@ -250,13 +250,11 @@ class TrustedStudent(InProcessStudent):
     """An in-process student, for trusted code only (benchmarks, staff solutions)."""
 
     isolation = "none: in-process (trusted code only)"
-    termination: str | None = None
-    termination_detail = ""
     notes: list[str] = []
 
-    def __init__(self, submission: Path, manager: pluggy.PluginManager) -> None:
+    def __init__(self, submission: Path, manager: pluggy.PluginManager, timeout: float) -> None:
         module, _ = find_module(submission)
-        super().__init__(str(module if module is not None else submission), manager)
+        super().__init__(str(module if module is not None else submission), manager, timeout=timeout)
         self.name, self.spec = printable(self.name), printable(self.spec)
 
 
@@ -270,7 +268,7 @@ def open_student(submission: Path, limits: Limits, isolation: str) -> Iterator[G
     """The submission's student, run as ``isolation`` says, closed on exit."""
     check_isolation(isolation)
     if isolation == "in-process":
-        yield TrustedStudent(submission, _manager())
+        yield TrustedStudent(submission, _manager(), limits.call_timeout)
         return
     with WorkerStudent(submission, limits) as student:
         yield student

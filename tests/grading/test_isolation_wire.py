@@ -298,14 +298,13 @@ def test_the_grader_and_the_worker_agree_on_caps_and_call_tables() -> None:
     from typing import get_args
 
     from bpcheck._sandbox import execute, worker_main
+    from bpcheck._student import OPTIONAL_ARITY, REQUIRED_ARITY
     from bpcheck.grading.isolation import _protocol
 
-    kinds = {call.__name__ for call in get_args(Call)}
-    assert set(worker_main.FUNCTION_OF_CALL) == kinds
-    assert worker_main.FUNCTION_OF_CALL == {
-        kind.__name__: name for kind, name in _protocol.FUNCTION_OF_CALL.items()
-    }
-    assert {kind.__name__ for kind in execute._HANDLERS} == kinds
+    kinds = set(get_args(Call))
+    assert set(execute.FUNCTION_OF_CALL) == set(execute._HANDLERS) == kinds
+    assert _protocol.FUNCTION_OF_CALL is execute.FUNCTION_OF_CALL  # the worker's copy's too
+    assert set(execute.FUNCTION_OF_CALL.values()) <= {*REQUIRED_ARITY, *OPTIONAL_ARITY}
     assert worker_main.MAX_KEY == _protocol.MAX_NAME
     assert worker_main.MAX_ENTRIES == _protocol.MAX_ENTRIES
     assert worker_main.MAX_TEXT == _protocol.MAX_TEXT

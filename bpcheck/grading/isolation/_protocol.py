@@ -41,7 +41,7 @@ from bpcheck._sandbox.calls import (
     StudentError,
     UpdateCall,
 )
-from bpcheck._sandbox.execute import ContractViolation, gradient_arrays
+from bpcheck._sandbox.execute import FUNCTION_OF_CALL, ContractViolation, gradient_arrays
 from bpcheck._student import OPTIONAL_ARITY, ApiReport
 from bpcheck.grading.isolation import _wire as wire
 from bpcheck.grading.isolation._wire import WireError
@@ -53,17 +53,6 @@ READ_AHEAD = 1 << 16
 MAX_TEXT = 20_000
 MAX_NAME = 200
 MAX_ENTRIES = 1024
-
-#: The student function a request is charged to when the worker cannot say (the
-#: worker's own table, by class name, must agree: tests/grading checks it).
-FUNCTION_OF_CALL: dict[type, str] = {
-    ForwardCall: "forward",
-    GradientCall: "backward",
-    ProbeCall: "forward",
-    LossCall: "compute_loss",
-    UpdateCall: "update",
-}
-
 
 class ChannelTimeout(Exception):
     """The deadline passed before the message was complete."""
