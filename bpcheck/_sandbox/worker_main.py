@@ -193,20 +193,21 @@ def main() -> None:
             hello["fatal"] = "memory_limit"
     hello["problems"] = [str(problem)[:MAX_TEXT] for problem in hello["problems"]][:MAX_ENTRIES]
     send(hello)
-    if hello["import_error"] is not None:
+    if hello["import_error"] is not None or functions is None:
         exit_now(MEMORY_EXIT if hello.get("fatal") else 0)
+    adapted = functions
 
     def answer(request: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
         """One call's reply tree, with its array bytes and an estimate of its JSON bytes."""
-        function = function_of.get(request.get("kind"), "forward")
+        function = function_of.get(str(request.get("kind")), "forward")
         try:
             call = _call_from(resolve(request), call_types, probe_types)
             try:
-                reply = execute(functions, call, shared=True)
+                reply = execute(adapted, call, shared=True)
             except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
                 return {"error": error_tree(student_error(function, exc))}, 0, 0
             if reply.error is not None:
-                tree = {"error": error_tree(reply.error)}
+                tree: dict[str, Any] = {"error": error_tree(reply.error)}
                 if str(reply.error.exception).endswith("MemoryError"):
                     tree["fatal"] = "memory_limit"
                 return tree, 0, len(str(tree))
@@ -245,7 +246,7 @@ def main() -> None:
             tree, arrays, text = answer(call)
             fatal = tree.pop("fatal", None)
             if arrays_total + arrays > budget or text_total + text > json_budget:
-                function = function_of.get(call.get("kind"), "forward")
+                function = function_of.get(str(call.get("kind")), "forward")
                 summary = (
                     f"{function}() returned more than the rest of its batch's "
                     f"{wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB can carry"

@@ -42,7 +42,7 @@ def allocate_uid() -> tuple[int, int]:
     for uid in [*draws, *range(UID_BASE, UID_BASE + UID_COUNT)]:
         fd = _lock(uid)
         if fd is not None:
-            kill_all(lambda pid, info, uid=uid: info[0] == uid)
+            kill_all(lambda pid, info: info[0] == uid)  # noqa: B023 (used at once)
             return uid, fd
     raise RuntimeError("no free worker uid")
 
