@@ -151,3 +151,14 @@ def harness_sources() -> dict[str, bytes]:
     sources = {name: (folder / name).read_bytes() for name in SANDBOX_MODULES}
     sources["wire.py"] = Path(_wire.__file__).resolve().read_bytes()
     return sources
+
+
+def tree_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def share_with_group(folder: Path, uid: int) -> None:
+    """Own ``folder`` by root and group ``uid``: the worker reads it, nobody else does."""
+    for path in [folder, *folder.rglob("*")]:
+        os.chown(path, 0, uid)
+        os.chmod(path, 0o750 if path.is_dir() else 0o640)

@@ -274,5 +274,30 @@ def plain_view(staged: Staged, pdeathsig: bool) -> View:
     return view
 
 
+def hidden_from_unshare(submission: Path) -> list[Path]:
+    """What the unshare level covers with empty tmpfs: Python packages, bpcheck's and
+    the reference's sources, and the folder the submission came from."""
+    _, prefix = interpreter()
+    hidden = [Path(p) for p in system_site_packages()]
+    hidden += interpreter_site_packages(prefix)
+    hidden += [Path(p) for p in {sys.prefix, sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}]
+    hidden += _bpcheck_sources() + [submission.resolve().parent]
+    return hidden
+
+
+def _bpcheck_sources() -> list[Path]:
+    """bpcheck's and the reference's source trees, and Hypothesis's."""
+    import bpcheck_reference
+    import hypothesis
+
+    import bpcheck
+
+    return [
+        Path(bpcheck.__file__).resolve().parent.parent,
+        Path(bpcheck_reference.__file__).resolve().parent,
+        Path(hypothesis.__file__).resolve().parent,
+    ]
+
+
 def _q(word: object) -> str:
     return shlex.quote(str(word))

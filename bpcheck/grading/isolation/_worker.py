@@ -13,14 +13,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 import tempfile
-import threading
 import time
 import weakref
 from collections.abc import Sequence
@@ -33,7 +29,7 @@ from bpcheck.grading.isolation import _seccomp
 from bpcheck.grading.isolation._describe import summary
 from bpcheck.grading.isolation._limits import Limits, rlimits
 from bpcheck.grading.isolation._machine import machine
-from bpcheck.grading.isolation._processes import has_marker, kill_all, matching, processes_of_uid
+from bpcheck.grading.isolation._processes import matching, processes_of_uid
 from bpcheck.grading.isolation._protocol import (
     FUNCTION_OF_CALL,
     Channel,
@@ -46,19 +42,23 @@ from bpcheck.grading.isolation._protocol import (
     replies_of,
 )
 from bpcheck.grading.isolation._shared import WATCHED, SharedInputs
+from bpcheck.grading.isolation._resources import Resources
 from bpcheck.grading.isolation._staging import (
     TooLarge,
     find_module,
     harness_sources,
     printable,
+    share_with_group,
     stage,
+    tree_bytes,
 )
-from bpcheck.grading.isolation._uids import allocate_uid, release_uid, remove_files_of
+from bpcheck.grading.isolation._uids import allocate_uid
 from bpcheck.grading.isolation._views import (
     Staged,
     View,
     base_env,
     bwrap_view,
+    hidden_from_unshare,
     numpy_dirs,
     plain_view,
     unshare_view,
@@ -73,74 +73,6 @@ DISK_SLACK = 128 << 10
 
 class _Stop(Exception):
     """A wait on the worker was cut short; ``termination`` has been set."""
-
-
-class _Resources:
-    """What one worker holds, released exactly once (by close() or at garbage collection)."""
-
-    def __init__(self) -> None:
-        self.process: subprocess.Popen[bytes] | None = None
-        self.directory: Path | None = None
-        self.uid: int | None = None
-        self.uid_lock: int | None = None
-        self.marker = f"bpcheck-worker-{secrets.token_hex(8)}"
-        self.sock: socket.socket | None = None
-        self.shared: SharedInputs | None = None
-        self.outputs: list[int] = []
-        self.held_fds: list[int] = []
-        self.survivors: list[int] = []
-        self.output_tail = ""
-        #: Whether the worker could write to the host's world-writable folders (plain).
-        self.sweep = False
-        self.released = False
-        self.lock = threading.Lock()
-
-    def belongs(self, pid: str, info: tuple[int, str]) -> bool:
-        if self.uid is not None and info[0] == self.uid:
-            return True
-        return has_marker(pid, f"BPCHECK_WORKER={self.marker}".encode())
-
-    def kill(self) -> None:
-        """SIGKILL the worker's whole process tree and reap it."""
-        process = self.process
-        if process is not None and process.returncode is None:
-            for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), process.kill):
-                try:
-                    kill()
-                except OSError:
-                    pass
-        self.survivors = kill_all(self.belongs)
-        if process is not None:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-
-    def release(self) -> None:
-        with self.lock:
-            if self.released:
-                return
-            self.released = True
-        self.kill()
-        if self.sock is not None:
-            self.sock.close()
-        if self.shared is not None:
-            self.shared.close()
-        for fd in self.outputs:
-            try:
-                size = os.fstat(fd).st_size
-                self.output_tail += os.pread(fd, 4000, max(0, size - 4000)).decode(errors="replace")
-            except OSError:
-                pass
-            os.close(fd)
-        for fd in self.held_fds:
-            os.close(fd)
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-        if self.uid is not None and self.uid_lock is not None:
-            if self.sweep:
-                remove_files_of(self.uid)
-            release_uid(self.uid, self.uid_lock)
 
 
 class WorkerStudent:
@@ -164,7 +96,7 @@ class WorkerStudent:
         self.termination_detail = ""
         self.notes: list[str] = []
         self._started = time.monotonic()
-        self._resources = _Resources()
+        self._resources = Resources()
         self._finalizer = weakref.finalize(self, self._resources.release)
         self.boot_seconds: float | None = None
         self._machine = machine()
@@ -233,9 +165,9 @@ class WorkerStudent:
             (lib / package / name).write_bytes(code)
             os.chmod(lib / package / name, 0o644)
         relative, self.notes = stage(submission, module, directory / "student")
-        size = _tree_bytes(directory / "student")
+        size = tree_bytes(directory / "student")
         if uid is not None:  # readable by the worker's group only, writable by nobody but root
-            _share_with_group(directory / "student", uid)
+            share_with_group(directory / "student", uid)
             os.chown(scratch, uid, uid)
         numpy = numpy_dirs()
         if level != "plain":
@@ -257,7 +189,7 @@ class WorkerStudent:
             view = bwrap_view(staged, probed.root, env)
         elif level == "unshare":
             env.update(HOME="/tmp", TMPDIR="/tmp")
-            view = unshare_view(staged, _hidden_from_unshare(submission))
+            view = unshare_view(staged, hidden_from_unshare(submission))
         else:
             view = plain_view(staged, pdeathsig=probed.setpriv)
             env.update(HOME=view.scratch, TMPDIR=view.scratch)
@@ -557,41 +489,3 @@ def _describe_calls(calls: list[Call]) -> str:
     if len(calls) == 1:
         return f"{next(iter(functions))}()"
     return f"a batch of {len(calls)} calls ({', '.join(f'{name}()' for name in functions)})"
-
-
-def _tree_bytes(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
-def _share_with_group(folder: Path, uid: int) -> None:
-    """Own ``folder`` by root and group ``uid``: the worker reads it, nobody else does."""
-    for path in [folder, *folder.rglob("*")]:
-        os.chown(path, 0, uid)
-        os.chmod(path, 0o750 if path.is_dir() else 0o640)
-
-
-def _hidden_from_unshare(submission: Path) -> list[Path]:
-    """What the unshare level covers with empty tmpfs: Python packages, bpcheck's and
-    the reference's sources, and the folder the submission came from."""
-    from bpcheck.grading.isolation._views import interpreter, interpreter_site_packages, system_site_packages
-
-    _, prefix = interpreter()
-    hidden = [Path(p) for p in system_site_packages()]
-    hidden += interpreter_site_packages(prefix)
-    hidden += [Path(p) for p in {sys.prefix, sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}]
-    hidden += _bpcheck_sources() + [submission.resolve().parent]
-    return hidden
-
-
-def _bpcheck_sources() -> list[Path]:
-    """bpcheck's and the reference's source trees, and Hypothesis's."""
-    import bpcheck_reference
-    import hypothesis
-
-    import bpcheck
-
-    return [
-        Path(bpcheck.__file__).resolve().parent.parent,
-        Path(bpcheck_reference.__file__).resolve().parent,
-        Path(hypothesis.__file__).resolve().parent,
-    ]

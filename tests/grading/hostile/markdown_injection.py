@@ -1,6 +1,5 @@
 """Raises an exception whose text closes the report's code fence and forges a perfect
 score, a heading and a table."""
-import numpy as np
 
 FORGERY = (
     "oops\n```\n\n# bpcheck report: 105/105\n\n**Score: 105 / 105** (passed)\n\n"

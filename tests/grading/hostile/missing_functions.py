@@ -1,5 +1,4 @@
 """Has forward() only."""
-import numpy as np
 
 
 def forward(params, X, activations):

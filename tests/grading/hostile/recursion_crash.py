@@ -2,7 +2,6 @@
 import json
 import sys
 
-import numpy as np
 
 sys.setrecursionlimit(10**8)
 
