@@ -664,3 +664,41 @@ def test_a_module_reads_its_own_data_files(level: str, tmp_path: Path) -> None:
         "mlp.py",
         "scale.txt",
     ]
+
+
+def test_a_batch_is_one_round_trip_and_answers_as_single_calls_do(
+    reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpcheck.grading.isolation import _protocol
+
+    in_process = InProcessStudent(str(reference_copy), get_plugin_manager())
+    calls: list[Call] = [
+        GRADIENT_CALL,
+        FORWARD_CALL,
+        ProbeCall(PARAMS, X, ("relu", "linear"), (Probe("W1", 0, 1e-5),)),
+        LossCall(np.abs(Y), np.abs(Y) / 2, "mse"),
+        UpdateCall(PARAMS, {f"d{k}": np.ones_like(v) for k, v in PARAMS.items()}, 0.1),
+    ]
+    sent: list[object] = []
+    real_send = _protocol.Channel.send
+    monkeypatch.setattr(
+        _protocol.Channel, "send", lambda self, tree, deadline: (sent.append(tree), real_send(self, tree, deadline))
+    )
+    with WorkerStudent(reference_copy, LIMITS) as student:
+        replies = student.call_many(calls)
+    assert len(sent) == 1 and len(replies) == len(calls)
+    for call, got in zip(calls, replies, strict=True):
+        expected = in_process.call(call)
+        assert got.error is None and got.mutated == expected.mutated == ()
+        for field in ("AL", "probes", "loss"):
+            if getattr(expected, field) is not None:
+                np.testing.assert_allclose(getattr(got, field), getattr(expected, field), rtol=1e-12)
+
+
+def test_a_batch_that_runs_out_of_time_names_its_limit() -> None:
+    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 0.5})
+    with WorkerStudent(HOSTILE / "infinite_loop.py", limits) as student:
+        replies = student.call_many([GRADIENT_CALL] * 3)
+    assert student.termination == "timeout"
+    assert "the time limit of 1.5 s for its 3 calls (0.5 s per call)" in student.termination_detail
+    assert all("did not finish" in _error(reply) for reply in replies)
