@@ -1,4 +1,5 @@
 """Has forward() only."""
+import numpy as np
 
 
 def forward(params, X, activations):

@@ -2,6 +2,7 @@
 import json
 import sys
 
+import numpy as np
 
 sys.setrecursionlimit(10**8)
 
