@@ -273,7 +273,7 @@ JSON = st.recursive(
 ARRAYS = st.sampled_from([np.ones((1, 1)), np.zeros((0,)), np.arange(3)])
 
 
-@hypothesis.settings(derandomize=True, max_examples=300, database=None, deadline=None)
+@hypothesis.settings(derandomize=True, max_examples=120, database=None, deadline=None)
 @hypothesis.given(JSON, st.lists(ARRAYS, max_size=2))
 def test_any_message_either_decodes_or_is_a_wire_error(tree: Any, arrays: list[np.ndarray]) -> None:
     """Whatever the worker sends, the decoders raise WireError or nothing: never a
