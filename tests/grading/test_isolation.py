@@ -682,7 +682,9 @@ def test_a_batch_is_one_round_trip_and_answers_as_single_calls_do(
     sent: list[object] = []
     real_send = _protocol.Channel.send
     monkeypatch.setattr(
-        _protocol.Channel, "send", lambda self, tree, deadline: (sent.append(tree), real_send(self, tree, deadline))
+        _protocol.Channel,
+        "send",
+        lambda self, tree, deadline, **how: (sent.append(tree), real_send(self, tree, deadline, **how)),
     )
     with WorkerStudent(reference_copy, LIMITS) as student:
         replies = student.call_many(calls)

@@ -309,3 +309,10 @@ def test_the_grader_and_the_worker_agree_on_caps_and_call_tables() -> None:
     assert worker_main.MAX_ENTRIES == _protocol.MAX_ENTRIES
     assert worker_main.MAX_TEXT == _protocol.MAX_TEXT
     assert 0 < worker_main.MARGIN < wire.MAX_JSON_BYTES < wire.MAX_MESSAGE_BYTES
+
+
+def test_a_trusted_tree_encodes_to_the_same_message() -> None:
+    tree = {"calls": [{"x": np.arange(3.0), "n": np.int64(4), "s": "a", "l": [1, 2.5, None]}]}
+    assert b"".join(wire.encode_trusted(tree)) == b"".join(wire.encode(tree))
+    with pytest.raises(WireError):
+        wire.encode_trusted({"a": np.array([None], dtype=object)})

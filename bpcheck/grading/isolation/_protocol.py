@@ -86,8 +86,9 @@ class Channel:
                 return
             self.tick()
 
-    def send(self, tree: Any, deadline: float) -> None:
-        data = memoryview(b"".join(wire.encode(tree)))
+    def send(self, tree: Any, deadline: float, *, trusted: bool = False) -> None:
+        """Send ``tree``; ``trusted``: one the grader built itself (:func:`wire.encode_trusted`)."""
+        data = memoryview(b"".join((wire.encode_trusted if trusted else wire.encode)(tree)))
         while data:
             if time.monotonic() > deadline:
                 raise ChannelTimeout()

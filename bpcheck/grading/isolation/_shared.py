@@ -50,6 +50,7 @@ class SharedInputs:
         self._grow(FIRST_BYTES)
         fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
         self._used = 0
+        self._snapshot = b""
 
     def _grow(self, size: int) -> None:
         if self._map is not None:
@@ -71,6 +72,18 @@ class SharedInputs:
         if size != self.size:
             self._grow(size)
         self._used = 0
+        self._snapshot = b""
+
+    def seal(self) -> None:
+        """Remember the batch's inputs as written, for :meth:`changed`."""
+        assert self._map is not None
+        self._snapshot = self._map[: self._used]
+
+    def changed(self) -> bool:
+        """Whether any byte of the batch's inputs differs from what was written: when
+        not, no call changed anything in place, and :meth:`mutated` need not look."""
+        assert self._map is not None
+        return self._map[: len(self._snapshot)] != self._snapshot
 
     def reference(self, value: Any) -> dict[str, list[Any]]:
         """Write ``value`` (an array) at the next free place; the reference to it."""

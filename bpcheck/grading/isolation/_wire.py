@@ -96,6 +96,29 @@ def encode(tree: Any) -> list[bytes]:
         raise WireError(f"a {type(value).__name__} cannot be sent")
 
     body = json.dumps(walk(tree, 0), separators=(",", ":")).encode()
+    return _frame(body, arrays)
+
+
+def encode_trusted(tree: Any) -> list[bytes]:
+    """:func:`encode` for a tree the grader built itself (no student data in it): the
+    same message, written by json's C encoder, without the depth and key checks."""
+    arrays: list[np.ndarray] = []
+
+    def place(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            if not allowed_dtype(value.dtype):
+                raise WireError(f"an array of dtype {value.dtype} cannot be sent")
+            arrays.append(value)
+            return {"$array": len(arrays) - 1}
+        if isinstance(value, np.generic):
+            return value.item()
+        raise WireError(f"a {type(value).__name__} cannot be sent")
+
+    body = json.dumps(tree, separators=(",", ":"), default=place).encode()
+    return _frame(body, arrays)
+
+
+def _frame(body: bytes, arrays: list[np.ndarray]) -> list[bytes]:
     chunks = [_HEAD.pack(MAGIC, len(body), len(arrays)), body]
     for array in arrays:
         header, order = _header_of(array)

@@ -330,7 +330,8 @@ class WorkerStudent:
         try:
             shared.place(calls)
             trees = [call_tree(call, shared.reference) for call in calls]
-            self._channel.send(batch_tree(trees, shared.size), deadline)
+            shared.seal()
+            self._channel.send(batch_tree(trees, shared.size), deadline, trusted=True)
             replies, fatal = replies_of(self._channel.receive(deadline), calls)
         except ChannelTimeout:
             self._stop("timeout", f"{what} did not finish within {self._limit_text(len(calls))}")
@@ -341,8 +342,9 @@ class WorkerStudent:
         except _Stop:
             pass
         else:
+            changed = shared.changed()
             for call, tree, reply in zip(calls, trees, replies):
-                if reply.error is None and type(call) in WATCHED:
+                if changed and reply.error is None and type(call) in WATCHED:
                     observed = shared.mutated(call, tree["fields"])
                     reply.mutated = tuple(dict.fromkeys((*observed, *reply.mutated)))
             if fatal == "memory_limit":
