@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from bpcheck import __version__
+from bpcheck._errors import ConfigError
 from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
@@ -22,7 +24,7 @@ from bpcheck.grading._grade import (
     grade_all,
     local_executor,
 )
-from bpcheck.grading.isolation import describe_isolation, weaker_warning
+from bpcheck.grading.isolation import describe_isolation, machine, weaker_warning
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
 
@@ -113,6 +115,13 @@ def _grade_with_progress(
 ) -> tuple[GradingConfig, list[Graded]]:
     config = grading_config(arguments)
     submissions = find_submissions(arguments.submissions)
+    try:
+        machine().resolve(None)
+    except (ValueError, RuntimeError) as error:  # BPCHECK_ISOLATION names no level that works
+        raise ConfigError(
+            "BPCHECK_ISOLATION", "the environment", f"a level that works here ({error})",
+            os.environ.get("BPCHECK_ISOLATION"),
+        ) from None
     warning = weaker_warning()
     if warning:
         print(warning, file=sys.stderr)

@@ -515,3 +515,11 @@ def test_a_weaker_level_is_warned_about_in_the_first_lines(
     first = capsys.readouterr().err.splitlines()[0]
     assert first.startswith("bpcheck: WARNING: workers run at the 'plain' level")
     assert "network" in first and "install-isolation" in first
+
+
+def test_an_isolation_level_that_does_not_exist_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BPCHECK_ISOLATION", "chroot")
+    assert main(["grade", str(CORRECT)]) == 4
+    assert "BPCHECK_ISOLATION (from the environment)" in capsys.readouterr().err
