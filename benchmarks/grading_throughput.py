@@ -1,6 +1,7 @@
 """How much isolation and parallel grading cost, measured side by side in one run.
 
     python benchmarks/grading_throughput.py [--submissions 8] [--examples 10] [--repeat 1]
+                                            [--calls 200]
 
 Generates a batch of submissions (copies of a correct and a buggy
 implementation, alternating) and grades it three times, each into a fresh
@@ -13,6 +14,10 @@ output directory so that nothing is resumed:
 
 It prints the time per submission of each, and the two ratios: isolated over
 in-process time per submission, and ``--jobs 2`` over ``--jobs 1`` throughput.
+Then it times ``--calls`` gradient calls of a small case against one correct
+submission three ways: in-process, isolated one call per round trip
+(``call``), and isolated in batches of 10 (``call_many``), to show what a
+round trip costs.
 The pool's start-up is part of the ``--jobs 2`` time, as it is for a grader.
 With ``--repeat R`` the three runs are repeated R times, in turn, and each
 keeps its fastest time: the least disturbed by whatever else the machine runs.
@@ -27,9 +32,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from tabulate import tabulate
 
+from bpcheck import InProcessStudent, get_plugin_manager
 from bpcheck._options import RawOption
+from bpcheck._sandbox.calls import GradientCall
 from bpcheck.grading._config import GradingConfig, load_config
 from bpcheck.grading._grade import (
     Graded,
@@ -38,7 +46,7 @@ from bpcheck.grading._grade import (
     grade_all,
     local_executor,
 )
-from bpcheck.grading._isolation import describe_isolation
+from bpcheck.grading.isolation import Limits, WorkerStudent, describe_isolation
 
 IMPLEMENTATIONS = Path(__file__).resolve().parents[1] / "tests" / "implementations"
 SOURCES = ("correct_table.py", "buggy_missing_activation_derivative_1.py")
@@ -82,11 +90,38 @@ RUNS = {  # name: (isolation, jobs)
 }
 
 
+def per_call(source: Path, calls: int) -> dict[str, float]:
+    """Microseconds per gradient call: in-process, isolated one by one, isolated in batches."""
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.normal(size=(8, 4)), "b1": rng.normal(size=(8, 1)),
+              "W2": rng.normal(size=(2, 8)), "b2": rng.normal(size=(2, 1))}  # fmt: skip
+    call = GradientCall(params, rng.normal(size=(4, 16)), rng.normal(size=(2, 16)),
+                        ("relu", "linear"), "mse")  # fmt: skip
+    timings = {}
+    local = InProcessStudent(str(source), get_plugin_manager())
+    started = time.perf_counter()
+    for _ in range(calls):
+        local.call(call)
+    timings["in-process call"] = time.perf_counter() - started
+    with WorkerStudent(source, Limits()) as student:
+        student.call(call)  # warm
+        started = time.perf_counter()
+        for _ in range(calls):
+            student.call(call)
+        timings["isolated call, one per round trip"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(calls // 10):
+            student.call_many([call] * 10)
+        timings["isolated call_many, 10 per round trip"] = time.perf_counter() - started
+    return {name: 1e6 * total / calls for name, total in timings.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=8, help="batch size (default 8)")
     parser.add_argument("--examples", type=int, default=10, help="examples per check (default 10)")
     parser.add_argument("--repeat", type=int, default=1, help="keep the best of R runs (default 1)")
+    parser.add_argument("--calls", type=int, default=200, help="calls for the per-call times")
     arguments = parser.parse_args()
     count = arguments.submissions
     config = load_config(None, {"max_examples": RawOption(arguments.examples, "--examples")}, [])
@@ -121,6 +156,11 @@ def main() -> None:
     print(
         f"throughput, --jobs 2 / --jobs 1 (isolated):  {isolated / seconds['isolated, --jobs 2']:.2f}x"
     )
+    print()
+    timings = per_call(IMPLEMENTATIONS / SOURCES[0], arguments.calls)
+    print(tabulate([(name, f"{value:.0f}") for name, value in timings.items()],
+                   headers=("gradient call, 4 -> 8 relu -> 2, batch 16", "µs per call")))  # fmt: skip
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from tabulate import tabulate
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
-from bpcheck._options import RawOption, course_settings, run_options, with_adapter
+from bpcheck._locate import locate_student
+from bpcheck._options import RawOption, call_timeout, course_settings, run_options, with_adapter
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import run_student
-from bpcheck._student import InProcessStudent
+from bpcheck._student import DEFAULT_TIMEOUT, InProcessStudent
 from bpcheck._text import failure_text
 from bpcheck.grading._commands import add_grading_commands, grade, gradescope
 from bpcheck.grading._config import course_entries
@@ -27,8 +28,9 @@ from bpcheck.grading._config import course_entries
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-#: Exit codes: like pytest, 0 all passed, 1 some check failed, 4 usage/configuration error.
-PASSED, FAILED, USAGE_ERROR = 0, 1, 4
+#: Exit codes: like pytest, 0 all passed, 1 some check failed, 2 interrupted,
+#: 4 usage/configuration error.
+PASSED, FAILED, INTERRUPTED, USAGE_ERROR = 0, 1, 2, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--activations", help="hidden activations covered, e.g. relu,tanh")
     check.add_argument("--losses", help="losses covered, e.g. mse,cce")
     check.add_argument("--report-dir", default="reports", help="where reports go (default: reports)")
+    check.add_argument(
+        "--timeout", help=f"seconds per call into the student's code (default {DEFAULT_TIMEOUT:g})"
+    )
 
     init = commands.add_parser("init", help="copy the starter module for a student")
     init.add_argument("directory", nargs="?", default=".", help="where to put it (default: here)")
@@ -98,14 +103,23 @@ def _check(arguments: argparse.Namespace) -> int:
         )
         if getattr(arguments, name) is not None
     }
+    timeout = call_timeout(
+        None if arguments.timeout is None else RawOption(arguments.timeout, "the command line, --timeout"),
+        DEFAULT_TIMEOUT,
+    )
+    locate_student(arguments.student, "STUDENT", "the command line")
     flag = RawOption(arguments.adapter, "the command line, --adapter") if arguments.adapter else None
     course = course_settings(flag, course_entries(Path.cwd()))
     manager = get_plugin_manager()
     options = with_adapter(run_options(given), arguments.student, course, manager)
-    student = InProcessStudent(arguments.student, manager, options.adapter)
+    student = InProcessStudent(arguments.student, manager, options.adapter, timeout=timeout)
     print(f"bpcheck {__version__}: student {arguments.student}, profile {options.profile}, seed {options.seed}")
     print(f"adapter: {options.adapter.describe()}\nscope: {options.assignment.describe()}")
-    report = run_student(student, options, manager)
+    try:
+        report = run_student(student, options, manager)
+    except KeyboardInterrupt:
+        print("\nbpcheck: interrupted: no report written (the checks did not all run)", file=sys.stderr)
+        return INTERRUPTED
     print_failures(report)
     print("\n" + summary_table(report))
     written = [

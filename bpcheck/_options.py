@@ -3,6 +3,7 @@ where a bad value came from."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -41,6 +42,19 @@ def _count(setting: str, raw: RawOption) -> int:
     if number < 0:
         raise ConfigError(setting, raw.source, "a whole number ≥ 0", raw.value)
     return number
+
+
+def call_timeout(raw: RawOption | None, default: float) -> float:
+    """Seconds per call into student code: a number > 0 (``default`` when not given)."""
+    if raw is None:
+        return default
+    try:
+        seconds = float(str(raw.value))
+    except ValueError:
+        raise ConfigError("timeout", raw.source, "a number of seconds > 0", raw.value) from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError("timeout", raw.source, "a number of seconds > 0", raw.value)
+    return seconds
 
 
 def run_options(given: Mapping[str, RawOption | None]) -> RunOptions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import zlib
 from dataclasses import dataclass, field
 
@@ -97,10 +98,17 @@ def item_seed(seed: int, name: str) -> int:
 
 
 def reproduce_command(student: Student, planned: PlannedCheck, options: RunOptions) -> str:
+    """One shell command that reruns ``planned`` on ``student`` with the same
+    seed, every word shell-quoted (a file name may hold spaces or quotes)."""
     adapter = options.adapter
     asked = not adapter.reason.startswith("auto") and adapter.name != "functional"
-    named = f" --bpcheck-adapter={adapter.name}" if asked else ""
-    return (
-        f"pytest --student={student.spec}{named} --bpcheck-profile={options.profile} "
-        f"--bpcheck-seed={options.seed} -k '{planned.name}'"
-    )
+    words = [
+        "pytest",
+        f"--student={student.spec}",
+        *([f"--bpcheck-adapter={adapter.name}"] if asked else []),
+        f"--bpcheck-profile={options.profile}",
+        f"--bpcheck-seed={options.seed}",
+        "-k",
+        planned.name,
+    ]
+    return shlex.join(words)

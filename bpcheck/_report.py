@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,33 @@ from bpcheck._hookimpl import hookimpl
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import diagnosis_lines, layer_table
 from bpcheck.diagnosis import write_heatmaps
+
+
+#: Characters CommonMark lets a backslash escape: all ASCII punctuation.
+_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` (a name, a message: anything the student may have chosen) as
+    literal Markdown on one line: every punctuation character escaped, line
+    breaks as spaces, so that it cannot open a heading, a table, a fence or a tag."""
+    return "".join(
+        "\\" + char if char in _PUNCTUATION else " " if char in "\r\n" else char for char in text
+    )
+
+
+def markdown_code(text: str, info: str = "text") -> list[str]:
+    """``text`` as the lines of a fenced code block whose fence no line of it can close."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, text, fence]
+
+
+def markdown_code_span(text: str) -> str:
+    """``text`` as inline code that no backtick in it can end."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -36,16 +64,16 @@ def failure_markdown(result: CheckResult, picture: str | None = None) -> str:
         if result.counterexample.get("arrays"):
             arrays = json.dumps(result.counterexample["arrays"])
             parts += ["", "```json", arrays, "```"]
-    parts += ["", "```text", result.message, "```"]
+    parts += ["", *markdown_code(result.message)]
     if result.layers:
         parts += ["", layer_table(result.layers, "github")]
     if picture:
         parts += ["", f"![dW per layer: reference, yours, yours − reference]({picture})"]
     if result.traceback:
-        parts += ["", "Traceback:", "", "```text", result.traceback.rstrip(), "```"]
-    parts += [f"- {note}" for note in result.notes]
+        parts += ["", "Traceback:", "", *markdown_code(result.traceback.rstrip())]
+    parts += [f"- {markdown_text(note)}" for note in result.notes]
     if result.reproduce:
-        parts += ["", f"Reproduce: `{result.reproduce}`"]
+        parts += ["", f"Reproduce: {markdown_code_span(result.reproduce)}"]
     return "\n".join(parts)
 
 
@@ -54,7 +82,12 @@ def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -
     pictures = pictures or {}
     summary = tabulate(
         [
-            (result.name, result.status, f"{result.points:g}/{result.max_points:g}", result.message.splitlines()[0] if result.message else "")
+            (
+                result.name,
+                result.status,
+                f"{result.points:g}/{result.max_points:g}",
+                markdown_text(result.message.splitlines()[0]) if result.message else "",
+            )
             for result in report.checks
         ],
         headers=("check", "status", "points", "message"),
@@ -66,7 +99,7 @@ def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -
         if result.status in ("failed", "error")
     ]
     lines = [
-        f"# bpcheck report: {report.student}",
+        f"# bpcheck report: {markdown_text(report.student)}",
         "",
         f"**Score: {report.score:g} / {report.max_score:g}** ({report.status}); "
         f"profile {report.profile}, seed {report.seed}, bpcheck {report.bpcheck_version}",

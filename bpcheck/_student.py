@@ -8,7 +8,10 @@ grader provides one backed by an isolated worker process.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,8 +19,8 @@ from typing import Any, Protocol
 import pluggy
 
 from bpcheck._sandbox.calls import Call, Reply, StudentError
-from bpcheck._sandbox.execute import StudentFunctions, execute, student_error
 from bpcheck._sandbox.adapters import translate
+from bpcheck._sandbox.execute import FUNCTION_OF_CALL, StudentFunctions, execute, student_error
 from bpcheck._sandbox.loading import import_notebook, import_student, is_notebook, student_name
 from bpcheck.adapters._adapter import Adapter
 from bpcheck.adapters._notebook import NotebookError, notebook_cells
@@ -102,6 +105,37 @@ def inspect_functions(functions: StudentFunctions) -> ApiReport:
     return ApiReport(problems=tuple(problems), optional=optional)
 
 
+#: The per-call time limit of ``pytest --student`` and ``bpcheck check``, in seconds.
+DEFAULT_TIMEOUT = 10.0
+
+
+class CallTimeout(BaseException):
+    """Raised in student code when a call outlives its time limit (a BaseException,
+    so that the student's ``except Exception`` does not swallow it)."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CallTimeout` in the block after ``seconds`` of wall clock, then
+    every second again (code that swallows it once gets it again). It needs
+    SIGALRM, so it works in the main thread only: elsewhere, and for None, the
+    block runs without a limit."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CallTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _failed_cells(failures: list[tuple[int, BaseException]]) -> tuple[str, ...]:
     return tuple(
         f"cell {number} raised, and the notebook was loaded without it: "
@@ -113,24 +147,46 @@ def _failed_cells(failures: list[tuple[int, BaseException]]) -> tuple[str, ...]:
 class InProcessStudent:
     """A student module (or notebook) imported into this process (the
     ``pytest --student`` route), translated by ``adapter`` (default: the
-    functional contract)."""
+    functional contract).
+
+    ``timeout`` is the time limit of each call, in seconds (None: no limit; the
+    front ends pass ``--bpcheck-timeout``). After a call ran past it, the
+    student's code is not called again: every later call answers at once that
+    it was not run, and ``termination`` is "timeout".
+    """
+
+    termination: str | None = None
 
     def __init__(
-        self, spec: str, manager: pluggy.PluginManager, adapter: Adapter | None = None
+        self,
+        spec: str,
+        manager: pluggy.PluginManager,
+        adapter: Adapter | None = None,
+        *,
+        timeout: float | None = None,
     ) -> None:
         self.spec = spec
         self.name = student_name(spec)
+        self.timeout = timeout
+        self.termination_detail = ""
         self._functions = StudentFunctions(None, None)
         adapter = adapter or Adapter("functional", "functional")
         warnings: tuple[str, ...] = ()
         try:
-            if is_notebook(spec):
-                module, failures = import_notebook(spec, notebook_cells(Path(spec)))
-                warnings = _failed_cells(failures)
-            else:
-                module = import_student(spec)
-        except NotebookError as error:
-            self.api = ApiReport(import_error=StudentError("import", str(error)))
+            with time_limit(timeout):
+                if is_notebook(spec):
+                    module, failures = import_notebook(spec, notebook_cells(Path(spec)))
+                    warnings = _failed_cells(failures)
+                else:
+                    module = import_student(spec)
+        except NotebookError as invalid:
+            self.api = ApiReport(import_error=StudentError("import", str(invalid)))
+            return
+        except CallTimeout:
+            self.termination = "timeout"
+            self.termination_detail = f"(the import) did not finish within {timeout:g} s"
+            late = StudentError("import", f"importing {spec} {self.termination_detail}")
+            self.api = ApiReport(import_error=late)
             return
         except (Exception, SystemExit) as exc:
             self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
@@ -142,7 +198,25 @@ class InProcessStudent:
         self.api = replace(found, problems=problems or found.problems, warnings=warnings)
 
     def call(self, request: Call) -> Reply:
-        return execute(self._functions, request)
+        function = FUNCTION_OF_CALL.get(type(request), "forward")
+        if self.termination is not None:
+            return Reply(
+                error=StudentError(function, f"not run: an earlier call {self.termination_detail}")
+            )
+        try:
+            with time_limit(self.timeout):
+                return execute(self._functions, request)
+        except CallTimeout:
+            self.termination = "timeout"
+            self.termination_detail = (
+                f"did not finish within the time limit of {self.timeout:g} s per call "
+                "(--bpcheck-timeout, or --timeout for bpcheck check)"
+            )
+            return Reply(
+                error=StudentError(
+                    function, f"{function}() {self.termination_detail}", exception="CallTimeout"
+                )
+            )
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         return [self.call(request) for request in requests]

@@ -19,7 +19,14 @@ import pytest
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
 from bpcheck._manager import get_plugin_manager
-from bpcheck._options import CourseSettings, RawOption, course_settings, run_options, with_adapter
+from bpcheck._options import (
+    CourseSettings,
+    RawOption,
+    call_timeout,
+    course_settings,
+    run_options,
+    with_adapter,
+)
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
     FamilyRuns,
@@ -30,7 +37,8 @@ from bpcheck._running import (
     with_plugin_mistakes,
 )
 from bpcheck._sandbox.loading import student_name
-from bpcheck._student import InProcessStudent
+from bpcheck._locate import locate_student
+from bpcheck._student import DEFAULT_TIMEOUT, InProcessStudent
 from bpcheck._text import failure_text
 from bpcheck.grading._config import course_entries
 
@@ -44,6 +52,7 @@ OPTIONS = (
     ("--bpcheck-activations", "bpcheck_activations", "activations", "hidden activations the assignment covers, e.g. relu,tanh"),
     ("--bpcheck-losses", "bpcheck_losses", "losses", "losses the assignment covers, e.g. mse,cce"),
     ("--bpcheck-report-dir", "bpcheck_report_dir", None, "where reports are written (default: reports)"),
+    ("--bpcheck-timeout", "bpcheck_timeout", None, f"seconds per call into the student's code (default {DEFAULT_TIMEOUT:g})"),
 )
 RESULT_PROPERTY = "bpcheck_result"
 
@@ -76,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
             _raw(config, "--bpcheck-adapter", "bpcheck_adapter"),
             course_entries(config.invocation_params.dir),
         )
+        timeout = call_timeout(_raw(config, "--bpcheck-timeout", "bpcheck_timeout"), DEFAULT_TIMEOUT)
+        locate_student(str(student.value), "--student", student.source)
     except ConfigError as error:
         raise pytest.UsageError(f"bpcheck: {error}") from None
     seed = getattr(config, "workerinput", {}).get("bpcheck_seed")
@@ -84,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = _raw(config, "--bpcheck-report-dir", "bpcheck_report_dir")
     directory = Path(str(report_dir.value)) if report_dir else Path("reports")
     config.pluginmanager.register(
-        BpcheckSession(str(student.value), options, directory, course), "bpcheck-session"
+        BpcheckSession(str(student.value), options, directory, course, timeout), "bpcheck-session"
     )
 
 
@@ -144,9 +155,16 @@ class BpcheckSession:
     """The plugin registered for a run with ``--student``."""
 
     def __init__(
-        self, spec: str, options: RunOptions, report_dir: Path, course: CourseSettings
+        self,
+        spec: str,
+        options: RunOptions,
+        report_dir: Path,
+        course: CourseSettings,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.spec, self.options, self.report_dir, self.course = spec, options, report_dir, course
+        self.spec, self.options, self.report_dir = spec, options, report_dir
+        self.course, self.timeout = course, timeout
+        self.interrupted = False
         self.manager: pluggy.PluginManager = get_plugin_manager()
         self._student: InProcessStudent | None = None
         self._runs: FamilyRuns | None = None
@@ -169,7 +187,9 @@ class BpcheckSession:
     def student(self) -> InProcessStudent:
         if self._student is None:
             self.adapt()
-            self._student = InProcessStudent(self.spec, self.manager, self.options.adapter)
+            self._student = InProcessStudent(
+                self.spec, self.manager, self.options.adapter, timeout=self.timeout
+            )
         return self._student
 
     def runs(self, session: pytest.Session) -> FamilyRuns:
@@ -238,8 +258,13 @@ class BpcheckSession:
             if name == RESULT_PROPERTY:
                 self.results.append(CheckResult.from_json(json.loads(str(value))))
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Write the report, unless the run was interrupted (Ctrl-C): then none is
+        written, and the terminal summary says so."""
         if hasattr(session.config, "workerinput") or not self.results:
+            return
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.interrupted = True
             return
         planned = plan(collect_checks(self.manager), self.options)
         order = {check.name: index for index, check in enumerate(planned)}
@@ -259,6 +284,12 @@ class BpcheckSession:
         self.report = report
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.interrupted:
+            terminalreporter.write_sep("-", "bpcheck")
+            terminalreporter.write_line(
+                "interrupted: no report written (the checks did not all run); run again to get one"
+            )
+            return
         report = self.report
         if report is not None:
             terminalreporter.write_sep("-", "bpcheck")

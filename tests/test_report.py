@@ -38,3 +38,14 @@ def test_the_markdown_report_leads_with_the_score_and_explains_each_failure(tmp_
     assert "| api " in markdown and "rel. error vs finite differences" in markdown
     assert "Reproduce: `pytest --student=" in markdown
     assert json.loads((tmp_path / "delta.json").read_text())["score"] == report.score
+
+
+def test_the_reproduce_command_is_shell_quoted_whatever_the_file_is_called(tmp_path: Path) -> None:
+    import shlex
+
+    student = tmp_path / "it's my mlp; rm -rf ~.py"
+    student.write_text((HERE / "buggy_output_delta_sign_1.py").read_text())
+    [result, *_] = [r for r in run_checks(student, check_ids=["gradient_values"]) if r.reproduce]
+    words = shlex.split(result.reproduce)
+    assert words[:2] == ["pytest", f"--student={student}"]
+    assert words[-2:] == ["-k", result.name]

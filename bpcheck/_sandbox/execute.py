@@ -6,11 +6,20 @@ was mutated, converts whatever came back into plain arrays, and turns an
 exception into a :class:`~bpcheck._sandbox.calls.StudentError` carrying the student's
 own traceback. It imports nothing of the rest of the harness but the call
 types, so that it can run alone inside an isolated worker.
+
+Inside an isolated worker, ``execute(..., shared=True)`` leaves two of those
+jobs to the grader, which can observe them where student code cannot reach:
+the arguments are handed over as they are (arrays in memory the grader reads
+back after the call), so ``mutated`` lists only changes to the containers
+themselves (a key of ``params`` added, removed or rebound); and the gradient
+dicts come back as returned, for the grader to convert with
+:func:`gradient_arrays`.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import traceback
 import warnings
@@ -63,7 +72,7 @@ def functional_functions(module: ModuleType) -> StudentFunctions:
     )
 
 
-class _ContractViolation(Exception):
+class ContractViolation(Exception):
     """Student code returned something the contract does not allow."""
 
     def __init__(self, function: str, summary: str) -> None:
@@ -77,44 +86,55 @@ class _StudentRaised(Exception):
         self.error = error
 
 
-def execute(functions: StudentFunctions, call: Call) -> Reply:
-    """Answer ``call`` with ``functions``; never raises for anything the student did."""
+def execute(functions: StudentFunctions, call: Call, *, shared: bool = False) -> Reply:
+    """Answer ``call`` with ``functions``; never raises for anything the student did.
+
+    ``shared``: the caller observes mutations of the arrays and converts the
+    gradients itself (see the module docstring).
+    """
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            return _HANDLERS[type(call)](functions, call)
+            return _HANDLERS[type(call)](functions, call, shared)
     except _StudentRaised as raised:
         return Reply(error=raised.error)
-    except _ContractViolation as violation:
+    except ContractViolation as violation:
         return Reply(error=StudentError(violation.function, str(violation)))
 
 
 def _invoke(name: str, function: Callable[..., Any] | None, *args: Any) -> Any:
     if function is None:
-        raise _ContractViolation(name, f"the module has no function {name}()")
+        raise ContractViolation(name, f"the module has no function {name}()")
     try:
         return function(*args)
     except (Exception, SystemExit) as exc:  # KeyboardInterrupt stays the user's
         raise _StudentRaised(student_error(name, exc)) from None
 
 
-_HARNESS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+#: The harness's own code: this package and the one holding it (bpcheck itself, or in a
+#: worker the private folder of the copied harness), and the import machinery.
+_HARNESS_DIRECTORIES = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+    os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep,
+    "<frozen ",
+)
 
 
 def _is_harness_frame(frame: traceback.FrameSummary) -> bool:
-    filename = frame.filename
-    return filename.startswith(_HARNESS_DIRECTORY) or filename.startswith("<frozen importlib")
+    return frame.filename.startswith(_HARNESS_DIRECTORIES)
 
 
 def student_error(function: str, exc: BaseException, action: str | None = None) -> StudentError:
-    """``exc`` as raised by student code, without the harness's or importlib's frames.
+    """``exc`` as raised by student code, its traceback starting at the student's
+    first frame (the harness's and importlib's frames that lead to it are left out).
 
     ``action`` says what raised in the summary; it defaults to ``function()``.
     """
     report = traceback.TracebackException.from_exception(exc)
-    report.stack = traceback.StackSummary.from_list(
-        [frame for frame in report.stack if not _is_harness_frame(frame)]
-    )
+    frames = list(report.stack)
+    while frames and _is_harness_frame(frames[0]):
+        frames.pop(0)
+    report.stack = traceback.StackSummary.from_list(frames)
     lines = list(report.format())
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
     return StudentError(
@@ -135,17 +155,17 @@ def _to_array(function: str, what: str, value: Any) -> Array:
         if array.dtype == object:
             array = array.astype(np.float64)
     except (TypeError, ValueError):
-        raise _ContractViolation(
+        raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         ) from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise _ContractViolation(
+        raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         )
     return array
 
 
-def _mutated(name: str, before: Any, after: Any) -> list[str]:
+def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
     """Names of the parts of an argument that changed (dicts by key, arrays by value)."""
     if isinstance(before, Mapping):
         changed = [
@@ -168,18 +188,53 @@ def _same(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
-def _guarded(arguments: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], tuple[str, ...]]]:
-    """Copies to hand the student, and a function listing which of them changed."""
+def _guarded(
+    arguments: dict[str, Any], shared: bool
+) -> tuple[dict[str, Any], Callable[[], tuple[str, ...]]]:
+    """What to hand the student, and a function listing which of it changed: copies,
+    compared by value; or (``shared``) the arguments themselves, their containers
+    compared with a snapshot by identity (the caller compares the arrays)."""
+    if shared:
+        snapshot = {name: _shallow(value) for name, value in arguments.items()}
+
+        def changed() -> tuple[str, ...]:
+            return tuple(
+                part
+                for name, before in snapshot.items()
+                for part in _container_changes(name, before, arguments[name])
+            )
+
+        return arguments, changed
     handed = copy.deepcopy(arguments)
 
     def mutated() -> tuple[str, ...]:
         return tuple(
             part
             for name, original in arguments.items()
-            for part in _mutated(name, original, handed[name])
+            for part in mutated_parts(name, original, handed[name])
         )
 
     return handed, mutated
+
+
+def _shallow(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    return list(value) if isinstance(value, list) else value
+
+
+def _container_changes(name: str, before: Any, after: Any) -> list[str]:
+    """A dict's keys added, removed or rebound to another object; a list changed."""
+    if isinstance(before, dict):
+        changed = [
+            f"{name}[{key!r}]"
+            for key in before
+            if key not in after or (after[key] is not before[key] and not _same(before[key], after[key]))
+        ]
+        return changed + [f"{name}[{key!r}] (added)" for key in after if key not in before]
+    if isinstance(before, list):
+        return [] if before == after else [name]
+    return []
 
 
 #: How deep, and through how many values, :func:`cache_dtypes` looks into a cache.
@@ -213,21 +268,23 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
 
 def _unpack_forward(result: Any) -> tuple[Any, Any]:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise _ContractViolation(
+        raise ContractViolation(
             "forward", f"forward() must return a pair (AL, cache); it returned a {_type_name(result)}"
         )
     return result[0], result[1]
 
 
-def _forward(functions: StudentFunctions, call: ForwardCall) -> Reply:
-    args, mutated = _guarded({"params": call.params, "X": call.X, "activations": list(call.activations)})
+def _forward(functions: StudentFunctions, call: ForwardCall, shared: bool) -> Reply:
+    args, mutated = _guarded(
+        {"params": call.params, "X": call.X, "activations": list(call.activations)}, shared
+    )
     AL, cache = _unpack_forward(_invoke("forward", functions.forward, *args.values()))
     return Reply(
         AL=_to_array("forward", "AL", AL), mutated=mutated(), cache_dtypes=cache_dtypes(cache)
     )
 
 
-def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
+def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) -> Reply:
     args, mutated = _guarded(
         {
             "params": call.params,
@@ -235,7 +292,8 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
             "Y": call.Y,
             "activations": list(call.activations),
             "loss": call.loss,
-        }
+        },
+        shared,
     )
     AL, cache = _unpack_forward(
         _invoke("forward", functions.forward, args["params"], args["X"], args["activations"])
@@ -255,20 +313,18 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
             args["loss"],
         )
         if not isinstance(grads, Mapping):
-            raise _ContractViolation(
+            raise ContractViolation(
                 "backward",
                 f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
                 f"it returned a {_type_name(grads)}",
             )
+        if shared:  # the grader converts them
+            gradients.append(dict(grads))
+            continue
+        arrays, types = gradient_arrays(grads)
         if not gradients:  # described for the first call, like Reply.grads
-            returned_types = {
-                str(key): _type_name(value)
-                for key, value in grads.items()
-                if not isinstance(value, np.ndarray)
-            }
-        gradients.append(
-            {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}
-        )
+            returned_types = types
+        gradients.append(arrays)
     return Reply(
         AL=AL,
         gradients=gradients,
@@ -278,7 +334,17 @@ def _gradients(functions: StudentFunctions, call: GradientCall) -> Reply:
     )
 
 
-def _probes(functions: StudentFunctions, call: ProbeCall) -> Reply:
+def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[str, str]]:
+    """A gradient dict as backward returned it, as arrays, and the type of each
+    value that was not a numpy array. Raises ContractViolation for a value that
+    is not numbers."""
+    types = {
+        str(key): _type_name(value) for key, value in grads.items() if not isinstance(value, np.ndarray)
+    }
+    return {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}, types
+
+
+def _probes(functions: StudentFunctions, call: ProbeCall, shared: bool) -> Reply:
     outputs = []
     for probe in call.probes:
         params = {name: np.array(value, copy=True) for name, value in call.params.items()}
@@ -294,31 +360,40 @@ def _probes(functions: StudentFunctions, call: ProbeCall) -> Reply:
     return Reply(probes=np.stack(outputs) if outputs else np.empty((0,)))
 
 
-def _loss(functions: StudentFunctions, call: LossCall) -> Reply:
-    args, mutated = _guarded({"AL": call.AL, "Y": call.Y, "loss": call.loss})
+def _loss(functions: StudentFunctions, call: LossCall, shared: bool) -> Reply:
+    args, mutated = _guarded({"AL": call.AL, "Y": call.Y, "loss": call.loss}, shared)
     value = _invoke("compute_loss", functions.compute_loss, *args.values())
     loss = _to_array("compute_loss", "the loss", value)
     if loss.size != 1:
-        raise _ContractViolation(
+        raise ContractViolation(
             "compute_loss", f"compute_loss() must return one number; it returned shape {loss.shape}"
         )
     return Reply(loss=float(loss.reshape(())), mutated=mutated())
 
 
-def _update(functions: StudentFunctions, call: UpdateCall) -> Reply:
+def _update(functions: StudentFunctions, call: UpdateCall, shared: bool) -> Reply:
     args, mutated = _guarded(
-        {"params": call.params, "grads": call.grads, "learning_rate": call.learning_rate}
+        {"params": call.params, "grads": call.grads, "learning_rate": call.learning_rate}, shared
     )
     new = _invoke("update", functions.update, *args.values())
     if not isinstance(new, Mapping):
-        raise _ContractViolation(
+        raise ContractViolation(
             "update", f"update() must return a dict of parameters; it returned a {_type_name(new)}"
         )
     params = {str(key): _to_array("update", str(key), value) for key, value in new.items()}
     return Reply(params=params, mutated=mutated())
 
 
-_HANDLERS: dict[type, Callable[[StudentFunctions, Any], Reply]] = {
+#: The student function a request is charged to (in a worker, by class name).
+FUNCTION_OF_CALL: dict[type, str] = {
+    ForwardCall: "forward",
+    GradientCall: "backward",
+    ProbeCall: "forward",
+    LossCall: "compute_loss",
+    UpdateCall: "update",
+}
+
+_HANDLERS: dict[type, Callable[[StudentFunctions, Any, bool], Reply]] = {
     ForwardCall: _forward,
     GradientCall: _gradients,
     ProbeCall: _probes,

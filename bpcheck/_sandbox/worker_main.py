@@ -1,30 +1,36 @@
-"""Entry point of an isolated grading worker (see ``bpcheck.grading._isolation``).
+"""Entry point of an isolated grading worker (see ``bpcheck.grading.isolation``).
 
-The grader copies this package, together with ``bpcheck/grading/_wire.py`` as
-``wire.py``, into the worker's temporary directory under a private package
-name, and starts::
+The grader copies this package, together with
+``bpcheck/grading/isolation/_wire.py`` as ``wire.py``, into the worker's
+temporary directory under a private package name, and starts::
 
     python -s -S -B -c "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')];
         sys.path.insert(0, LIB); from PKG.worker_main import main; main()" CONFIG
 
-``CONFIG`` is JSON: the resource limits, the file descriptor of the worker's
-end of a private socket, the student module's path and the contract's
-arities. The worker sets its limits before anything else, imports NumPy and
-then the student's module, and answers requests on the socket until the
-grader closes it or kills it. Replies are data only (JSON and ``.npy``); the
-grader judges them. Nothing here is trusted by the grader: student code runs
-in this process and may replace any of it.
+``CONFIG`` is JSON: the resource limits, the file descriptors of the
+worker's end of a private socket and of the shared input memory, the seccomp
+filter to load (hex, or null), where the submission is and where to copy it
+(the worker's scratch space), the module's path in it, and the contract's
+arities. The worker sets its limits, loads the filter, copies the submission
+and changes into the copy, and only then imports NumPy and the student's
+module. It then answers batches of requests on the socket, one message of
+replies per batch, until the grader closes it or kills it. Replies are data
+only (JSON and ``.npy``); the grader judges them. Nothing here is trusted by
+the grader: student code runs in this process and may replace any of it.
 
 Exit codes: 0 when the grader closed the socket, 3 after a MemoryError,
-4 when the worker could not send a reply.
+4 when the worker could not send a reply, 5 when it could not set itself up.
 """
 
 from __future__ import annotations
 
+import ctypes
 import inspect
 import json
+import mmap
 import os
 import resource
+import shutil
 import socket
 import sys
 from collections.abc import Mapping
@@ -32,20 +38,19 @@ from typing import Any
 
 MEMORY_EXIT = 3
 BROKEN_EXIT = 4
+SETUP_EXIT = 5
 
 #: Caps on what a reply may hold; the grader rejects anything larger as malformed.
 MAX_KEY = 200
 MAX_ENTRIES = 1024
 MAX_TEXT = 20_000
+#: Room kept free in a message, for its JSON framing.
+MARGIN = 1 << 20
 
-#: The student function a request is charged to when the worker itself must report.
-FUNCTION_OF_CALL = {
-    "ForwardCall": "forward",
-    "GradientCall": "backward",
-    "ProbeCall": "forward",
-    "LossCall": "compute_loss",
-    "UpdateCall": "update",
-}
+_PR_SET_NO_NEW_PRIVS = 38
+_SECCOMP_SET_MODE_FILTER = 1
+_SECCOMP_FILTER_FLAG_TSYNC = 1
+_SYS_SECCOMP = {"x86_64": 317, "aarch64": 277}
 
 
 def _set_limits(rlimits: dict[str, list[int]]) -> None:
@@ -53,9 +58,41 @@ def _set_limits(rlimits: dict[str, list[int]]) -> None:
         resource.setrlimit(getattr(resource, name), (soft, hard))
 
 
+def _load_seccomp(program: bytes) -> None:
+    """Load a BPF filter (compiled by the grader with libseccomp) on every thread."""
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    number = _SYS_SECCOMP[os.uname().machine]
+    if libc.syscall(number, _SECCOMP_SET_MODE_FILTER, _SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(fprog)):
+        raise OSError(ctypes.get_errno(), "seccomp(SECCOMP_SET_MODE_FILTER)")
+
+
+def _set_up(config: dict[str, Any]) -> str:
+    """Limits, filter, the copy of the submission: the student module's path."""
+    _set_limits(config["rlimits"])
+    os.umask(0o077)
+    if config["seccomp"]:
+        _load_seccomp(bytes.fromhex(config["seccomp"]))
+    copy = os.path.join(config["scratch"], "student")
+    shutil.copytree(config["submission"], copy, copy_function=shutil.copyfile)
+    os.chdir(copy)
+    return os.path.join(copy, config["module"])
+
+
 def main() -> None:
     config = json.loads(sys.argv[1])
-    _set_limits(config["rlimits"])
+    try:
+        module_path = _set_up(config)
+    except BaseException as exc:
+        sys.stderr.write(f"bpcheck worker: could not set itself up: {type(exc).__name__}: {exc}\n")
+        os._exit(SETUP_EXIT)
     sock = socket.socket(fileno=config["fd"])
     sock.setblocking(True)
 
@@ -67,20 +104,33 @@ def main() -> None:
         LossCall,
         Probe,
         ProbeCall,
-        Reply,
         StudentError,
         UpdateCall,
     )
-    from .execute import execute, functional_functions, student_error
+    from .execute import (
+        FUNCTION_OF_CALL,
+        ContractViolation,
+        _to_array,
+        execute,
+        functional_functions,
+        student_error,
+    )
     from .loading import import_student
 
     call_types = {
         cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)
     }
+    # By class name, bound now: student code may replace module attributes later.
+    function_of = {kind.__name__: name for kind, name in FUNCTION_OF_CALL.items()}
+    probe_types = {"Probe": Probe, "DirectionProbe": DirectionProbe}
     # Bound now: student code may replace module attributes later.
-    sendall, encode = sock.sendall, wire.encode
+    sendall, encode, allowed_dtype = sock.sendall, wire.encode, wire.allowed_dtype
     read_message, reader = wire.read_message, wire.blocking_reader(sock)
+    budget = wire.MAX_MESSAGE_BYTES - MARGIN
+    json_budget = wire.MAX_JSON_BYTES - MARGIN
     exit_now = os._exit
+    shared_fd = config["shared_fd"]
+    shared: list[Any] = [None, 0]  # the mapping of the shared inputs, and its size
 
     def send(tree: dict[str, Any]) -> None:
         try:
@@ -96,13 +146,35 @@ def main() -> None:
             "exception": str(error.exception)[:MAX_KEY],
         }
 
+    def resolve(value: Any) -> Any:
+        """A request's value with shared references as arrays over the shared memory."""
+        import numpy as np
+
+        if isinstance(value, dict):
+            if "$shared" in value:
+                offset, dtype, shape = value["$shared"]
+                return np.ndarray(tuple(shape), np.dtype(dtype), buffer=shared[0], offset=offset)
+            return {key: resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return value
+
+    def raw(value: Any) -> Any:
+        """A returned gradient as the grader gets it: arrays the wire cannot carry
+        converted first (object arrays of numbers), everything else as it is."""
+        import numpy as np
+
+        if isinstance(value, np.ndarray) and not allowed_dtype(value.dtype):
+            return _to_array("backward", "a gradient", value)
+        return value
+
     send({"type": "booted"})
 
     # ---- import and adapt the student's module
     hello: dict[str, Any] = {"type": "hello", "import_error": None, "problems": [], "optional": []}
     functions = None
     try:
-        module = import_student(config["module"])
+        module = import_student(module_path)
         functions = functional_functions(module)
         hello["problems"], hello["optional"] = _inspect(functions, config["contract"])
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: all the student's
@@ -121,75 +193,94 @@ def main() -> None:
             hello["fatal"] = "memory_limit"
     hello["problems"] = [str(problem)[:MAX_TEXT] for problem in hello["problems"]][:MAX_ENTRIES]
     send(hello)
-    if hello["import_error"] is not None:
+    if hello["import_error"] is not None or functions is None:
         exit_now(MEMORY_EXIT if hello.get("fatal") else 0)
+    adapted = functions
 
-    if functions is None:  # unreachable: an import error exits above
-        exit_now(BROKEN_EXIT)
-    # ---- answer requests until the grader closes the channel
+    def answer(request: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+        """One call's reply tree, with its array bytes and an estimate of its JSON bytes."""
+        function = function_of.get(str(request.get("kind")), "forward")
+        try:
+            call = _call_from(resolve(request), call_types, probe_types)
+            try:
+                reply = execute(adapted, call, shared=True)
+            except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
+                return {"error": error_tree(student_error(function, exc))}, 0, 0
+            if reply.error is not None:
+                tree: dict[str, Any] = {"error": error_tree(reply.error)}
+                if str(reply.error.exception).endswith("MemoryError"):
+                    tree["fatal"] = "memory_limit"
+                return tree, 0, len(str(tree))
+            tree = _reply_tree(reply, raw)
+            arrays, text = _sizes(tree)
+            if arrays > budget or text > json_budget:
+                raise _Unsendable(
+                    f"{function}() returned {(arrays + text) / 1e6:.0f} MB of arrays and numbers; "
+                    f"a reply may carry at most {wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB"
+                )
+            return tree, arrays, text
+        except _Unsendable as problem:
+            return {"error": error_tree(StudentError(function, str(problem)))}, 0, 0
+        except ContractViolation as violation:
+            return {"error": error_tree(StudentError(violation.function, str(violation)))}, 0, 0
+        except MemoryError:
+            error = StudentError(function, f"{function}() ran out of memory", "", "MemoryError")
+            return {"error": error_tree(error), "fatal": "memory_limit"}, 0, 0
+        except BaseException as exc:  # the student broke the worker's own machinery
+            return {"error": _broken(function, exc)}, 0, 0
+
+    # ---- answer batches until the grader closes the channel
     while True:
         try:
             request = read_message(reader)
+            if request["shared"] != shared[1]:
+                shared[:] = [mmap.mmap(shared_fd, request["shared"]), request["shared"]]
         except EOFError:
             exit_now(0)
         except BaseException:
             exit_now(BROKEN_EXIT)
-        function = FUNCTION_OF_CALL.get(request.get("kind"), "forward")
-        try:
-            call = _call_from(request, call_types, {"Probe": Probe, "DirectionProbe": DirectionProbe})
-            try:
-                reply = execute(functions, call)
-            except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
-                reply = Reply(error=student_error(function, exc))
-            tree = _reply_tree(reply, error_tree)
-            if reply.error is not None and str(reply.error.exception).endswith("MemoryError"):
-                tree["fatal"] = "memory_limit"
-            size = _array_bytes(reply)
-            if size > wire.MAX_MESSAGE_BYTES - (1 << 20):
-                raise _Unsendable(
-                    f"{function}() returned {size / 1e6:.0f} MB of arrays; "
-                    f"a reply may carry at most {wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB"
+        replies: list[Any] = []
+        fatal = None
+        arrays_total = text_total = 0
+        for call in request["calls"]:
+            tree, arrays, text = answer(call)
+            fatal = tree.pop("fatal", None)
+            if arrays_total + arrays > budget or text_total + text > json_budget:
+                function = function_of.get(str(call.get("kind")), "forward")
+                summary = (
+                    f"{function}() returned more than the rest of its batch's "
+                    f"{wire.MAX_MESSAGE_BYTES / 1e6:.0f} MB can carry"
                 )
-            chunks = encode(tree)
-        except _Unsendable as problem:
-            tree = {"type": "reply", "error": error_tree(StudentError(function, str(problem)))}
-            chunks = encode(tree)
-        except wire.WireError as problem:
-            summary = (
-                f"{function}() returned something the grader cannot accept: {problem}; "
-                "return numpy arrays of real numbers"
-            )
-            tree = {"type": "reply", "error": error_tree(StudentError(function, summary))}
-            chunks = encode(tree)
-        except MemoryError:
-            tree = {
-                "type": "reply",
-                "fatal": "memory_limit",
-                "error": error_tree(
-                    StudentError(function, f"{function}() ran out of memory", "", "MemoryError")
-                ),
-            }
-            chunks = encode(tree)
-        except BaseException as exc:  # the student broke the worker's own machinery
-            tree = {
-                "type": "reply",
-                "error": {
-                    "function": function,
-                    "summary": f"the worker could not answer: {type(exc).__name__} in its own code "
-                    "(did the module replace parts of numpy, builtins or the harness?)",
-                    "traceback": "",
-                    "exception": "",
-                },
-            }
+                tree = {"error": error_tree(StudentError(function, summary))}
+            else:
+                arrays_total, text_total = arrays_total + arrays, text_total + text
+            replies.append(tree)
+            if fatal:
+                break
+        message = {"type": "replies", "replies": replies, "fatal": fatal}
+        try:
+            chunks = encode(message)
+        except wire.WireError as problem:  # a raw gradient the wire cannot carry
+            for index, tree in enumerate(replies):
+                try:
+                    encode(tree)
+                except wire.WireError:
+                    summary = (
+                        f"backward() returned something the grader cannot accept: {problem}; "
+                        "return numpy arrays of real numbers"
+                    )
+                    replies[index] = {"error": error_tree(StudentError("backward", summary))}
             try:
-                chunks = encode(tree)
+                chunks = encode(message)
             except BaseException:
                 exit_now(BROKEN_EXIT)
+        except BaseException:
+            exit_now(BROKEN_EXIT)
         try:
             sendall(b"".join(chunks))
         except BaseException:
             exit_now(BROKEN_EXIT)
-        if tree.get("fatal"):
+        if fatal:
             exit_now(MEMORY_EXIT)
 
 
@@ -197,11 +288,34 @@ class _Unsendable(Exception):
     pass
 
 
-def _array_bytes(reply: Any) -> int:
-    """Bytes of array data in ``reply`` (before encoding it, which would copy them)."""
-    arrays = [reply.AL, reply.probes, *(reply.params or {}).values()]
-    arrays += [value for grads in reply.gradients for value in grads.values()]
-    return sum(int(getattr(array, "nbytes", 0)) for array in arrays if array is not None)
+def _broken(function: str, exc: BaseException) -> dict[str, str]:
+    return {
+        "function": function,
+        "summary": f"the worker could not answer: {type(exc).__name__} in its own code "
+        "(did the module replace parts of numpy, builtins or the harness?)",
+        "traceback": "",
+        "exception": "",
+    }
+
+
+def _sizes(tree: Any) -> tuple[int, int]:
+    """Bytes of array data in ``tree``, and a bound on the bytes of its JSON."""
+    arrays = text = 0
+    pending = [tree]
+    while pending:
+        value = pending.pop()
+        if hasattr(value, "nbytes") and hasattr(value, "dtype"):
+            arrays += int(value.nbytes)
+            text += 16
+        elif isinstance(value, Mapping):
+            pending += list(value.values())
+            text += sum(len(str(key)) + 8 for key in value)
+        elif isinstance(value, (list, tuple)):
+            pending += list(value)
+            text += 2 * len(value) + 2
+        else:
+            text += len(str(value)) + 8
+    return arrays, text
 
 
 def _call_from(
@@ -219,26 +333,23 @@ def _call_from(
     return call_types[request["kind"]](**fields)
 
 
-def _reply_tree(reply: Any, error_tree: Any) -> dict[str, Any]:
+def _reply_tree(reply: Any, raw: Any) -> dict[str, Any]:
     def names(mapping: Any, what: str) -> dict[str, Any]:
         if len(mapping) > MAX_ENTRIES or any(len(str(key)) > MAX_KEY for key in mapping):
             raise _Unsendable(f"{what} has too many or too long keys")
         return {str(key): value for key, value in mapping.items()}
 
     return {
-        "type": "reply",
         "AL": reply.AL,
-        "gradients": [names(grads, "the gradient dict") for grads in reply.gradients][:MAX_ENTRIES],
-        "returned_types": {
-            str(key)[:MAX_KEY]: str(value)[:MAX_KEY]
-            for key, value in list(reply.returned_types.items())[:MAX_ENTRIES]
-        },
+        "gradients": [
+            {key: raw(value) for key, value in names(grads, "the gradient dict").items()}
+            for grads in reply.gradients
+        ][:MAX_ENTRIES],
         "loss": None if reply.loss is None else float(reply.loss),
         "params": None if reply.params is None else names(reply.params, "the parameter dict"),
         "probes": reply.probes,
         "mutated": [str(part)[:MAX_KEY] for part in reply.mutated][:MAX_ENTRIES],
         "cache_dtypes": [str(name)[:MAX_KEY] for name in reply.cache_dtypes][:MAX_ENTRIES],
-        "error": None if reply.error is None else error_tree(reply.error),
     }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 from bpcheck import __version__
+from bpcheck._errors import ConfigError
 from bpcheck._options import RawOption
 from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
@@ -16,12 +18,13 @@ from bpcheck.grading._grade import (
     RETRIED,
     STUDENTS,
     Graded,
+    OutputUnwritable,
     _manager,
     find_submissions,
     grade_all,
     local_executor,
 )
-from bpcheck.grading._isolation import describe_isolation
+from bpcheck.grading.isolation import describe_isolation, machine, weaker_warning
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
 
@@ -54,7 +57,9 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     grade.add_argument(
         "--out", type=Path, default=Path("grades"), metavar="DIR", help="default: grades"
     )
-    grade.add_argument("--jobs", metavar="N", help="submissions graded at once (default: 1)")
+    grade.add_argument(
+        "--jobs", metavar="N", help="submissions graded at once (default: the cores available)"
+    )
     grade.add_argument(
         "--format",
         choices=("gradescope",),
@@ -110,6 +115,16 @@ def _grade_with_progress(
 ) -> tuple[GradingConfig, list[Graded]]:
     config = grading_config(arguments)
     submissions = find_submissions(arguments.submissions)
+    try:
+        machine().resolve(None)
+    except (ValueError, RuntimeError) as error:  # BPCHECK_ISOLATION names no level that works
+        raise ConfigError(
+            "BPCHECK_ISOLATION", "the environment", f"a level that works here ({error})",
+            os.environ.get("BPCHECK_ISOLATION"),
+        ) from None
+    warning = weaker_warning()
+    if warning:
+        print(warning, file=sys.stderr)
     print(
         f"bpcheck {__version__}: grading {len(submissions)} submission(s) into {out}; "
         f"configuration: {config.source}; seed {config.options.seed}; jobs {config.jobs}\n"
@@ -133,16 +148,31 @@ def _exit_code(outcomes: list[Graded]) -> int:
     return GRADER_FAILED if any(graded.status in RETRIED for graded in outcomes) else DONE
 
 
+def _cannot_write(error: Exception) -> int:
+    print(
+        "\nbpcheck: the grader cannot write its results (not a problem with the students' "
+        f"code): {error}\nFree some space or fix the permissions, then rerun the same command: "
+        "it resumes where it stopped.",
+        file=sys.stderr,
+    )
+    return GRADER_FAILED
+
+
 def grade(arguments: argparse.Namespace) -> int:
-    """``bpcheck grade``: every submission, then the class summary."""
+    """``bpcheck grade``: every submission, then the class summary. Stops with exit
+    code 3 as soon as the output directory cannot be written."""
     out: Path = arguments.out
-    config, outcomes = _grade_with_progress(arguments, out)
-    markdown, table = write_class_summary(out, outcomes)
-    written = [str(markdown), str(table), f"reports in {out / STUDENTS}"]
-    if arguments.format == "gradescope":
-        for graded in outcomes:
-            write_gradescope(out / GRADESCOPE / f"{graded.submission.name}.json", graded, config)
-        written.append(f"Gradescope results in {out / GRADESCOPE}")
+    try:
+        config, outcomes = _grade_with_progress(arguments, out)
+        markdown, table = write_class_summary(out, outcomes)
+        written = [str(markdown), str(table), f"reports in {out / STUDENTS}"]
+        if arguments.format == "gradescope":
+            for graded in outcomes:
+                path = out / GRADESCOPE / f"{graded.submission.name}.json"
+                write_gradescope(path, graded, config)
+            written.append(f"Gradescope results in {out / GRADESCOPE}")
+    except (OutputUnwritable, OSError) as error:
+        return _cannot_write(error)
     print(summary_text(outcomes, "simple"))
     print(f"\nwritten: {', '.join(written)}")
     return _exit_code(outcomes)
@@ -151,9 +181,12 @@ def grade(arguments: argparse.Namespace) -> int:
 def gradescope(arguments: argparse.Namespace) -> int:
     """``bpcheck gradescope``: the one submission, into Gradescope's results.json."""
     arguments.submissions = [arguments.submission]
-    with tempfile.TemporaryDirectory(prefix="bpcheck-gradescope-") as out:
-        config, outcomes = _grade_with_progress(arguments, Path(out))
-    write_gradescope(arguments.results, outcomes[0], config)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpcheck-gradescope-") as out:
+            config, outcomes = _grade_with_progress(arguments, Path(out))
+        write_gradescope(arguments.results, outcomes[0], config)
+    except (OutputUnwritable, OSError) as error:
+        return _cannot_write(error)
     print(summary_text(outcomes, "simple"))
     print(f"\nwritten: {arguments.results}")
     return _exit_code(outcomes)

@@ -8,7 +8,7 @@ directory has both. Every key is optional::
     losses = ["mse", "cce"]         # losses it covers
     seed = 0                        # Hypothesis seed: same seed, same score
     max_examples = 100              # examples per check (default: the grade profile's)
-    jobs = 2                        # submissions graded at once
+    jobs = 2                        # submissions graded at once (default: the cores available)
     adapter = "auto"                # the course adapter: auto, functional, dlai, cs231n, nielsen
                                     # (or a [adapter] table: the declarative adapter)
 
@@ -20,7 +20,7 @@ directory has both. Every key is optional::
     call_timeout = 30               # seconds per call into student code
     submission_timeout = 600        # seconds per submission
     memory_mb = 1024                # also cpu_seconds, file_size_mb, open_files,
-                                    # processes, output_bytes
+                                    # processes, output_bytes, disk_mb
 
     [points]                        # check id = its points (split across families)
     gradient_values = 30
@@ -42,6 +42,7 @@ import difflib
 import hashlib
 import json
 import math
+import os
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ from bpcheck._errors import ConfigError
 from bpcheck._options import CourseSettings, RawOption, course_settings, run_options
 from bpcheck._scope import Scope, scope_from_settings
 from bpcheck._running import RunOptions
-from bpcheck.grading._isolation import Limits
+from bpcheck.grading.isolation import Limits
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,7 +83,7 @@ class GradingConfig:
 
     options: RunOptions = field(default_factory=lambda: RunOptions(profile="grade"))
     limits: Limits = field(default_factory=Limits)
-    jobs: int = 1
+    jobs: int = field(default_factory=lambda: available_cores())
     visibility: tuple[tuple[str, str], ...] = ()
     result_visibility: str = "visible"
     source: str = "the defaults"
@@ -101,6 +102,12 @@ class GradingConfig:
             "course": dataclasses.asdict(self.course),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or
+    ``taskset`` may narrow), not the machine's count."""
+    return len(os.sched_getaffinity(0))
 
 
 def find_config(directory: Path) -> Path | None:
@@ -152,7 +159,7 @@ def load_config(
     return GradingConfig(
         options=dataclasses.replace(options, points=_points(raw, check_ids)),
         limits=Limits(**limits),
-        jobs=int(_positive("jobs", raw["jobs"], int)) if "jobs" in raw else GradingConfig.jobs,
+        jobs=int(_positive("jobs", raw["jobs"], int)) if "jobs" in raw else available_cores(),
         visibility=tuple(
             (name, _visibility(f"visibility.{name}", option))
             for name, option in _entries(raw, "visibility", check_ids)

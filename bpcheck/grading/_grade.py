@@ -19,11 +19,14 @@ state is missing or differs.
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import functools
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import stat
 import time
 import traceback
@@ -50,7 +53,15 @@ from bpcheck._running import (
 )
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._isolation import Limits, WorkerStudent, find_module
+from bpcheck.grading.isolation import (
+    Limits,
+    Machine,
+    WorkerStudent,
+    adopt,
+    find_module,
+    machine,
+    printable,
+)
 
 STATE_SCHEMA = "bpcheck-grade-state/1"
 #: Where each submission's reports and state go, under the output directory.
@@ -69,7 +80,9 @@ RETRIED = (GRADER_ERROR, "worker_error")
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's work: a ``.py`` file or a directory, and the name reports use."""
+    """One student's work: a ``.py`` file or a directory, and the name reports use
+    (the file's or directory's name, made printable: bytes that are not UTF-8 and
+    control characters escaped)."""
 
     name: str
     path: Path
@@ -86,16 +99,16 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     for path in paths:
         if not (path.is_dir() or (path.is_file() and path.suffix == ".py")):
             raise ConfigError(
-                "SUBMISSION", "the command line", "a .py file or a directory", str(path)
+                "SUBMISSION", "the command line", "a .py file or a directory", printable(path)
             )
-        name = path.stem if path.is_file() else path.resolve().name
+        name = printable(path.stem if path.is_file() else path.resolve().name)
         if name in submissions:
             raise ConfigError(
                 "SUBMISSION",
                 "the command line",
-                f"one submission per name; {submissions[name].path} is already named {name!r} "
-                "(rename one, or pass the directories that hold them)",
-                str(path),
+                f"one submission per name; {printable(submissions[name].path)} is already named "
+                f"{name!r} (rename one, or pass the directories that hold them)",
+                printable(path),
             )
         submissions[name] = Submission(name, path.resolve())
     return list(submissions.values())
@@ -125,17 +138,17 @@ def content_hash(path: Path) -> str:
     ``__pycache__`` folders are left out (an import may write them); symbolic
     links count by their target's name and are never followed; other special
     files (FIFOs, devices) count by their name only, since reading one could
-    block or never end.
+    block or never end. Names count as their bytes, whatever they are.
     """
     digest = hashlib.sha256()
     if not path.is_dir():
         _add_contents(digest, path)
         return digest.hexdigest()
-    for file in sorted(_walk(path)):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+    for file in sorted(_walk(path), key=os.fsencode):
+        digest.update(os.fsencode(file.relative_to(path)) + b"\0")
         mode = os.lstat(file).st_mode
         if stat.S_ISLNK(mode):
-            digest.update(b"link:" + os.readlink(file).encode())
+            digest.update(b"link:" + os.fsencode(os.readlink(file)))
         elif stat.S_ISREG(mode):
             _add_contents(digest, file)
         digest.update(b"\0")
@@ -219,6 +232,8 @@ class Graded:
     seconds: float
     fresh: bool
     message: str = ""
+    #: The grader could not write this submission's results: the run stops.
+    unwritable: bool = False
 
 
 class GradedStudent(Student, Protocol):
@@ -228,18 +243,19 @@ class GradedStudent(Student, Protocol):
     isolation: str
     termination: str | None
     termination_detail: str
+    notes: list[str]
 
 
 class TrustedStudent(InProcessStudent):
     """An in-process student, for trusted code only (benchmarks, staff solutions)."""
 
     isolation = "none: in-process (trusted code only)"
-    termination: str | None = None
-    termination_detail = ""
+    notes: list[str] = []
 
-    def __init__(self, submission: Path, manager: pluggy.PluginManager) -> None:
+    def __init__(self, submission: Path, manager: pluggy.PluginManager, timeout: float) -> None:
         module, _ = find_module(submission)
-        super().__init__(str(module if module is not None else submission), manager)
+        super().__init__(str(module if module is not None else submission), manager, timeout=timeout)
+        self.name, self.spec = printable(self.name), printable(self.spec)
 
 
 def check_isolation(isolation: str) -> None:
@@ -252,7 +268,7 @@ def open_student(submission: Path, limits: Limits, isolation: str) -> Iterator[G
     """The submission's student, run as ``isolation`` says, closed on exit."""
     check_isolation(isolation)
     if isolation == "in-process":
-        yield TrustedStudent(submission, _manager())
+        yield TrustedStudent(submission, _manager(), limits.call_timeout)
         return
     with WorkerStudent(submission, limits) as student:
         yield student
@@ -302,7 +318,13 @@ def grade_submission(job: GradeJob) -> Graded:
     try:
         report, status, isolation, detail = _check(job)
         seconds = time.monotonic() - started
+    except Exception:
+        return grader_error(job, time.monotonic() - started)
+    try:
         _write(job, report, status, isolation, seconds)
+    except OSError as error:  # the output directory is full, gone or read-only
+        message = f"cannot write the results of {job.submission.name} into {job.out}: {error}"
+        return Graded(job.submission, GRADER_ERROR, None, "", seconds, True, message, True)
     except Exception:
         return grader_error(job, time.monotonic() - started)
     message = detail if status in RETRIED else ""
@@ -322,10 +344,18 @@ def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
         planned = plan(collect_checks(manager), options)
         results = run_plan(planned, student, options, stop=lambda: student.termination is not None)
         results += [not_run(item, student) for item in planned[len(results) :]]
+        results = [with_notes(result, student.notes) for result in results]
         status, isolation = submission_status(student, results), student.isolation
         detail = student.termination_detail
     report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)
     return report, status, isolation, detail
+
+
+def with_notes(result: CheckResult, notes: Sequence[str]) -> CheckResult:
+    """The api check's result with the notes on the submission's files added."""
+    if result.id != "api" or not notes:
+        return result
+    return dataclasses.replace(result, notes=[*result.notes, *notes])
 
 
 def _write(job: GradeJob, report: RunReport, status: str, isolation: str, seconds: float) -> None:
@@ -388,7 +418,9 @@ def grade_all(
     resumed ones first. Returns the outcomes in the order of ``submissions``.
     One submission's failure, even the grader's own, never costs another its
     result. Raises :class:`ConfigError` before grading anything for an
-    unknown ``isolation`` or an ``out`` that clashes with a submission.
+    unknown ``isolation`` or an ``out`` that clashes with a submission, and
+    :class:`OutputUnwritable` as soon as a submission's results cannot be
+    written (the rest are not started; a rerun resumes).
     """
     check_isolation(isolation)
     check_output_directory(submissions, out)
@@ -404,20 +436,45 @@ def grade_all(
         outcomes[submission.name] = previous
         progress(previous)
     for graded in _run(pending, executor):
+        if graded.unwritable:
+            raise OutputUnwritable(graded.message)
         outcomes[graded.submission.name] = graded
         progress(graded)
     return [outcomes[submission.name] for submission in submissions]
 
 
+class OutputUnwritable(Exception):
+    """The grader cannot write into its output directory; the message says where and why."""
+
+
 @contextmanager
 def local_executor(jobs: int) -> Iterator[Executor | None]:
     """For :func:`grade_all` on this machine: None (grade in this process) for
-    one job, else a pool of ``jobs`` fresh grader processes."""
+    one job, else a pool of ``jobs`` fresh grader processes. Each pool process
+    dies with this one (a parent-death signal), and takes this machine's
+    isolation probe from it instead of probing again."""
     if jobs == 1:
         yield None
         return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as executor:
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_pool_process,
+        initargs=(os.getpid(), machine()),
+    ) as executor:
         yield executor
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _pool_process(parent: int, probed: Machine) -> None:
+    """A pool process's start: SIGKILL when its parent dies, however it dies (checked
+    once more after asking, in case the parent died first), and the parent's probe."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    adopt(probed)
 
 
 def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
@@ -425,8 +482,12 @@ def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
         yield from map(grade_submission, jobs)
         return
     futures = {executor.submit(grade_submission, job): job for job in jobs}
-    for future in as_completed(futures):
-        try:
-            yield future.result()
-        except Exception:  # the executor lost the unit of work (a grader process died)
-            yield grader_error(futures[future], 0.0)
+    try:
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception:  # the executor lost the unit of work (a grader process died)
+                yield grader_error(futures[future], 0.0)
+    finally:  # the run stopped early (unwritable output, Ctrl-C): start nothing more
+        for future in futures:
+            future.cancel()

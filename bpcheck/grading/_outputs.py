@@ -18,7 +18,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bpcheck import __version__
-from bpcheck._report import write_atomically
+from bpcheck._report import markdown_text, write_atomically
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import failure_text
 from bpcheck.grading._config import GradingConfig
@@ -46,6 +46,7 @@ STOPPED_TEXT = {
     "cpu_limit": "the code used more CPU time than allowed",
     "file_size_limit": "the code wrote a file larger than allowed",
     "protocol_error": "the process running the code broke the grader's protocol",
+    "disk_limit": "the code filled its writable disk space",
 }
 
 
@@ -91,10 +92,15 @@ def mistake_counts(outcomes: Sequence[Graded]) -> list[tuple[str, int]]:
 
 
 def summary_text(outcomes: Sequence[Graded], tablefmt: str) -> str:
-    """The class summary: one row per student, statuses, and the mistakes table."""
+    """The class summary: one row per student, statuses, and the mistakes table. In
+    Markdown ("github") the students' names are escaped, so that no name can end a
+    cell or start a heading."""
     statuses = Counter(graded.status for graded in outcomes)
+    rows = summary_rows(outcomes)
+    if tablefmt == "github":
+        rows = [(markdown_text(name), *rest) for name, *rest in rows]  # type: ignore[misc]
     parts = [
-        tabulate(summary_rows(outcomes), headers=SUMMARY_HEADERS, tablefmt=tablefmt),
+        tabulate(rows, headers=SUMMARY_HEADERS, tablefmt=tablefmt),
         "",
         tabulate(
             [(status, count, explain_status(status)) for status, count in sorted(statuses.items())],

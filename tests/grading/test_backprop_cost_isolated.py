@@ -9,7 +9,7 @@ import pytest
 from bpcheck import RunOptions
 from bpcheck._running import collect_checks, plan, run_planned
 from bpcheck._manager import get_plugin_manager
-from bpcheck.grading._isolation import WorkerStudent
+from bpcheck.grading.isolation import WorkerStudent
 from tests.conftest import REFERENCE_SOURCE
 from tests.grading.test_isolation import LIMITS
 

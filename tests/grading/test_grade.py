@@ -21,7 +21,7 @@ import pytest
 from bpcheck import Check, ConfigError, get_plugin_manager, hookimpl
 from bpcheck._cli import main
 from bpcheck._options import RawOption
-from bpcheck.grading import _grade
+from bpcheck.grading import _grade, _outputs
 from bpcheck.grading._config import GradingConfig, load_config
 from bpcheck.grading._grade import (
     GradeJob,
@@ -367,3 +367,159 @@ def test_the_output_directory_must_not_clash_with_a_submission(
         with pytest.raises(ConfigError, match="a directory outside every submission"):
             grade_all(find_submissions(submissions), FAST_CONFIG, out)
     check_output_directory(find_submissions(batch), batch[0].parent)  # beside them is fine
+
+
+HOSTILE = Path(__file__).parent / "hostile"
+
+
+def test_names_of_any_bytes_and_special_files_cost_nobody_their_result(tmp_path: Path) -> None:
+    """Odd file names, a directory holding a FIFO, a symbolic link and a non-UTF-8 name,
+    and an exception text that forges a report: every output is written, the honest
+    submission keeps its full score, nothing forged shows up as Markdown."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    odd = [b"caf\xe9 | -x.py", b"-leading dash.py", "ünï cödé.py".encode()]
+    for name in odd:
+        shutil.copy(CORRECT, os.fsdecode(bytes(folder) + b"/" + name))
+    weird = folder / "weird"
+    weird.mkdir()
+    shutil.copy(CORRECT, weird / "mlp.py")
+    os.mkfifo(weird / "pipe")
+    (weird / "link").symlink_to("/etc/passwd")
+    (weird / os.fsdecode(b"data\xff.txt")).write_text("bytes")
+    shutil.copy(HOSTILE / "markdown_injection.py", folder / "injector.py")
+    paths = sorted(folder.iterdir(), key=os.fsencode)
+    out = tmp_path / "grades"
+    outcomes = grade_all(find_submissions(paths), FAST_CONFIG, out)
+    by_name = {graded.submission.name: graded for graded in outcomes}
+    assert all(graded.status == "graded" for graded in outcomes), [
+        (graded.submission.name, graded.status, graded.message) for graded in outcomes
+    ]
+    full = by_name["weird"].report
+    assert full is not None and full.score == full.max_score
+    assert "caf\\xe9 | -x" in by_name
+    notes = next(result.notes for result in full.checks if result.id == "api")
+    assert any("pipe (a named pipe)" in note for note in notes)
+    assert any("link (a symbolic link)" in note for note in notes)
+    markdown, table = _outputs.write_class_summary(out, outcomes)
+    summary = markdown.read_text()
+    assert "caf\\\\xe9 \\| \\-x" in summary  # the | escaped, so the row keeps its cells
+    (row,) = [line for line in summary.splitlines() if "caf" in line]
+    assert row.count("|") - row.count("\\|") == len(_outputs.SUMMARY_HEADERS) + 1
+    assert "'-leading dash" in table.read_text()
+    outside = _outside_code_blocks((out / "students" / "injector.md").read_text())
+    assert "ValueError" in "".join((out / "students" / "injector.md").read_text())
+    assert not [line for line in outside if line.startswith("# bpcheck report: 105")]
+    assert not [line for line in outside if "Score: 105 / 105" in line or "| everything" in line]
+
+
+def _outside_code_blocks(markdown: str) -> list[str]:
+    """The lines of ``markdown`` outside fenced code blocks, fences closed as CommonMark
+    closes them (a run of at least as many backticks, nothing after it)."""
+    outside, fence = [], ""
+    for line in markdown.splitlines():
+        run = len(line) - len(line.lstrip("`"))
+        if not fence and run >= 3:
+            fence = "`" * run
+        elif fence and run >= len(fence) and not line.strip("`").strip():
+            fence = ""
+        elif not fence:
+            outside.append(line)
+    return outside
+
+
+def _descendants(pid: int) -> set[int]:
+    found, pending = set(), [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as children:
+                    kids = [int(child) for child in children.read().split()]
+            except OSError:
+                continue
+            pending += [kid for kid in kids if kid not in found]
+            found.update(kids)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and line.split()[1] in "ZX" for line in status)
+    except OSError:
+        return False
+
+
+def test_a_grader_killed_with_sigkill_takes_its_pool_and_workers_with_it(
+    batch: list[Path], tmp_path: Path, fast: list[str]
+) -> None:
+    out = tmp_path / "grades"
+    slow = tmp_path / "slow.py"  # keeps a worker busy while the grader is killed
+    slow.write_text(CORRECT.read_text() + "\nimport time\ntime.sleep(30)\n")
+    command = [sys.executable, "-m", "bpcheck._cli", "grade", str(slow), *map(str, batch)]
+    grader = subprocess.Popen(
+        [*command, "--out", str(out), "--jobs", "2", "--timeout", "60", *fast],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_descendants(grader.pid)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)  # two pool processes, and at least one worker's bwrap, init, python
+        family = _descendants(grader.pid)
+    finally:
+        grader.kill()  # the grader alone: its pool processes are not signalled by anyone
+        grader.wait()
+    assert len(family) >= 5, family
+    deadline = time.monotonic() + 10
+    while [pid for pid in family if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in family if _alive(pid)] == []
+
+
+def test_an_unwritable_output_stops_the_run_with_a_clear_error_and_a_rerun_resumes(
+    batch: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "grades"
+    submissions = find_submissions(batch)
+    written: list[Path] = []
+    real = _grade.write_atomically
+
+    def disk_full_after_one_state(path: Path, text: str) -> None:
+        if written and path.suffix == ".state":
+            raise OSError(28, "No space left on device", str(path))
+        real(path, text)
+        if path.suffix == ".state":
+            written.append(path)
+
+    monkeypatch.setattr(_grade, "write_atomically", disk_full_after_one_state)
+    with pytest.raises(_grade.OutputUnwritable, match="No space left on device"):
+        grade_all(submissions, FAST_CONFIG, out, isolation="in-process")
+    assert len(written) == 1
+    monkeypatch.setattr(_grade, "write_atomically", real)
+    assert fresh_names(submissions, FAST_CONFIG, out) == {"alice", "bob", "carol", "dave"} - {
+        written[0].stem
+    }
+
+
+def test_a_weaker_level_is_warned_about_in_the_first_lines(
+    tmp_path: Path, fast: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BPCHECK_ISOLATION", "plain")
+    assert main(["grade", str(CORRECT), "--out", str(tmp_path / "out"), *fast]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("bpcheck: WARNING: workers run at the 'plain' level")
+    assert "network" in first and "install-isolation" in first
+
+
+def test_an_isolation_level_that_does_not_exist_is_a_configuration_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BPCHECK_ISOLATION", "chroot")
+    assert main(["grade", str(CORRECT)]) == 4
+    assert "BPCHECK_ISOLATION (from the environment)" in capsys.readouterr().err

@@ -35,17 +35,14 @@ from bpcheck._sandbox.calls import (
     Reply,
     UpdateCall,
 )
-from bpcheck.grading._isolation import (
+from bpcheck.grading.isolation import (
     Limits,
     WorkerStudent,
-    _has_marker,
-    _is_root,
-    _levels,
-    _matching,
-    _resolve_level,
     describe_isolation,
     find_module,
+    machine,
 )
+from bpcheck.grading.isolation._processes import has_marker, matching
 
 HOSTILE = Path(__file__).parent / "hostile"
 IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
@@ -80,7 +77,7 @@ GRADIENT_CALL = GradientCall(PARAMS, X, Y, ("relu", "linear"), "mse")
 FORWARD_CALL = ForwardCall(PARAMS, X, ("relu", "linear"))
 
 #: Does this level drop to a dedicated uid and hide the filesystem (root with bwrap)?
-CONFINED = _is_root() and _resolve_level(None) == "bwrap"
+CONFINED = machine().root and machine().resolve(None) == "bwrap"
 
 
 def _error(reply: Reply | None) -> str:
@@ -249,7 +246,39 @@ def protocol_error(student: WorkerStudent, reply: Reply | None) -> None:
     assert "malformed" in _error(reply)
 
 
+def sealed(student: WorkerStudent, reply: Reply | None) -> None:
+    """The seccomp filter is loaded (mode 2) and every call it denies failed."""
+    healthy(student, reply)
+    seen = student.call(FORWARD_CALL).AL
+    assert seen is not None
+    assert not seen[0, :-1].any(), seen
+    assert seen[0, -1] == (2 if machine().seccomp is None else 0)
+
+
+def disk_limit(student: WorkerStudent, reply: Reply | None) -> None:
+    assert student.termination == "disk_limit", student.termination_detail
+    assert "64 MB" in student.termination_detail
+    assert "stopped earlier" in _error(student.call(GRADIENT_CALL))
+
+
+def forged_hello(student: WorkerStudent, reply: Reply | None) -> None:
+    assert student.termination == "protocol_error", student.termination_detail
+    assert student.api.import_error is not None and reply is None
+
+
+def forged_verdicts(student: WorkerStudent, reply: Reply | None) -> None:
+    """The worker's copy of the harness says nothing changed; the grader saw X and W1 change."""
+    healthy(student, reply)
+    assert reply is not None and set(reply.mutated) == {"X", "params['W1']"}
+    (result,) = _run(student, {"no_mutation"})
+    assert result.status == "failed" and "X" in result.message, result
+
+
 CASES: dict[str, Callable[[WorkerStudent, Reply | None], None]] = {
+    "syscalls": sealed,
+    "disk_filler": disk_limit,
+    "forged_hello": forged_hello,
+    "forged_verdicts": forged_verdicts,
     "infinite_loop": timeout,
     "sleep_import": import_timeout,
     "memory_bomb": memory,
@@ -308,14 +337,35 @@ def _with_target(tmp_path: Path, name: str) -> Path:
 
 
 def test_every_hostile_submission_has_a_case() -> None:
-    assert {path.stem for path in HOSTILE.glob("*.py")} - {"write_report", "environment"} == set(
-        CASES
-    )
+    elsewhere = {"write_report", "environment", "cross_talk", "markdown_injection"}
+    assert {path.stem for path in HOSTILE.glob("*.py")} - elsewhere == set(CASES)
+
+
+@pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
+def test_nothing_crosses_from_one_submission_to_the_next(level: str) -> None:
+    """cross_talk leaves a secret in every channel it can, then a second worker looks
+    for it: the kernel's channels (keyring, SysV, POSIX queues, abstract sockets) are
+    closed at every level; /tmp, /var/tmp and /dev/shm are the worker's own but at plain."""
+    if not machine().available(level):
+        pytest.skip(f"{level} is not available here")
+    kernel = slice(0, 4)
+    found = []
+    for _ in range(2):
+        with WorkerStudent(HOSTILE / "cross_talk.py", LIMITS, level=level) as student:
+            seen = student.call(FORWARD_CALL).AL
+            assert seen is not None, student.termination_detail
+            found.append(seen[0])
+            assert not seen[1, kernel].any(), seen  # it could not even leave one
+        assert student.surviving_processes() == []
+    assert not found[1][kernel].any()
+    if level != "plain":
+        assert not found[1].any(), found
+        assert not any(Path(folder, "bpcheck-cross-talk").exists() for folder in ("/tmp", "/var/tmp", "/dev/shm"))
 
 
 @pytest.mark.parametrize("level", ["bwrap", "unshare", "plain"])
 def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     monkeypatch.setenv("BPCHECK_TEST_SECRET", "grader only")
     monkeypatch.chdir(Path(__file__).parent)
@@ -328,6 +378,8 @@ def test_environment_is_scrubbed(level: str, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_hostile_submission(name: str, tmp_path: Path) -> None:
+    if name == "disk_filler" and machine().resolve(None) == "plain":
+        pytest.skip("the plain level caps no disk: this would fill the host's")
     before = {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in HARNESS.glob("*.py")
     }
@@ -363,6 +415,8 @@ def test_writing_into_the_report_directory(tmp_path: Path) -> None:
 def test_one_submission_cannot_cost_another_its_result(reference_copy: Path) -> None:
     """Hostile workers running at the same time leave a correct one untouched."""
     names = ["fork_bomb", "memory_bomb", "infinite_loop", "huge_output", "leftovers"]
+    if machine().resolve(None) != "plain":  # plain has no cap: it would fill the host's disk
+        names.append("disk_filler")
 
     def grade(path: Path) -> tuple[str | None, Reply]:
         with WorkerStudent(path, QUICK if path.stem in TIMES_OUT else LIMITS) as student:
@@ -489,7 +543,7 @@ def test_describe_isolation_names_the_level_used() -> None:
 @pytest.mark.parametrize("level", ["unshare", "plain"])
 @pytest.mark.parametrize("name", ["leftovers", "fork_bomb", "infinite_loop", "escape"])
 def test_fallback_levels(level: str, name: str, tmp_path: Path) -> None:
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     submission = _with_target(tmp_path, name)
     student = WorkerStudent(submission, QUICK if name in TIMES_OUT else LIMITS, level=level)
@@ -534,7 +588,7 @@ def test_output_is_capped_and_never_parsed() -> None:
 GRADER = """
 import sys, time
 from pathlib import Path
-from bpcheck.grading._isolation import Limits, WorkerStudent
+from bpcheck.grading.isolation import Limits, WorkerStudent
 student = WorkerStudent(Path(sys.argv[1]), Limits(call_timeout=15), level=sys.argv[2])
 assert student.api.usable, student.api
 print(student._resources.marker, student._resources.uid, flush=True)
@@ -554,7 +608,7 @@ time.sleep(600)
 )
 def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
     """A grader killed hard (SIGKILL, no cleanup) takes its workers with it."""
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     grader = subprocess.Popen(
         [sys.executable, "-c", GRADER, str(HOSTILE / f"{name}.py"), level],
@@ -570,9 +624,9 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
         grader.wait()
 
     def alive() -> list[int]:
-        return _matching(
+        return matching(
             lambda pid, info: (
-                str(info[0]) == uid or _has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
+                str(info[0]) == uid or has_marker(pid, f"BPCHECK_WORKER={marker}".encode())
             )
         )
 
@@ -586,7 +640,7 @@ def test_killing_the_grader_kills_its_workers(level: str, name: str) -> None:
 def test_a_module_reads_its_own_data_files(level: str, tmp_path: Path) -> None:
     """A directory submission's module loads a data file by relative path and may
     write next to itself; only the worker's copy changes."""
-    if not _levels()[level][0]:
+    if not machine().available(level):
         pytest.skip(f"{level} is not available here")
     submission = tmp_path / "student"
     submission.mkdir()
@@ -610,3 +664,43 @@ def test_a_module_reads_its_own_data_files(level: str, tmp_path: Path) -> None:
         "mlp.py",
         "scale.txt",
     ]
+
+
+def test_a_batch_is_one_round_trip_and_answers_as_single_calls_do(
+    reference_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bpcheck.grading.isolation import _protocol
+
+    in_process = InProcessStudent(str(reference_copy), get_plugin_manager())
+    calls: list[Call] = [
+        GRADIENT_CALL,
+        FORWARD_CALL,
+        ProbeCall(PARAMS, X, ("relu", "linear"), (Probe("W1", 0, 1e-5),)),
+        LossCall(np.abs(Y), np.abs(Y) / 2, "mse"),
+        UpdateCall(PARAMS, {f"d{k}": np.ones_like(v) for k, v in PARAMS.items()}, 0.1),
+    ]
+    sent: list[object] = []
+    real_send = _protocol.Channel.send
+    monkeypatch.setattr(
+        _protocol.Channel,
+        "send",
+        lambda self, tree, deadline, **how: (sent.append(tree), real_send(self, tree, deadline, **how)),
+    )
+    with WorkerStudent(reference_copy, LIMITS) as student:
+        replies = student.call_many(calls)
+    assert len(sent) == 1 and len(replies) == len(calls)
+    for call, got in zip(calls, replies, strict=True):
+        expected = in_process.call(call)
+        assert got.error is None and got.mutated == expected.mutated == ()
+        for field in ("AL", "probes", "loss"):
+            if getattr(expected, field) is not None:
+                np.testing.assert_allclose(getattr(got, field), getattr(expected, field), rtol=1e-12)
+
+
+def test_a_batch_that_runs_out_of_time_names_its_limit() -> None:
+    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 0.5})
+    with WorkerStudent(HOSTILE / "infinite_loop.py", limits) as student:
+        replies = student.call_many([GRADIENT_CALL] * 3)
+    assert student.termination == "timeout"
+    assert "the time limit of 1.5 s for its 3 calls (0.5 s per call)" in student.termination_detail
+    assert all("did not finish" in _error(reply) for reply in replies)

@@ -9,6 +9,8 @@ import tracemalloc
 from collections.abc import Sequence
 from typing import Any
 
+import hypothesis
+import hypothesis.strategies as st
 import numpy as np
 import numpy.lib.format as npy_format
 import pytest
@@ -23,9 +25,9 @@ from bpcheck._sandbox.calls import (
     ProbeCall,
     UpdateCall,
 )
-from bpcheck.grading import _wire as wire
-from bpcheck.grading._wire import WireError
-from bpcheck.grading._worker import call_tree, hello_report, reply_of
+from bpcheck.grading.isolation import _wire as wire
+from bpcheck.grading.isolation._protocol import call_tree, hello_report, reply_of, replies_of
+from bpcheck.grading.isolation._wire import WireError
 
 
 def reader(data: bytes):
@@ -181,34 +183,53 @@ def test_bad_magic_and_header_garbage() -> None:
         wire.decode_array(b"\x93NUMPY\x01\x00\xff\xff" + b" " * 100)
 
 
-def test_replies_must_fit_their_request() -> None:
+def test_replies_must_fit_their_batch() -> None:
     call = GradientCall(
         {"W1": np.ones((1, 1))}, np.ones((1, 1)), np.ones((1, 1)), ("linear",), "mse", 2
     )
-    good = {"type": "reply", "AL": np.ones((1, 1)), "gradients": [{"dW1": np.ones((1, 1))}] * 2}
-    reply, fatal = reply_of(good, call)
-    assert fatal is None and len(reply.gradients) == 2
+    good = {"AL": np.ones((1, 1)), "gradients": [{"dW1": np.ones((1, 1))}] * 2}
+    replies, fatal = replies_of({"type": "replies", "replies": [good]}, [call])
+    assert fatal is None and len(replies[0].gradients) == 2
     bad = [
         {**good, "gradients": [{"dW1": np.ones((1, 1))}]},  # one backward call short
         {**good, "AL": [[1.0]]},  # not an array
-        {**good, "gradients": [{"dW1": "0"}] * 2},
         {**good, "surprise": 1},
         {**good, "mutated": "X"},
+        {**good, "mutated": [["X"]]},
         {**good, "error": {"function": "backward", "summary": 3}},
-        {**good, "fatal": "please give me full marks"},
-        {"type": "hello"},
+        {**good, "gradients": [{"dW1": np.ones((1, 1))}, ["dW1"]]},
         [],
     ]
     for tree in bad:
         with pytest.raises(WireError):
-            reply_of(tree, call)
+            replies_of({"type": "replies", "replies": [tree]}, [call])
+    for message in [
+        {"type": "replies", "replies": [good, good]},  # one reply too many
+        {"type": "replies", "replies": []},  # too few, and no fatal status to say why
+        {"type": "replies", "replies": [good], "fatal": "please give me full marks"},
+        {"type": "hello"},
+        [],
+    ]:
+        with pytest.raises(WireError):
+            replies_of(message, [call])
+    cut_short, fatal = replies_of({"type": "replies", "replies": [], "fatal": "memory_limit"}, [call])
+    assert cut_short == [] and fatal == "memory_limit"
     loss = LossCall(np.ones((1, 1)), np.ones((1, 1)), "mse")
     with pytest.raises(WireError):
-        reply_of({"type": "reply", "loss": "0.0"}, loss)
+        reply_of({"loss": "0.0"}, loss)
     with pytest.raises(WireError):
-        reply_of({"type": "reply", "loss": True}, loss)
-    nan_loss = reply_of({"type": "reply", "loss": float("nan")}, loss)[0].loss
+        reply_of({"loss": True}, loss)
+    nan_loss = reply_of({"loss": float("nan")}, loss).loss
     assert nan_loss is not None and np.isnan(nan_loss)
+
+
+def test_the_grader_converts_returned_gradients_and_names_their_types() -> None:
+    call = GradientCall({"W1": np.ones((1, 2))}, np.ones((2, 1)), np.ones((1, 1)), ("linear",), "mse")
+    reply = reply_of({"AL": np.ones((1, 1)), "gradients": [{"dW1": [[1.0, 2.0]], "db1": 3}]}, call)
+    assert reply.returned_types == {"dW1": "list", "db1": "int"}
+    assert reply.grads["dW1"].shape == (1, 2) and reply.grads["db1"].dtype.kind == "i"
+    words = reply_of({"AL": np.ones((1, 1)), "gradients": [{"dW1": "zero"}]}, call)
+    assert words.error is not None and "must be a numpy array of numbers" in words.error.summary
 
 
 def test_hello_is_checked() -> None:
@@ -218,7 +239,9 @@ def test_hello_is_checked() -> None:
     assert report.usable and report.optional == {"update"} and fatal is None
     for tree in [
         {"type": "hello", "optional": ["os.system"]},
+        {"type": "hello", "optional": [["update"]]},  # a list where a name is expected
         {"type": "hello", "problems": "none"},
+        {"type": "hello", "problems": [{"a": 1}]},
         {"type": "hello", "import_error": {"function": "import"}},
         {"type": "reply"},
     ]:
@@ -230,3 +253,66 @@ def test_json_part_is_plain_json() -> None:
     chunks = wire.encode({"x": np.ones(2), "y": 1.5})
     assert json.loads(chunks[1]) == {"x": {"$array": 0}, "y": 1.5}
     assert b"pickle" not in b"".join(chunks) and b"\x80\x04" not in chunks[1]
+
+
+def test_a_huge_forged_shape_of_no_elements_is_a_wire_error() -> None:
+    """(0, 2**62) holds no element, so it passes the element cap; numpy cannot build it."""
+    blob = npy_header("<f8", (0, 2**62))
+    with pytest.raises(WireError):
+        wire.decode_array(blob)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["type", "replies", "AL", "gradients", "error", "mutated",
+                                        "optional", "problems", "fatal", "function", "summary",
+                                        "$array", "x"]), children, max_size=4),  # fmt: skip
+    max_leaves=12,
+)
+ARRAYS = st.sampled_from([np.ones((1, 1)), np.zeros((0,)), np.arange(3)])
+
+
+@hypothesis.settings(derandomize=True, max_examples=120, database=None, deadline=None)
+@hypothesis.given(JSON, st.lists(ARRAYS, max_size=2))
+def test_any_message_either_decodes_or_is_a_wire_error(tree: Any, arrays: list[np.ndarray]) -> None:
+    """Whatever the worker sends, the decoders raise WireError or nothing: never a
+    TypeError or KeyError that would end as the grader's own error."""
+    call = GradientCall({"W1": np.ones((1, 1))}, np.ones((1, 1)), np.ones((1, 1)), ("linear",), "mse")
+    if isinstance(tree, dict) and arrays:
+        tree = {**tree, "AL": arrays[0]}
+    for decode in (
+        lambda: hello_report(tree),
+        lambda: replies_of(tree, [call]),
+        lambda: replies_of({"type": "replies", "replies": [tree]}, [call]),
+        lambda: hello_report({"type": "hello", **tree}) if isinstance(tree, dict) else None,
+    ):
+        try:
+            decode()
+        except WireError:
+            pass
+
+
+def test_the_grader_and_the_worker_agree_on_caps_and_call_tables() -> None:
+    """The worker's copy of the harness trims and names things as the grader checks them."""
+    from typing import get_args
+
+    from bpcheck._sandbox import execute, worker_main
+    from bpcheck._student import OPTIONAL_ARITY, REQUIRED_ARITY
+    from bpcheck.grading.isolation import _protocol
+
+    kinds = set(get_args(Call))
+    assert set(execute.FUNCTION_OF_CALL) == set(execute._HANDLERS) == kinds
+    assert _protocol.FUNCTION_OF_CALL is execute.FUNCTION_OF_CALL  # the worker's copy's too
+    assert set(execute.FUNCTION_OF_CALL.values()) <= {*REQUIRED_ARITY, *OPTIONAL_ARITY}
+    assert worker_main.MAX_KEY == _protocol.MAX_NAME
+    assert worker_main.MAX_ENTRIES == _protocol.MAX_ENTRIES
+    assert worker_main.MAX_TEXT == _protocol.MAX_TEXT
+    assert 0 < worker_main.MARGIN < wire.MAX_JSON_BYTES < wire.MAX_MESSAGE_BYTES
+
+
+def test_a_trusted_tree_encodes_to_the_same_message() -> None:
+    tree = {"calls": [{"x": np.arange(3.0), "n": np.int64(4), "s": "a", "l": [1, 2.5, None]}]}
+    assert b"".join(wire.encode_trusted(tree)) == b"".join(wire.encode(tree))
+    with pytest.raises(WireError):
+        wire.encode_trusted({"a": np.array([None], dtype=object)})

@@ -96,6 +96,29 @@ def encode(tree: Any) -> list[bytes]:
         raise WireError(f"a {type(value).__name__} cannot be sent")
 
     body = json.dumps(walk(tree, 0), separators=(",", ":")).encode()
+    return _frame(body, arrays)
+
+
+def encode_trusted(tree: Any) -> list[bytes]:
+    """:func:`encode` for a tree the grader built itself (no student data in it): the
+    same message, written by json's C encoder, without the depth and key checks."""
+    arrays: list[np.ndarray] = []
+
+    def place(value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            if not allowed_dtype(value.dtype):
+                raise WireError(f"an array of dtype {value.dtype} cannot be sent")
+            arrays.append(value)
+            return {"$array": len(arrays) - 1}
+        if isinstance(value, np.generic):
+            return value.item()
+        raise WireError(f"a {type(value).__name__} cannot be sent")
+
+    body = json.dumps(tree, separators=(",", ":"), default=place).encode()
+    return _frame(body, arrays)
+
+
+def _frame(body: bytes, arrays: list[np.ndarray]) -> list[bytes]:
     chunks = [_HEAD.pack(MAGIC, len(body), len(arrays)), body]
     for array in arrays:
         header, order = _header_of(array)
@@ -159,7 +182,8 @@ def read_message(read_exact: ReadExact, budget: int = MAX_MESSAGE_BYTES) -> Any:
 
 
 def decode_array(blob: bytes) -> np.ndarray:
-    """One ``.npy`` blob as an array, after checking its header against its length."""
+    """One ``.npy`` blob as an array, after checking its header against its length.
+    Raises WireError and nothing else."""
     shape, fortran, dtype, offset = _parse_header(blob)
     elements = math.prod(shape)
     if len(blob) - offset != elements * dtype.itemsize:
@@ -167,8 +191,11 @@ def decode_array(blob: bytes) -> np.ndarray:
             f"an array of shape {shape} and dtype {dtype} needs {elements * dtype.itemsize} "
             f"bytes; the message holds {len(blob) - offset}"
         )
-    flat = np.frombuffer(blob, dtype=dtype, count=elements, offset=offset)
-    return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+    try:
+        flat = np.frombuffer(blob, dtype=dtype, count=elements, offset=offset)
+        return flat.reshape(shape, order="F" if fortran else "C").copy(order="K")
+    except (ValueError, TypeError, MemoryError) as exc:  # numpy's own refusal
+        raise WireError(f"an array of shape {shape} cannot be built: {exc}"[:300]) from None
 
 
 def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
@@ -208,7 +235,7 @@ def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     if (
         not isinstance(shape, tuple)
         or len(shape) > MAX_NDIM
-        or not all(type(n) is int and n >= 0 for n in shape)
+        or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)
     ):
         raise WireError(f"bad array shape {shape!r}"[:300])
     if math.prod(shape) > MAX_ELEMENTS:

@@ -1,11 +1,17 @@
-"""The grader's side of the worker protocol: requests out, strictly checked replies in.
+"""The grader's side of the worker protocol: batches out, strictly checked replies in.
+
+The grader sends a batch of calls in one message (their input arrays in
+shared memory, :mod:`~bpcheck.grading.isolation._shared`); the worker answers
+every call and sends the replies together in one message.
 
 Everything read from a worker is treated as forged until checked: the wire
-layer (:mod:`bpcheck.grading._wire`) bounds sizes and dtypes, and the
-decoders here check that a message has exactly the shape its request calls
-for (a GradientCall's reply holds AL and ``backward_calls`` gradient dicts,
-a LossCall's a number, ...) before a :class:`Reply` is built from it. A
-message that fails raises :class:`~bpcheck.grading._wire.WireError`.
+layer (:mod:`~bpcheck.grading.isolation._wire`) bounds sizes and dtypes, and
+the decoders here check that a message has exactly the shape its request
+calls for (one reply per call; a GradientCall's reply holds AL and
+``backward_calls`` gradient dicts, a LossCall's a number, ...) before a
+:class:`Reply` is built from it. A message that fails raises
+:class:`~bpcheck.grading.isolation._wire.WireError`, and nothing else:
+every decoder here is total over whatever JSON and arrays arrive.
 
 Sending and receiving never block past a deadline, and never wait for the end
 of a stream: a tick callback runs at least every :data:`TICK` seconds and
@@ -35,9 +41,10 @@ from bpcheck._sandbox.calls import (
     StudentError,
     UpdateCall,
 )
+from bpcheck._sandbox.execute import FUNCTION_OF_CALL, ContractViolation, gradient_arrays
 from bpcheck._student import OPTIONAL_ARITY, ApiReport
-from bpcheck.grading import _wire as wire
-from bpcheck.grading._wire import WireError
+from bpcheck.grading.isolation import _wire as wire
+from bpcheck.grading.isolation._wire import WireError
 
 #: Seconds between checks on the worker while waiting for it.
 TICK = 0.05
@@ -46,16 +53,6 @@ READ_AHEAD = 1 << 16
 MAX_TEXT = 20_000
 MAX_NAME = 200
 MAX_ENTRIES = 1024
-
-#: The student function a request is charged to when the worker cannot say.
-FUNCTION_OF_CALL: dict[type, str] = {
-    ForwardCall: "forward",
-    GradientCall: "backward",
-    ProbeCall: "forward",
-    LossCall: "compute_loss",
-    UpdateCall: "update",
-}
-
 
 class ChannelTimeout(Exception):
     """The deadline passed before the message was complete."""
@@ -89,8 +86,9 @@ class Channel:
                 return
             self.tick()
 
-    def send(self, tree: Any, deadline: float) -> None:
-        data = memoryview(b"".join(wire.encode(tree)))
+    def send(self, tree: Any, deadline: float, *, trusted: bool = False) -> None:
+        """Send ``tree``; ``trusted``: one the grader built itself (:func:`wire.encode_trusted`)."""
+        data = memoryview(b"".join((wire.encode_trusted if trusted else wire.encode)(tree)))
         while data:
             if time.monotonic() > deadline:
                 raise ChannelTimeout()
@@ -130,26 +128,41 @@ class Channel:
 
 # ------------------------------------------------------------------ requests
 
+#: Turns an input array into what the message carries: the array itself, or a
+#: reference to it in shared memory (:meth:`SharedInputs.reference`).
+Share = Callable[[Any], Any]
 
-def probe_tree(probe: Probe | DirectionProbe) -> dict[str, Any]:
+
+def _inline(value: Any) -> Any:
+    return np.asarray(value)
+
+
+def probe_tree(probe: Probe | DirectionProbe, share: Share = _inline) -> dict[str, Any]:
     """One probe of a ProbeCall as a message: its kind and its fields."""
     if isinstance(probe, DirectionProbe):
-        direction = {name: np.asarray(value) for name, value in probe.direction.items()}
+        direction = {name: share(value) for name, value in probe.direction.items()}
         return {"kind": "DirectionProbe", "direction": direction, "step": float(probe.step)}
     return {"kind": "Probe", **dataclasses.asdict(probe)}
 
 
-def call_tree(call: Call) -> dict[str, Any]:
-    """``call`` as a message: its class name and its fields."""
-    fields = {}
+def call_tree(call: Call, share: Share = _inline) -> dict[str, Any]:
+    """``call`` as a message: its class name and its fields, arrays through ``share``."""
+    fields: dict[str, Any] = {}
     for spec in dataclasses.fields(call):  # type: ignore[arg-type]
         value = getattr(call, spec.name)
         if spec.name == "probes":
-            value = [probe_tree(probe) for probe in value]
+            value = [probe_tree(probe, share) for probe in value]
         elif isinstance(value, dict):
-            value = {name: np.asarray(item) for name, item in value.items()}
+            value = {name: share(item) for name, item in value.items()}
+        elif isinstance(value, np.ndarray):
+            value = share(value)
         fields[spec.name] = value
-    return {"type": "call", "kind": type(call).__name__, "fields": fields}
+    return {"kind": type(call).__name__, "fields": fields}
+
+
+def batch_tree(trees: list[dict[str, Any]], shared_size: int) -> dict[str, Any]:
+    """The message of one batch: its calls, and the size of the shared memory now."""
+    return {"type": "batch", "shared": shared_size, "calls": trees}
 
 
 # ------------------------------------------------------------------ replies
@@ -161,19 +174,28 @@ def _text(value: Any, what: str, limit: int = MAX_TEXT) -> str:
     return value
 
 
+def _texts(value: Any, what: str, limit: int = MAX_NAME) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_ENTRIES:
+        raise WireError(f"{what} is not a list of at most {MAX_ENTRIES} strings")
+    return tuple(_text(item, f"an entry of {what}", limit) for item in value)
+
+
 def _array(value: Any, what: str) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise WireError(f"{what} is not an array")
     return value
 
 
-def _arrays(value: Any, what: str) -> dict[str, np.ndarray]:
+def _mapping(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict) or len(value) > MAX_ENTRIES:
-        raise WireError(f"{what} is not a dict of arrays")
-    return {
-        _text(key, f"a key of {what}", MAX_NAME): _array(item, f"{what}[{key!r}]")
-        for key, item in value.items()
-    }
+        raise WireError(f"{what} is not an object of at most {MAX_ENTRIES} entries")
+    for key in value:
+        _text(key, f"a key of {what}", MAX_NAME)
+    return value
+
+
+def _arrays(value: Any, what: str) -> dict[str, np.ndarray]:
+    return {key: _array(item, f"{what}[{key!r}]") for key, item in _mapping(value, what).items()}
 
 
 def _keys(tree: Any, allowed: set[str]) -> dict[str, Any]:
@@ -181,7 +203,7 @@ def _keys(tree: Any, allowed: set[str]) -> dict[str, Any]:
         raise WireError("the message is not an object")
     unknown = set(tree) - allowed
     if unknown:
-        raise WireError(f"unexpected fields {sorted(unknown)[:5]}")
+        raise WireError(f"unexpected fields {sorted(unknown)[:5]}"[:300])
     return tree
 
 
@@ -207,16 +229,14 @@ def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
         expect_type(tree, "hello"), {"type", "import_error", "problems", "optional", "fatal"}
     )
     fatal = _fatal(tree)
-    problems = tree.get("problems", [])
-    optional = tree.get("optional", [])
-    if not isinstance(problems, list) or len(problems) > MAX_ENTRIES:
-        raise WireError("problems is not a list")
-    if not isinstance(optional, list) or not all(name in OPTIONAL_ARITY for name in optional):
+    problems = _texts(tree.get("problems", []), "problems", MAX_TEXT)
+    optional = _texts(tree.get("optional", []), "optional")
+    if not all(name in OPTIONAL_ARITY for name in optional):
         raise WireError("optional names functions outside the contract")
     error = tree.get("import_error")
     return (
         ApiReport(
-            problems=tuple(_text(problem, "a problem") for problem in problems),
+            problems=problems,
             import_error=None if error is None else student_error(error),
             optional=frozenset(optional),
         ),
@@ -228,46 +248,40 @@ def _fatal(tree: dict[str, Any]) -> str | None:
     fatal = tree.get("fatal")
     if fatal not in (None, "memory_limit"):
         raise WireError("unknown fatal status")
-    return fatal
+    return fatal  # type: ignore[no-any-return]
 
 
-def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
-    """The :class:`Reply` a message carries for ``call``, and its ``fatal`` status if any."""
-    tree = _keys(
-        expect_type(tree, "reply"),
-        {
-            "type",
-            "AL",
-            "gradients",
-            "returned_types",
-            "loss",
-            "params",
-            "probes",
-            "mutated",
-            "cache_dtypes",
-            "error",
-            "fatal",
-        },
-    )
+_REPLY_FIELDS = {
+    "AL", "gradients", "loss", "params", "probes", "mutated", "cache_dtypes", "error",
+}  # fmt: skip
+
+
+def replies_of(tree: Any, calls: list[Call]) -> tuple[list[Reply], str | None]:
+    """The replies a batch's message carries, one per call in order, and its
+    ``fatal`` status: with one, the replies may stop short (the calls after the
+    fatal one were not run)."""
+    tree = _keys(expect_type(tree, "replies"), {"type", "replies", "fatal"})
     fatal = _fatal(tree)
+    replies = tree.get("replies")
+    if not isinstance(replies, list) or len(replies) > len(calls):
+        raise WireError(f"expected a list of at most {len(calls)} replies")
+    if fatal is None and len(replies) != len(calls):
+        raise WireError(f"expected {len(calls)} replies, got {len(replies)}")
+    return [reply_of(item, call) for item, call in zip(replies, calls)], fatal
+
+
+def reply_of(tree: Any, call: Call) -> Reply:
+    """The :class:`Reply` one entry of a batch's replies carries for ``call``.
+
+    Gradients arrive as backward returned them (arrays, or lists and numbers as
+    JSON): they are converted, and their types named, here.
+    """
+    tree = _keys(tree, _REPLY_FIELDS)
     if tree.get("error") is not None:
-        return Reply(error=student_error(tree["error"])), fatal
-    mutated = tree.get("mutated", [])
-    if not isinstance(mutated, list) or len(mutated) > MAX_ENTRIES:
-        raise WireError("mutated is not a list")
-    cache_dtypes = tree.get("cache_dtypes", [])
-    if not isinstance(cache_dtypes, list) or len(cache_dtypes) > MAX_ENTRIES:
-        raise WireError("cache_dtypes is not a list")
-    returned_types = tree.get("returned_types", {})
-    if not isinstance(returned_types, dict) or len(returned_types) > MAX_ENTRIES:
-        raise WireError("returned_types is not a dict")
+        return Reply(error=student_error(tree["error"]))
     reply = Reply(
-        returned_types={
-            _text(key, "a returned_types key", MAX_NAME): _text(value, "a returned type", MAX_NAME)
-            for key, value in returned_types.items()
-        },
-        mutated=tuple(_text(part, "a mutated name", MAX_NAME) for part in mutated),
-        cache_dtypes=tuple(_text(name, "a cache dtype", MAX_NAME) for name in cache_dtypes),
+        mutated=_texts(tree.get("mutated", []), "mutated"),
+        cache_dtypes=_texts(tree.get("cache_dtypes", []), "cache_dtypes"),
     )
     if isinstance(call, (ForwardCall, GradientCall)):
         reply.AL = _array(tree.get("AL"), "AL")
@@ -275,7 +289,14 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
         gradients = tree.get("gradients")
         if not isinstance(gradients, list) or len(gradients) != call.backward_calls:
             raise WireError(f"expected {call.backward_calls} gradient dicts")
-        reply.gradients = [_arrays(grads, "the gradients") for grads in gradients]
+        try:
+            for index, grads in enumerate(gradients):
+                arrays, types = gradient_arrays(_mapping(grads, "a gradient dict"))
+                reply.gradients.append(arrays)
+                if index == 0:
+                    reply.returned_types = types
+        except ContractViolation as violation:
+            return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):
         reply.probes = _array(tree.get("probes"), "probes")
     if isinstance(call, LossCall):
@@ -285,7 +306,7 @@ def reply_of(tree: Any, call: Call) -> tuple[Reply, str | None]:
         reply.loss = float(loss)
     if isinstance(call, UpdateCall):
         reply.params = _arrays(tree.get("params"), "the parameters")
-    return reply, fatal
+    return reply
 
 
 __all__ = [
@@ -293,7 +314,9 @@ __all__ = [
     "Channel",
     "ChannelClosed",
     "ChannelTimeout",
+    "batch_tree",
     "call_tree",
     "hello_report",
+    "replies_of",
     "reply_of",
 ]

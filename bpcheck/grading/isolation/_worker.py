@@ -1,0 +1,493 @@
+"""A student whose code runs in an isolated worker process: :class:`WorkerStudent`.
+
+It stages the submission (:mod:`._staging`), takes a uid (:mod:`._uids`),
+starts the worker through its level's view (:mod:`._views`), and then sends
+the worker batches of calls (:mod:`._protocol`, inputs in :mod:`._shared`),
+watching the clock, the worker's output, its disk and its process while it
+waits. What went wrong is recorded as ``termination``; every reply after
+that says so at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bpcheck._sandbox.calls import Call, Reply, StudentError
+from bpcheck._student import _CONTRACT_ARGUMENTS, OPTIONAL_ARITY, REQUIRED_ARITY, ApiReport
+from bpcheck.grading.isolation import _seccomp
+from bpcheck.grading.isolation._describe import summary
+from bpcheck.grading.isolation._limits import Limits, rlimits
+from bpcheck.grading.isolation._machine import machine
+from bpcheck.grading.isolation._processes import matching, processes_of_uid
+from bpcheck.grading.isolation._protocol import (
+    FUNCTION_OF_CALL,
+    Channel,
+    ChannelClosed,
+    ChannelTimeout,
+    batch_tree,
+    call_tree,
+    expect_type,
+    hello_report,
+    replies_of,
+)
+from bpcheck.grading.isolation._shared import WATCHED, SharedInputs
+from bpcheck.grading.isolation._resources import Resources
+from bpcheck.grading.isolation._staging import (
+    TooLarge,
+    find_module,
+    harness_sources,
+    printable,
+    share_with_group,
+    stage,
+    tree_bytes,
+)
+from bpcheck.grading.isolation._uids import allocate_uid
+from bpcheck.grading.isolation._views import (
+    Staged,
+    View,
+    base_env,
+    bwrap_view,
+    hidden_from_unshare,
+    numpy_dirs,
+    plain_view,
+    unshare_view,
+)
+from bpcheck.grading.isolation._wire import WireError
+
+#: Seconds a worker may take to start Python and import NumPy, before any student code.
+BOOT_TIMEOUT = 60.0
+#: Free bytes under which the worker's writable space counts as full.
+DISK_SLACK = 128 << 10
+
+
+class _Stop(Exception):
+    """A wait on the worker was cut short; ``termination`` has been set."""
+
+
+class WorkerStudent:
+    """A student whose code runs in an isolated worker process (implements ``Student``).
+
+    ``api`` comes from the worker's import and adaptation of the module (the
+    functional style only: adapter plugins run in the grader and cannot adapt
+    a module that lives elsewhere). ``call`` and ``call_many`` never raise for
+    anything the student did; ``termination`` says why the worker stopped, if
+    it did (see the package docstring). ``notes`` lists what of a directory
+    submission was left out. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self, submission: Path, limits: Limits = Limits(), *, level: str | None = None
+    ) -> None:
+        submission = Path(submission)
+        self.limits = limits
+        self.termination: str | None = None
+        #: One line saying what ended the worker, for reports; "" while healthy.
+        self.termination_detail = ""
+        self.notes: list[str] = []
+        self._started = time.monotonic()
+        self._resources = Resources()
+        self._finalizer = weakref.finalize(self, self._resources.release)
+        self.boot_seconds: float | None = None
+        self._machine = machine()
+        self._level = self._machine.resolve(level)
+        self._inner_pid: int | None = None
+        self._scratch: str | None = None
+        module, problem = find_module(submission)
+        #: The name and the path reports show (printable: see :func:`printable`).
+        self.name = printable(submission.name if submission.is_dir() else submission.stem)
+        self.spec = printable(module if module is not None else submission)
+        self.isolation = "not started"
+        if problem is not None or module is None:
+            self.api = ApiReport(import_error=StudentError("import", problem or "no module"))
+            return
+        self._display = printable(module.name)
+        try:
+            self._start(submission, module)
+        except TooLarge as too_large:
+            self.close()
+            self.api = ApiReport(import_error=StudentError("import", str(too_large)))
+        except BaseException:  # the grader's own failure (disk full, ...): leave nothing behind
+            self.close()
+            raise
+
+    # ---------------------------------------------------------------- context manager
+
+    def __enter__(self) -> WorkerStudent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kill the worker's whole process tree and delete its files; idempotent."""
+        self._finalizer()
+
+    # ---------------------------------------------------------------- diagnostics
+
+    @property
+    def output_tail(self) -> str:
+        """The last few KB of the worker's stdout and stderr (after close); never parsed."""
+        return self._resources.output_tail
+
+    def surviving_processes(self) -> list[int]:
+        """Pids of the worker's processes still alive (after close(): should be empty)."""
+        return matching(self._resources.belongs)
+
+    # ---------------------------------------------------------------- start
+
+    def _start(self, submission: Path, module: Path) -> None:
+        resources = self._resources
+        level, probed = self._level, self._machine
+        if probed.drops(level):
+            resources.uid, resources.uid_lock = allocate_uid()
+            resources.sweep = level == "plain"
+        uid = resources.uid
+        directory = Path(tempfile.mkdtemp(prefix="bpcheck-worker-"))
+        resources.directory = directory
+        os.chmod(directory, 0o711)
+        package = f"_bpcheck_worker_{secrets.token_hex(4)}"
+        lib, out, scratch = directory / "lib", directory / "out", directory / "scratch"
+        for folder, mode in ((lib, 0o755), (lib / package, 0o755), (out, 0o700), (scratch, 0o700)):
+            folder.mkdir(mode=mode)
+            os.chmod(folder, mode)
+        for name, code in harness_sources().items():
+            (lib / package / name).write_bytes(code)
+            os.chmod(lib / package / name, 0o644)
+        relative, self.notes = stage(submission, module, directory / "student")
+        size = tree_bytes(directory / "student")
+        if uid is not None:  # readable by the worker's group only, writable by nobody but root
+            share_with_group(directory / "student", uid)
+            os.chown(scratch, uid, uid)
+        numpy = numpy_dirs()
+        if level != "plain":
+            for source in numpy:
+                (lib / source.name).mkdir(mode=0o755)
+        staged = Staged(
+            directory,
+            lib,
+            directory / "student",
+            scratch,
+            uid,
+            probed.user_namespaces,
+            (self.limits.disk_mb << 20) + size,
+            numpy,
+        )
+        env = base_env(resources.marker)
+        if level == "bwrap":
+            env.update(HOME="/tmp", TMPDIR="/tmp")
+            view = bwrap_view(staged, probed.root, env)
+        elif level == "unshare":
+            env.update(HOME="/tmp", TMPDIR="/tmp")
+            view = unshare_view(staged, hidden_from_unshare(submission))
+        else:
+            view = plain_view(staged, pdeathsig=probed.setpriv)
+            env.update(HOME=view.scratch, TMPDIR=view.scratch)
+        resources.held_fds += view.pass_fds
+        env.update(view.env)
+        self._scratch = view.scratch if level != "plain" else None
+
+        resources.shared = SharedInputs()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        resources.sock = parent
+        processes = self.limits.processes
+        if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's threads
+            processes += processes_of_uid(os.getuid())
+        config: dict[str, Any] = {
+            "rlimits": rlimits(self.limits, processes),
+            "fd": child.fileno(),
+            "shared_fd": resources.shared.fd,
+            "seccomp": _seccomp.filter_program().hex() if probed.seccomp is None else None,
+            "submission": view.submission,
+            "scratch": view.scratch,
+            "module": relative.as_posix(),
+            "display": self._display,
+            "contract": {
+                "required": {
+                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in REQUIRED_ARITY.items()
+                },
+                "optional": {
+                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in OPTIONAL_ARITY.items()
+                },
+            },
+        }
+        boot = (
+            "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+            f"sys.path.insert(0, {view.lib!r}); from {package}.worker_main import main; main()"
+        )
+        python = [view.executable, "-s", "-S", "-B", "-c", boot, json.dumps(config)]
+        self.isolation = summary(level, probed, uid, drops=uid is not None)
+        self._launch(view, python, env, out, [child.fileno(), resources.shared.fd])
+        child.close()
+        for fd in view.pass_fds:
+            os.close(fd)
+            resources.held_fds.remove(fd)
+        self._channel = Channel(parent, self._tick)
+        self._handshake()
+
+    def _launch(
+        self, view: View, python: list[str], env: dict[str, str], out: Path, fds: list[int]
+    ) -> None:
+        resources = self._resources
+        for name in ("stdout", "stderr"):
+            resources.outputs.append(
+                os.open(out / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+            )
+        resources.process = subprocess.Popen(
+            [*view.command, *python],
+            stdin=subprocess.DEVNULL,
+            stdout=resources.outputs[0],
+            stderr=resources.outputs[1],
+            pass_fds=(*fds, *view.pass_fds),
+            start_new_session=True,
+            env=env,
+            cwd=view.cwd,
+        )
+
+    def _handshake(self) -> None:
+        started = time.monotonic()
+        try:
+            expect_type(self._channel.receive(self._deadline(BOOT_TIMEOUT)), "booted")
+        except (ChannelTimeout, ChannelClosed, WireError, _Stop) as problem:
+            self.termination = "worker_error"
+            self.termination_detail = (
+                f"the worker failed to start ({type(problem).__name__}); its stderr ends: "
+                + self._stderr_tail(600)
+            )
+            self._resources.kill()
+            self.api = ApiReport(
+                import_error=StudentError(
+                    "import", f"the worker failed to start: {self.termination_detail}"
+                )
+            )
+            return
+        self.boot_seconds = time.monotonic() - started
+        what = f"importing {self._display}"
+        try:
+            report, fatal = hello_report(
+                self._channel.receive(self._deadline(self.limits.call_timeout))
+            )
+        except ChannelTimeout:
+            self._stop("timeout", f"{what} did not finish within {self._limit_text(1)}")
+        except ChannelClosed:
+            self._stop_dead()
+        except WireError as problem:
+            self._stop(
+                "protocol_error", f"the worker sent a malformed reply to the import ({problem})"
+            )
+        except _Stop:
+            pass
+        else:
+            self.api = report
+            if fatal == "memory_limit":
+                self._stop(
+                    "memory_limit", f"{what} ran out of memory (limit {self.limits.memory_mb} MB)"
+                )
+            elif report.import_error is not None:
+                self._resources.kill()  # the worker has nothing more to do
+            else:
+                self._check_disk()
+            return
+        self.api = ApiReport(
+            import_error=StudentError(
+                "import", f"{what} stopped the worker: {self.termination_detail}"
+            )
+        )
+
+    # ---------------------------------------------------------------- calls
+
+    def call(self, request: Call) -> Reply:
+        """Send ``request`` to the worker; never raises for anything the student did."""
+        return self.call_many([request])[0]
+
+    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
+        """Answer ``requests`` in one round trip: one message out, one back.
+
+        The batch may take the sum of its calls' time limits (capped by what is
+        left of the submission's). What each call changed of its inputs is read
+        back from the shared memory here, not taken from the worker.
+        """
+        calls = list(requests)
+        if not calls:
+            return []
+        if self.termination is not None or self._resources.process is None or not self.api.usable:
+            why = self.termination_detail or "the submission could not be loaded"
+            return [self._failed(call, f"not run: the worker was stopped earlier ({why})") for call in calls]
+        shared = self._resources.shared
+        assert shared is not None
+        deadline = self._deadline(self.limits.call_timeout * len(calls))
+        what = _describe_calls(calls)
+        try:
+            shared.place(calls)
+            trees = [call_tree(call, shared.reference) for call in calls]
+            shared.seal()
+            self._channel.send(batch_tree(trees, shared.size), deadline, trusted=True)
+            replies, fatal = replies_of(self._channel.receive(deadline), calls)
+        except ChannelTimeout:
+            self._stop("timeout", f"{what} did not finish within {self._limit_text(len(calls))}")
+        except ChannelClosed:
+            self._stop_dead()
+        except WireError as problem:
+            self._stop("protocol_error", f"the worker sent a malformed reply ({problem})")
+        except _Stop:
+            pass
+        else:
+            changed = shared.changed()
+            for call, tree, reply in zip(calls, trees, replies):
+                if changed and reply.error is None and type(call) in WATCHED:
+                    observed = shared.mutated(call, tree["fields"])
+                    reply.mutated = tuple(dict.fromkeys((*observed, *reply.mutated)))
+            if fatal == "memory_limit":
+                function = FUNCTION_OF_CALL[type(calls[len(replies) - 1])] if replies else "forward"
+                self._stop(
+                    "memory_limit",
+                    f"{function}() ran out of memory (limit {self.limits.memory_mb} MB)",
+                )
+            else:
+                try:
+                    self._check_output()
+                    self._check_disk()
+                except _Stop:
+                    pass
+            return replies + [
+                self._failed(call, f"not run: {self.termination_detail}") for call in calls[len(replies) :]
+            ]
+        return [self._failed(call, self.termination_detail) for call in calls]
+
+    @staticmethod
+    def _failed(call: Call, why: str) -> Reply:
+        function = FUNCTION_OF_CALL.get(type(call), "forward")
+        return Reply(error=StudentError(function, f"{function}(): {why}"))
+
+    # ---------------------------------------------------------------- watching the worker
+
+    def _deadline(self, seconds: float) -> float:
+        return min(time.monotonic() + seconds, self._started + self.limits.submission_timeout)
+
+    def _limit_text(self, calls: int) -> str:
+        now = time.monotonic()
+        if now >= self._started + self.limits.submission_timeout - 0.01:
+            return f"the submission's total time limit of {self.limits.submission_timeout:g} s"
+        if calls == 1:
+            return f"the time limit of {self.limits.call_timeout:g} s per call"
+        return (
+            f"the time limit of {calls * self.limits.call_timeout:g} s for its {calls} calls "
+            f"({self.limits.call_timeout:g} s per call)"
+        )
+
+    def _tick(self) -> None:
+        process = self._resources.process
+        if process is not None and process.poll() is not None:
+            # Let the socket drain first: Channel only ticks when nothing is readable.
+            self._stop_dead()
+            raise _Stop()
+        self._check_output()
+
+    def _output_size(self) -> int:
+        return sum(os.fstat(fd).st_size for fd in self._resources.outputs)
+
+    def _output_limit_reached(self) -> bool:
+        """Whether the worker printed past its limit; if so, it is stopped for that."""
+        if self._output_size() <= self.limits.output_bytes:
+            return False
+        self._stop("output_limit", f"the worker printed more than {self.limits.output_bytes} bytes")
+        return True
+
+    def _check_output(self) -> None:
+        if self._output_limit_reached():
+            raise _Stop()
+
+    def _check_disk(self) -> None:
+        """Stop the worker for ``disk_limit`` if its writable space is full, as the
+        grader sees that space itself (statvfs through the worker's /proc root)."""
+        if self._scratch is None:
+            return
+        try:
+            if self._inner_pid is None:
+                process = self._resources.process
+                assert process is not None
+                with open(f"/proc/{process.pid}/task/{process.pid}/children") as children:
+                    self._inner_pid = int(children.read().split()[0])
+            found = os.statvfs(f"/proc/{self._inner_pid}/root{self._scratch}")
+        except (OSError, ValueError, IndexError):
+            return  # the worker is gone or not yet forked: its death is told elsewhere
+        if found.f_bavail * found.f_frsize < DISK_SLACK:
+            self._stop(
+                "disk_limit",
+                f"the worker filled its writable space ({self.limits.disk_mb} MB, "
+                f"limits.disk_mb)",
+            )
+            raise _Stop()
+
+    def _set_termination(self, status: str, detail: str) -> None:
+        if self.termination is None:
+            self.termination, self.termination_detail = status, detail
+
+    def _stop(self, status: str, detail: str) -> None:
+        """Record why the worker stops, then kill it and everything it started."""
+        self._set_termination(status, detail)
+        self._resources.kill()
+        for fd in self._resources.outputs:  # keep the capped files capped
+            try:
+                if os.fstat(fd).st_size > self.limits.output_bytes:
+                    os.ftruncate(fd, self.limits.output_bytes)
+            except OSError:
+                pass
+
+    def _stop_dead(self) -> None:
+        """The worker's channel closed or its process ended: say how it died."""
+        process = self._resources.process
+        assert process is not None
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._stop("crashed", "the worker closed its channel")
+            return
+        if self._output_limit_reached():
+            return
+        number = (
+            -code if code < 0 else code - 128 if code > 128 and self._level != "plain" else None
+        )
+        if number == signal.SIGXCPU:
+            self._stop(
+                "cpu_limit", f"the worker used up its {self.limits.cpu_seconds} s of CPU time"
+            )
+        elif number == signal.SIGXFSZ:
+            self._stop(
+                "file_size_limit", f"the worker wrote a file past {self.limits.file_size_mb} MB"
+            )
+        elif number is not None:
+            try:
+                name = signal.Signals(number).name
+            except ValueError:
+                name = f"signal {number}"
+            self._stop("crashed", f"the worker process was killed by {name}")
+        else:
+            self._stop("crashed", f"the worker process exited with code {code}")
+
+    def _stderr_tail(self, size: int) -> str:
+        if len(self._resources.outputs) < 2:
+            return ""
+        fd = self._resources.outputs[1]
+        try:
+            end = os.fstat(fd).st_size
+            return os.pread(fd, size, max(0, end - size)).decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+
+def _describe_calls(calls: list[Call]) -> str:
+    functions = dict.fromkeys(FUNCTION_OF_CALL.get(type(call), "forward") for call in calls)
+    if len(calls) == 1:
+        return f"{next(iter(functions))}()"
+    return f"a batch of {len(calls)} calls ({', '.join(f'{name}()' for name in functions)})"
