@@ -7,7 +7,10 @@ serve five checks). The property itself never fails: a check that fails is
 closed, with its case, and its counterexample is then shrunk under the
 check's own ``@given``, seeded with that case so that the search starts
 from it (through Hypothesis's example database: the case's choices are
-saved under the check's key, where the shrinker picks them up).
+saved under the check's key, where the shrinker picks them up). One mistake
+usually fails several checks on the same smallest network, so a check that
+fails on a counterexample already shrunk for another check of the family
+gets that one, and the shrinking is not done again.
 
 Each check still passes or fails on its own, with its own points; the seed
 of a family run and of each check's shrink derive from the run's seed, so a
@@ -102,6 +105,11 @@ class FamilyRun:
     student: Student
     options: RunOptions
     context: CheckContext = field(init=False)
+    #: The choices of every counterexample shrunk so far in this run, and the cases.
+    _minimal: list[bytes] = field(init=False, default_factory=list)
+    _minimal_cases: list[Case] = field(init=False, default_factory=list)
+    #: The last shared case a shrinking check failed on (Hypothesis ends on the minimal one).
+    _last_failing: Case | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.context = CheckContext(
@@ -168,8 +176,15 @@ class FamilyRun:
         return outcome.finish("passed")
 
     def _shrunk(self, check: _Open, outcome: Outcome) -> CheckResult:
-        """The check's failure with its counterexample shrunk under its own ``@given``."""
+        """The check's failure on a minimal counterexample: one of the family's
+        checks shrunk before it, when this check fails there too (one mistake
+        usually fails several checks on the same smallest network), else its
+        own, shrunk under its own ``@given``."""
         assert check.failure is not None
+        for case in self._minimal_cases:
+            failure = self._failure_on(check.planned.check, case)
+            if failure is not None:
+                return outcome.failed(failure)
         try:
             self._shrink(check.planned, check.choices)
         except CheckFailure as failure:
@@ -184,17 +199,41 @@ class FamilyRun:
         return outcome.failed(check.failure)
 
     def _shrink(self, planned: PlannedCheck, choices: _Choices | None) -> None:
-        """Run ``planned`` under its own ``@given``, starting from ``choices``;
+        """Run ``planned`` under its own ``@given``, starting from ``choices`` and
+        from the minimal counterexamples of the family's checks shrunk before it;
         raises the minimal failure (or returns when none is found)."""
         base = profile_settings(self.options.profile, self.options.max_examples)
         database: ExampleDatabase = base.database or InMemoryExampleDatabase()
         key = _database_key(self.student, planned.name)
-        if choices is not None:
-            database.save(key + b".secondary", choices_to_bytes(choices))  # type: ignore[arg-type]
+        seeds = self._minimal + ([choices_to_bytes(choices)] if choices is not None else [])  # type: ignore[arg-type]
+        for seed in seeds:
+            database.save(key + b".secondary", seed)
         test = hypothesis.given(family_cases(self.context))(self._alone(planned.check))
         test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
         test = hypothesis.seed(item_seed(self.options.seed, planned.name))(test)
-        settings(base, database=database, derandomize=False)(test)()
+        try:
+            settings(base, database=database, derandomize=False)(test)()
+        finally:  # Hypothesis saved the minimal failure under the check's key
+            self._minimal += [found for found in database.fetch(key) if found not in self._minimal]
+            if self._last_failing is not None:  # Hypothesis reports the minimal case last
+                self._minimal_cases.append(self._last_failing)
+                self._last_failing = None
+
+    def _failure_on(self, declared: Check, case: Case) -> CheckFailure | None:
+        """How ``declared`` fails on the shared ``case``, or None if it does not."""
+        derived = _prepared(declared, case)
+        if derived is None:
+            return None
+        try:
+            self.context.prefetch(_requests(declared, self.context, derived))  # type: ignore[arg-type]
+            declared.body(self.context, derived)
+        except CheckFailure as failure:
+            return failure
+        except (CheckNotJudged, CheckSkipped):
+            return None
+        finally:
+            self.context.forget()
+        return None
 
     def _alone(self, declared: Check) -> Callable[[Case], None]:
         """The check's body on a case, as its own property: failing only by its own claim."""
@@ -207,6 +246,9 @@ class FamilyRun:
             try:
                 context.prefetch(_requests(declared, context, derived))  # type: ignore[arg-type]
                 declared.body(context, derived)
+            except CheckFailure:
+                self._last_failing = case
+                raise
             except (CheckNotJudged, CheckSkipped):
                 return
             finally:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bpcheck import InProcessStudent, RunOptions, RunReport, __version__, get_plugin_manager  # noqa: E402
-from bpcheck._running import collect_checks, plan, run_planned, with_plugin_mistakes  # noqa: E402
+from bpcheck._running import collect_checks, plan, run_plan, with_plugin_mistakes  # noqa: E402
 from tests.styles import (  # noqa: E402
     Axis,
     Student,
@@ -94,10 +94,11 @@ def run(style_id: str, seed: int, module: str, max_examples: int | None) -> Resu
         RunOptions(profile="grade", seed=seed, max_examples=max_examples), manager
     )
     counter: Counter[str] = Counter()
-    results = []
-    for item in plan(collect_checks(manager), options):
-        counted = dataclasses.replace(item.check, body=_counting(item.check.body, counter))
-        results.append(run_planned(dataclasses.replace(item, check=counted), under_test, options))
+    planned = [
+        dataclasses.replace(item, check=dataclasses.replace(item.check, body=_counting(item.check.body, counter)))
+        for item in plan(collect_checks(manager), options)
+    ]
+    results = run_plan(planned, under_test, options)
     report = RunReport(under_test.name, seed, options.profile, __version__, results)
     outcome = Outcome(student, report, options)
     alarms = [

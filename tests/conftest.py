@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bpcheck import CheckResult, InProcessStudent, RunOptions, get_plugin_manager
-from bpcheck._running import collect_checks, plan, run_planned
+from bpcheck._running import collect_checks, plan, run_plan
 
 pytest_plugins = ["pytester"]
 
@@ -23,15 +23,13 @@ RunChecks = Callable[..., list[CheckResult]]
 def run_checks(
     student: str | Path, check_ids: Iterable[str] | None = None, options: RunOptions = TEST_OPTIONS
 ) -> list[CheckResult]:
-    """Run the planned checks (all, or those with ``check_ids``) in-process against ``student``."""
+    """Run the planned checks (all, or those with ``check_ids``) in-process against
+    ``student``, as one plan (the checks of a family share their cases)."""
     manager = get_plugin_manager()
     wanted = set(check_ids) if check_ids is not None else None
     student_under_test = InProcessStudent(str(student), manager)
-    return [
-        run_planned(planned, student_under_test, options)
-        for planned in plan(collect_checks(manager), options)
-        if wanted is None or planned.check.id in wanted
-    ]
+    planned = [p for p in plan(collect_checks(manager), options) if wanted is None or p.check.id in wanted]
+    return run_plan(planned, student_under_test, options)
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import pluggy
 
 from bpcheck._contract import MIN_OUTPUT_WIDTH, Architecture, Case
 from bpcheck._manager import collect_declared
+from bpcheck._memo import per_case
 from bpcheck._results import DiagnosisRecord
 from bpcheck._student import Student
-from bpcheck.diagnosis._evidence import Evidence, variant_case
+from bpcheck.diagnosis._evidence import Evidence, evidence_for, variant_case
 from bpcheck.diagnosis._mistake import Finding, Mistake
 from bpcheck.diagnosis._wording import where
 
@@ -91,6 +92,7 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
     }
 
 
+@per_case
 def square_case(case: Case) -> Case:
     """``case``'s network with every layer as wide as its widest, drawn afresh:
     where the student's code raised a shape error, the same code on square
@@ -116,10 +118,10 @@ def diagnose(
     the same network with square layers is tried: a recurrence written with the
     wrong W (or no transpose) raises a shape error on the one and shows its
     values on the other."""
-    evidence = Evidence(check, case, message, student)
+    evidence = evidence_for(check, case, message, student)
     found = _found(evidence, mistakes)
     if not found and case is not None and evidence.raised is not None and len(set(case.architecture.widths)) > 1:
-        square = Evidence(check, square_case(case), message, student)
+        square = evidence_for(check, square_case(case), message, student)
         if square.reply is not None:
             raised = evidence.raised.summary
             found = [

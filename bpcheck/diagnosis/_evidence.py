@@ -9,6 +9,7 @@ the student's own (fresh) ones.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -302,6 +303,24 @@ class Evidence:
     @cached_property
     def _readings(self) -> dict[str, Reading | None]:
         return {}
+
+
+_EVIDENCE: weakref.WeakKeyDictionary[Case, dict[int, Evidence]] = weakref.WeakKeyDictionary()
+
+
+def evidence_for(check: str, case: Case | None, message: str, student: Student) -> Evidence:
+    """The evidence of ``check``'s failure on ``case``. Its facts depend on the
+    case and the student only, so every check that fails on the same case
+    shares one :class:`Evidence` (the calls and the search for explanations are
+    made once); ``check`` and ``message`` name the failure diagnosed now."""
+    if case is None:
+        return Evidence(check, case, message, student)
+    by_student = _EVIDENCE.setdefault(case, {})
+    evidence = by_student.get(id(student))
+    if evidence is None:
+        evidence = by_student[id(student)] = Evidence(check, case, message, student)
+    evidence.check, evidence.message = check, message
+    return evidence
 
 
 def forward_matches(AL: Array, expected: Array, tolerance: float) -> bool:

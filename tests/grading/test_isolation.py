@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
-from bpcheck._running import collect_checks, plan, run_planned
+from bpcheck._running import collect_checks, plan, run_plan
 from bpcheck._sandbox.calls import (
     Call,
     DirectionProbe,
@@ -317,11 +317,8 @@ def _run(student: WorkerStudent, ids: set[str], options: RunOptions | None = Non
         profile="grade", seed=7, max_examples=5, hidden_activations=("relu",), losses=("mse",)
     )
     manager = get_plugin_manager()
-    return [
-        run_planned(planned, student, options)
-        for planned in plan(collect_checks(manager), options)
-        if planned.check.id in ids
-    ]
+    planned = [p for p in plan(collect_checks(manager), options) if p.check.id in ids]
+    return run_plan(planned, student, options)
 
 
 def _with_target(tmp_path: Path, name: str) -> Path:
@@ -473,7 +470,7 @@ def test_every_call_kind_round_trips(reference_copy: Path) -> None:
                 assert got.params is not None and got.params.keys() == expected.params.keys()
 
 
-def test_run_planned_matches_in_process(reference_copy: Path) -> None:
+def test_run_plan_matches_in_process(reference_copy: Path) -> None:
     ids = {"api", "forward", "gradient_shapes", "gradient_values", "no_mutation", "update"}
     options = RunOptions(
         profile="grade",
