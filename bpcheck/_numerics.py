@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,14 @@ def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> fl
 
     0 for identical tensors, about 1 for unrelated ones, 2 for opposite signs.
     """
-    got64, expected64 = np.asarray(got, np.float64), np.asarray(expected, np.float64)
-    scale = max(float(np.linalg.norm(got64) + np.linalg.norm(expected64)), floor)
-    return float(np.linalg.norm(got64 - expected64)) / scale
+    got64, expected64 = np.asarray(got, np.float64).ravel(), np.asarray(expected, np.float64).ravel()
+    scale = max(_norm(got64) + _norm(expected64), floor)
+    return _norm(got64 - expected64) / scale
+
+
+def _norm(vector: Array) -> float:
+    """The 2-norm of a flat float64 vector (what np.linalg.norm gives, with less overhead)."""
+    return math.sqrt(float(vector @ vector))
 
 
 def best_fit_scale(got: Array, expected: Array) -> float | None:

@@ -172,13 +172,16 @@ class _Shape:
 def _architectures(
     draw: st.DrawFn, hidden: tuple[str, ...], pairings: tuple[tuple[str, str], ...], shape: _Shape
 ) -> Architecture:
-    loss, output = draw(st.sampled_from(pairings))
+    loss, output = pairings[0] if len(pairings) == 1 else draw(st.sampled_from(pairings))
     if shape.widths is not None:
         depth, widths = len(shape.widths) - 1, shape.widths
     else:
         depth = draw(st.integers(shape.min_depth, shape.max_depth))
         widths = _draw_widths(draw, depth, max(shape.min_width, MIN_OUTPUT_WIDTH[loss]), shape)
-    activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
+    if len(hidden) == 1:  # one family's networks: nothing to draw (and nothing to shrink)
+        activations = hidden * (depth - 1) + (output,)
+    else:
+        activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
     return Architecture(widths, activations, loss)
 
 

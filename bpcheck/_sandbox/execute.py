@@ -158,7 +158,7 @@ def _to_array(function: str, what: str, value: Any) -> Array:
         raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         ) from None
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+    if array.dtype.kind not in "biufc":  # booleans and numbers (gradient_shapes refuses complex)
         raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         )
@@ -178,14 +178,29 @@ def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
 
 
 def _same(before: Any, after: Any) -> bool:
+    """Unchanged: for arrays, the same shape, dtype and bytes (NaNs included)."""
     if isinstance(before, np.ndarray):
         return (
             isinstance(after, np.ndarray)
             and before.shape == after.shape
             and before.dtype == after.dtype
-            and bool(np.array_equal(before, after, equal_nan=True))
+            and before.tobytes() == after.tobytes()
         )
     return bool(before == after)
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of an argument: arrays, and dicts, lists and tuples of them,
+    copied directly (the common case, and fast); anything else by deepcopy."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if type(value) is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_copy(item) for item in value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _guarded(
@@ -205,7 +220,7 @@ def _guarded(
             )
 
         return arguments, changed
-    handed = copy.deepcopy(arguments)
+    handed = {name: _copy(value) for name, value in arguments.items()}
 
     def mutated() -> tuple[str, ...]:
         return tuple(

@@ -9,8 +9,7 @@ calls a case needs are sent together (:meth:`CheckContext.prefetch`).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -19,7 +18,14 @@ import numpy as np
 from bpcheck._contract import Array, Case, Family, gradient_name
 from bpcheck._memo import per_case
 from bpcheck._scope import Scope
-from bpcheck._sandbox.calls import Call, ForwardCall, GradientCall, Reply, StudentError
+from bpcheck._sandbox.calls import (
+    Call,
+    DirectionProbe,
+    ForwardCall,
+    GradientCall,
+    Reply,
+    StudentError,
+)
 from bpcheck._student import Student
 from bpcheck.checks._base import CheckFailure, CheckNotJudged
 from bpcheck.checks._precision import Judgement, Precision, judgement
@@ -28,46 +34,32 @@ def student_error_failure(error: StudentError, case: Case | None) -> CheckFailur
     return CheckFailure(error.summary, case=case, status="error", traceback=error.traceback)
 
 
-#: Arrays larger than this are told apart by identity, not content, in :func:`call_key`.
-IDENTIFIED_BY_OBJECT = 4096
+CallKey = tuple[Any, ...]
 
 
-def call_key(call: Call) -> bytes:
-    """A digest of everything in ``call``: equal requests get equal keys.
+def call_key(call: Call) -> CallKey:
+    """What tells two requests apart: their kind and fields, with every array
+    (and a probe's directions) counted by identity. Equal keys are equal
+    requests; two requests built from the same case's arrays (the case's own,
+    the cases derived from it once with :func:`bpcheck._memo.per_case`, the
+    reference's results for it) get equal keys, which is how a case's checks
+    share a reply. Counting arrays by identity is safe: the context keeps every
+    request it keyed alive, so no id is reused while it remembers it."""
 
-    Small arrays count by their content; large ones (a parameter of a real
-    course's network) by identity, which is what a case's checks share anyway:
-    the case's own arrays, and the cases derived from it once (:func:`bpcheck._memo.per_case`).
-    """
-    digest = hashlib.blake2b(digest_size=20)
-
-    def add(value: Any) -> None:
+    def key(value: Any) -> Any:
         if isinstance(value, np.ndarray):
-            digest.update(f"a{value.dtype.str}{value.shape}".encode())
-            if value.size > IDENTIFIED_BY_OBJECT:
-                digest.update(f"@{id(value)}".encode())
-            else:
-                digest.update(np.ascontiguousarray(value).tobytes())
-        elif isinstance(value, dict):
-            digest.update(b"{")
-            for key, item in value.items():
-                add(key)
-                add(item)
-            digest.update(b"}")
-        elif isinstance(value, (tuple, list)):
-            digest.update(b"(")
-            for item in value:
-                add(item)
-            digest.update(b")")
-        elif is_dataclass(value) and not isinstance(value, type):
-            digest.update(type(value).__name__.encode())
-            for spec in fields(value):
-                add(getattr(value, spec.name))
-        else:
-            digest.update(repr(value).encode())
+            return ("array", id(value))
+        if isinstance(value, DirectionProbe):
+            return ("probe", id(value.direction), value.step)
+        if isinstance(value, dict):
+            return ("dict", tuple((name, key(item)) for name, item in value.items()))
+        if isinstance(value, (tuple, list)):
+            return ("seq", tuple(key(item) for item in value))
+        if is_dataclass(value) and not isinstance(value, type):
+            return (type(value).__name__, tuple(key(getattr(value, spec.name)) for spec in fields(value)))
+        return value
 
-    add(call)
-    return digest.digest()
+    return key(call)  # type: ignore[no-any-return]
 
 
 @per_case
@@ -110,13 +102,15 @@ class CheckContext:
     notes: set[str] = field(default_factory=set)
     #: Replies by request key, each with its request: keeping the request alive
     #: keeps the ids of its large arrays from being reused while it is remembered.
-    _replies: dict[bytes, tuple[Call, Reply]] = field(default_factory=dict, repr=False)
+    _replies: dict[CallKey, tuple[Call, Reply]] = field(default_factory=dict, repr=False)
     #: Keys by request object, each with its request (alive, so its id stays its own).
-    _keys: dict[int, tuple[Call, bytes]] = field(default_factory=dict, repr=False)
+    _keys: dict[int, tuple[Call, CallKey]] = field(default_factory=dict, repr=False)
+    #: What was worked out about a reply, by (what, id of the reply), with the reply.
+    _about: dict[tuple[str, int], tuple[Reply, Any]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- calls
 
-    def _key(self, request: Call) -> bytes:
+    def _key(self, request: Call) -> CallKey:
         """:func:`call_key` of ``request``, computed once per request object."""
         known = self._keys.get(id(request))
         if known is None:
@@ -125,7 +119,7 @@ class CheckContext:
 
     def prefetch(self, requests: Sequence[Call]) -> None:
         """Send every request not answered yet, in one batch."""
-        pending: dict[bytes, Call] = {}
+        pending: dict[CallKey, Call] = {}
         for request in requests:
             key = self._key(request)
             if key not in self._replies:
@@ -139,6 +133,7 @@ class CheckContext:
         """Drop the remembered replies: the next case starts afresh."""
         self._replies.clear()
         self._keys.clear()
+        self._about.clear()
 
     def reply(self, request: Call) -> Reply:
         """The student's reply to ``request``, sent now unless already answered."""
@@ -180,13 +175,25 @@ class CheckContext:
 
     # ---------------------------------------------------------------- judging
 
+    def _once(self, what: str, reply: Reply, work: Callable[[], Any]) -> Any:
+        """``work()``, done once per reply until :meth:`forget`: every check of a
+        case asks the same about the reply they share."""
+        key = (what, id(reply))
+        if key not in self._about:
+            self._about[key] = (reply, work())
+        return self._about[key][1]
+
     def judge(self, reply: Reply, case: Case) -> Precision:
-        """The precision to judge ``reply`` at (see :func:`judgement`), noted in
-        the report when lowered."""
-        arrays = tuple(value for grads in reply.gradients[:1] for value in grads.values())
-        if reply.AL is not None:
-            arrays = (reply.AL, *arrays)
-        return self._noted(judgement(arrays, reply.cache_dtypes, reply.AL, case))
+        """The precision to judge ``reply`` (the student's reply for ``case``) at
+        (see :func:`judgement`), noted in the report when lowered."""
+
+        def judged() -> Judgement:
+            arrays = tuple(value for grads in reply.gradients[:1] for value in grads.values())
+            if reply.AL is not None:
+                arrays = (reply.AL, *arrays)
+            return judgement(arrays, reply.cache_dtypes, reply.AL, case)
+
+        return self._noted(self._once("judgement", reply, judged))
 
     def judge_arrays(self, *arrays: Array, case: Case | None = None) -> Precision:
         """The precision to judge ``arrays`` at: from their dtypes, and with
@@ -203,6 +210,18 @@ class CheckContext:
         :class:`CheckNotJudged` when any is missing, not a floating numpy
         array of its parameter's shape, or (with ``finite``) not finite:
         ``gradient_shapes`` reports that, once."""
+        grads: dict[str, Array] | None = self._once(
+            f"usable{finite}", reply, lambda: self._usable(reply, case, finite)
+        )
+        if grads is None:
+            raise CheckNotJudged(
+                "not judged: backward() returns gradients that break the contract "
+                "(see gradient_shapes)"
+            )
+        return grads
+
+    @staticmethod
+    def _usable(reply: Reply, case: Case, finite: bool) -> dict[str, Array] | None:
         grads: dict[str, Array] = {}
         for name, shape in case.architecture.parameter_shapes().items():
             key = gradient_name(name)
@@ -215,10 +234,7 @@ class CheckContext:
                 and (not finite or bool(np.all(np.isfinite(value))))
             )
             if not usable:
-                raise CheckNotJudged(
-                    "not judged: backward() returns gradients that break the contract "
-                    "(see gradient_shapes)"
-                )
+                return None
             assert value is not None
             grads[key] = value
         return grads

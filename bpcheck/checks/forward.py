@@ -7,19 +7,18 @@ from collections.abc import Sequence
 import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
+from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call, LossCall
 from bpcheck.checks._base import check, family_cases
 from bpcheck.checks._context import CheckContext, shared_call
 from bpcheck.checks._expect import expect_close
-from bpcheck.checks._precision import Precision
+from bpcheck.checks._precision import Precision, reference_AL
 
 
-def _expected(case: Case) -> Array:
-    return reference.forward(case.params, case.X, case.architecture.activations)[0]
-
-
+@per_case
 def _loss_call(case: Case) -> LossCall:
-    return LossCall(_expected(case), case.Y, case.architecture.loss)
+    """``compute_loss`` of the reference's AL for ``case``."""
+    return LossCall(reference_AL(case), case.Y, case.architecture.loss)
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
@@ -47,7 +46,7 @@ def _student_AL(context: CheckContext, case: Case) -> tuple[Array, Precision]:
 )
 def forward(context: CheckContext, case: Case) -> None:
     AL, precision = _student_AL(context, case)
-    expected = _expected(case)
+    expected = reference_AL(case)
     expect_close("AL returned by forward()", AL, expected, precision.exact, case)
     if "compute_loss" in context.student.api.optional:
         loss = case.architecture.loss
