@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_checks
@@ -92,3 +94,61 @@ def test_a_check_id_declared_twice_is_a_plugin_error_naming_both_plugins() -> No
     message = str(raised.value)
     assert "hook: bpcheck_checks" in message
     assert "check id 'forward' is already declared by bpcheck.checks" in message
+
+
+def test_a_student_who_only_forgot_f_prime_gets_no_stability_hint() -> None:
+    """Bob's softmax is stable; his gradients are wrong everywhere, so
+    numerical_stability cannot judge stability and must not hint at softmax."""
+    results = run_checks(
+        Path(__file__).parents[1] / "examples" / "course" / "bob.py", check_ids=["numerical_stability"]
+    )
+    statuses = {result.status for result in results}
+    assert "not_judged" in statuses and statuses <= {"not_judged", "passed"}  # linear layers pass
+    assert not any("hint" in result.message or "np.exp" in result.message for result in results)
+
+
+def test_an_unstable_softmax_gets_the_hint() -> None:
+    results = run_checks(HERE / "buggy_unstable_softmax_1.py", check_ids=["numerical_stability"])
+    failed = [result for result in results if result.status == "failed"]
+    assert failed and all("subtract each column's max" in result.message for result in failed)
+
+
+@pytest.mark.parametrize(
+    "name", ["buggy_transposed_weight_gradient_1", "buggy_bias_not_summed_over_batch_1"]
+)
+def test_a_shape_mistake_is_reported_once_by_gradient_shapes(name: str) -> None:
+    results = run_checks(
+        HERE / f"{name}.py", check_ids=["gradient_shapes", "gradient_values", "repeatable", "bias_batch_sum"]
+    )
+    assert any(r.id == "gradient_shapes" and r.status == "failed" for r in results)
+    others = [r for r in results if r.id != "gradient_shapes"]
+    judged_not = {r.id for r in others if r.status == "not_judged"}
+    assert judged_not == {"gradient_values", "repeatable", "bias_batch_sum"}
+    # On square layers a transposed dW has the right shape and wrong values: a value failure.
+    assert not any("shape" in r.message for r in others if r.status == "failed")
+
+
+def test_integer_gradients_fail_gradient_shapes_saying_so(tmp_path: Path) -> None:
+    student = tmp_path / "ints.py"
+    student.write_text(
+        "import numpy as np\nimport bpcheck_reference as r\nforward = r.forward\n"
+        "def backward(*args):\n    return {k: np.rint(v).astype(int) for k, v in r.backward(*args).items()}\n"
+    )
+    results = run_checks(student, check_ids=["gradient_shapes"])
+    assert all(result.status == "failed" for result in results)
+    assert "dtype int64; gradients must be floating point" in results[0].message
+    assert [d["mistake"] for d in results[0].diagnoses] == ["integer_gradients"]
+
+
+def test_a_worked_example_at_a_kink_shows_no_finite_difference_figure(tmp_path: Path) -> None:
+    """Problem 4 puts z = 0 into a ReLU on purpose: a ReLU′(0) of ½ (neither
+    accepted convention) fails it, and its table leaves the finite-difference
+    column empty and says why."""
+    source = (HERE / "correct_relu_ge0.py").read_text()
+    assert "return dA * (Z >= 0)" in source
+    student = tmp_path / "half_at_zero.py"
+    student.write_text(source.replace("return dA * (Z >= 0)", "return dA * np.where(Z == 0, 0.5, Z > 0)"))
+    [result] = run_checks(student, check_ids=["worked_examples"])
+    assert result.status == "failed" and "Problem 4" in result.message
+    assert result.layers and all(row.error_vs_finite_differences is None for row in result.layers)
+    assert any("kink" in note for note in result.notes)
