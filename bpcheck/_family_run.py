@@ -34,11 +34,13 @@ from bpcheck._outcome import Outcome
 from bpcheck._planning import PlannedCheck, RunOptions, item_seed
 from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult
+from bpcheck._sandbox.calls import Call
 from bpcheck._student import Student
 from bpcheck.checks import CheckContext, CheckFailure, CheckNotJudged, CheckSkipped, family_cases
 from bpcheck.checks._base import Check
 
-_Choices = tuple[object, ...]
+#: The choices Hypothesis made for a case, as its database stores them.
+_Choices = tuple[int | str | bool | float | bytes, ...]
 
 
 def _choices() -> _Choices | None:
@@ -53,7 +55,7 @@ def _prepared(declared: Check, case: Case) -> Case | None:
     return declared.prepare(case) if declared.prepare is not None else case
 
 
-def _requests(declared: Check, context: CheckContext, case: Case) -> list[object]:
+def _requests(declared: Check, context: CheckContext, case: Case) -> list[Call]:
     """The calls ``declared`` will make on ``case`` (none if it cannot say)."""
     if declared.requests is None:
         return []
@@ -139,7 +141,7 @@ class FamilyRun:
             ]
             try:
                 context.prefetch(
-                    [r for check, derived in prepared for r in _requests(check.planned.check, context, derived)]  # type: ignore[misc]
+                    [r for check, derived in prepared for r in _requests(check.planned.check, context, derived)]
                 )
                 for check, derived in prepared:
                     check.run(context, derived)
@@ -205,7 +207,7 @@ class FamilyRun:
         base = profile_settings(self.options.profile, self.options.max_examples)
         database: ExampleDatabase = base.database or InMemoryExampleDatabase()
         key = _database_key(self.student, planned.name)
-        seeds = self._minimal + ([choices_to_bytes(choices)] if choices is not None else [])  # type: ignore[arg-type]
+        seeds = self._minimal + ([choices_to_bytes(choices)] if choices is not None else [])
         for seed in seeds:
             database.save(key + b".secondary", seed)
         test = hypothesis.given(family_cases(self.context))(self._alone(planned.check))
@@ -225,7 +227,7 @@ class FamilyRun:
         if derived is None:
             return None
         try:
-            self.context.prefetch(_requests(declared, self.context, derived))  # type: ignore[arg-type]
+            self.context.prefetch(_requests(declared, self.context, derived))
             declared.body(self.context, derived)
         except CheckFailure as failure:
             return failure
@@ -244,7 +246,7 @@ class FamilyRun:
             if derived is None:
                 return
             try:
-                context.prefetch(_requests(declared, context, derived))  # type: ignore[arg-type]
+                context.prefetch(_requests(declared, context, derived))
                 declared.body(context, derived)
             except CheckFailure:
                 self._last_failing = case
