@@ -216,9 +216,13 @@ class CheckContext:
         if grads is None:
             raise CheckNotJudged(
                 "not judged: backward() returns gradients that break the contract "
-                "(see gradient_shapes)"
+                f"(see {self.result_name('gradient_shapes')})"
             )
         return grads
+
+    def result_name(self, check_id: str) -> str:
+        """The name of ``check_id``'s result for this context's family: ``gradient_shapes[relu-mse]``."""
+        return f"{check_id}[{self.family.id}]" if self.family is not None else check_id
 
     @staticmethod
     def _usable(reply: Reply, case: Case, finite: bool) -> dict[str, Array] | None:

@@ -116,6 +116,6 @@ def numerical_stability(context: CheckContext, case: Case) -> None:
         if _wrong_at_ordinary_logits(context, ordinary, tolerance):
             raise CheckNotJudged(
                 "not judged: your gradients differ from the reference's at ordinary logits "
-                "too (see gradient_values)"
+                f"too (see {context.result_name('gradient_values')})"
             ) from None
         raise
