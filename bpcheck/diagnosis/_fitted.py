@@ -128,8 +128,12 @@ def update_before_propagation(evidence: Evidence) -> Finding | None:
     eta = _fitted_eta(case, grads)
     if eta is None or not _reproduced(case, grads, eta, evidence.tolerance):
         return None
+    # One number fits almost anything on a counterexample of one unit: a second,
+    # larger case must be reproduced by the same η (unless the student raised there).
     second = evidence.second_observation
-    confirmed = second is not None and _reproduced(second.case, dict(second.gradients), eta, evidence.tolerance)
+    if second is not None and not _reproduced(second.case, dict(second.gradients), eta, evidence.tolerance):
+        return None
+    confirmed = second is not None
     layers = tuple(range(1, case.architecture.depth))
     checked = (
         " The same η reproduces your gradients on a second case, two units wider and with a larger batch."
