@@ -108,33 +108,67 @@ def _found(evidence: Evidence, mistakes: Sequence[Mistake]) -> list[tuple[Mistak
     return [(mistake, finding) for mistake in mistakes if (finding := mistake.recognise(evidence))]
 
 
+def _breaks_off_square(evidence: Evidence, found: list[tuple[Mistake, Finding]]) -> str | None:
+    """How the code broke on a network whose layers differ in width (what it
+    raised, on the failing case or the second one), when nothing or only
+    unconfirmed findings explain the failure; None otherwise."""
+    case = evidence.case
+    if case is None or len(set(case.architecture.widths)) == 1:
+        return None
+    if evidence.raised is not None and not found:
+        return f"On {case.describe()} your code raised: {evidence.raised.summary}."
+    unconfirmed = all(finding.confidence != "high" for _, finding in found)
+    if unconfirmed and evidence.second_observation is None and evidence.second_raised is not None:
+        second = evidence.second_case
+        return (
+            f"On {second.describe()} your code raised: {evidence.second_raised.summary}, and on "
+            f"{case.describe()} its gradients are wrong."
+        )
+    return None
+
+
+def _on_square_layers(
+    evidence: Evidence, mistakes: Sequence[Mistake], broke: str
+) -> tuple[Evidence, list[tuple[Mistake, Finding]]] | None:
+    """The findings on the same network with square layers, each saying how the
+    code broke without them; None when the code does not run there either or
+    nothing is found."""
+    assert evidence.case is not None
+    square = evidence_for(evidence.check, square_case(evidence.case), evidence.message, evidence.student)
+    if square.reply is None or square.case is None:
+        return None
+    found = [
+        (
+            mistake,
+            replace(
+                finding,
+                evidence=f"{broke} With square layers ({square.case.describe()}) it runs, and "
+                f"there: {finding.evidence}",
+            ),
+        )
+        for mistake, finding in _found(square, mistakes)
+        if finding.layers
+    ]
+    return (square, found) if found else None
+
+
 def diagnose(
     check: str, case: Case | None, message: str, student: Student, mistakes: Sequence[Mistake]
 ) -> list[DiagnosisRecord]:
     """The diagnoses of one failing check: every mistake whose recogniser fires,
     in catalogue order, or one saying that the mismatch is not a known mistake.
 
-    When the student's code raised on a case with layers of different widths,
-    the same network with square layers is tried: a recurrence written with the
-    wrong W (or no transpose) raises a shape error on the one and shows its
+    Code that breaks on networks whose layers differ in width (it raises a
+    shape error there, or broadcasts into garbage on a tiny counterexample) is
+    diagnosed on the same network with square layers: a recurrence written
+    with the wrong W, or without the transpose, fails on the one and shows its
     values on the other."""
     evidence = evidence_for(check, case, message, student)
     found = _found(evidence, mistakes)
-    if not found and case is not None and evidence.raised is not None and len(set(case.architecture.widths)) > 1:
-        square = evidence_for(check, square_case(case), message, student)
-        if square.reply is not None:
-            raised = evidence.raised.summary
-            found = [
-                (mistake, replace(finding, evidence=(
-                    f"On {case.describe()} your code raised: {raised}. With square layers "
-                    f"({square.case.describe() if square.case else ''}) it runs, and there: "
-                    + finding.evidence
-                )))
-                for mistake, finding in _found(square, mistakes)
-                if finding.layers
-            ]
-            if found:
-                evidence, case = square, square.case
+    broke = _breaks_off_square(evidence, found)
+    if broke is not None and (square := _on_square_layers(evidence, mistakes, broke)) is not None:
+        evidence, found = square
+        case = evidence.case
     records = [record(mistake, finding, case) for mistake, finding in found]
     if not any(finding.layers for _, finding in found):
         unknown = _unrecognised(evidence)

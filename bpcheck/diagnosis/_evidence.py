@@ -99,8 +99,10 @@ class Evidence:
             self.raised = reply.error
         return None
 
-    #: What the student's code raised on the failing case, when :attr:`reply` is None.
+    #: What the student's code raised on the failing case, when :attr:`reply` is None,
+    #: and on the second case, when :attr:`second_observation` is None.
     raised: StudentError | None = None
+    second_raised: StudentError | None = None
 
     @cached_property
     def expected(self) -> dict[str, Array]:
@@ -266,6 +268,7 @@ class Evidence:
         calls = 2 if self.accumulation else 1
         reply = self.student.call(gradient_call(variant, backward_calls=calls))
         if reply.error is not None or len(reply.gradients) < calls:
+            self.second_raised = reply.error
             return None
         first, last = reply.gradients[0], reply.gradients[-1]
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
