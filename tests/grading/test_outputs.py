@@ -152,7 +152,7 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
 ):
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
-        progress = Progress(2, stream)
+        progress = Progress(2, 3, stream)
         progress.advance(CLASS[0])
         progress.advance(dataclasses.replace(CLASS[3], fresh=False))
     assert log.getvalue().splitlines() == [
@@ -161,4 +161,18 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
     ]
     drawn = terminal.getvalue()
     assert drawn.count("\r\x1b[K") == 2 and drawn.endswith("\n") and drawn.count("\n") == 1
-    assert "[" + "#" * BAR_WIDTH + "] 2/2  dave: timeout" in drawn
+    assert "[" + "#" * BAR_WIDTH + "] 6/6 checks, 2/2 submissions  dave: timeout" in drawn
+
+
+def test_the_bar_moves_with_each_check_result_and_counts_a_retried_check_once() -> None:
+    terminal = Terminal()
+    progress = Progress(2, 4, terminal)
+    for check in ("api", "forward", "api"):  # the cluster ran alice's unit of work again
+        progress.tick("alice", check)
+    assert progress.checks == 2
+    assert terminal.getvalue().count("\r\x1b[K") == 3
+    assert "] 2/8 checks, 0/2 submissions  alice: api" in terminal.getvalue()
+    progress.advance(CLASS[0])
+    progress.tick("alice", "update")  # late news of a finished submission changes nothing
+    assert progress.checks == 4
+    assert Progress(2, 4, io.StringIO()).interactive is False
