@@ -106,16 +106,14 @@ def first_per_diagnosis(results: Sequence[CheckResult]) -> list[CheckResult]:
 
 
 def diagnosis_overview(report: RunReport) -> list[str]:
-    """Each distinct diagnosis in a few lines: the mistake, its layers, how many
-    checks it failed, the fix; then each failing check that names no mistake."""
+    """Each distinct diagnosis in two lines: the mistake and its layers (in its
+    summary), its id and how many checks it failed, the fix; then each failing
+    check that names no mistake."""
     lines = []
     for number, entry in enumerate(report.diagnoses, 1):
-        layers = entry.get("layers") or []
-        checks = entry.get("checks", [])
-        where = f"layer{'s' if len(layers) != 1 else ''} {', '.join(map(str, layers))}; " if layers else ""
+        checks = len(entry.get("checks", []))
         lines += [
-            f"{number}. {entry['summary']}",
-            f"   [{entry['mistake']}; {where}{len(checks)} failing check{'s' if len(checks) != 1 else ''}]",
+            f"{number}. {entry['summary']} [{entry['mistake']}; {checks} failing check{'s' if checks != 1 else ''}]",
             f"   Fix: {entry['hint']}",
         ]
     unnamed = [r for r in first_per_diagnosis(report.checks) if not r.diagnoses or not any(d["mistake"] for d in r.diagnoses)]
@@ -137,8 +135,8 @@ def check_table(report: RunReport) -> str:
     table = []
     for check_id, results in rows.items():
         statuses = [r.status for r in results]
-        if all(status == "skipped" for status in statuses):
-            outcome = "skipped"
+        if len(set(statuses)) == 1 and statuses[0] in ("skipped", "not_judged"):
+            outcome = statuses[0].replace("_", " ")
         else:
             outcome = f"{statuses.count('passed')}/{len(results)} passed"
             if "not_judged" in statuses:

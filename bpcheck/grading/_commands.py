@@ -129,6 +129,14 @@ def _grade_with_progress(
     config = grading_config(arguments)
     submissions = find_submissions(arguments.submissions)
     check_output_directory(submissions, out)  # every refusal comes before the banner
+    for submission in submissions:
+        if holds_several_modules(submission.path):
+            print(
+                f"bpcheck: {submission.path} holds several .py files and no mlp.py: it is one "
+                "student's submission, whose module cannot be chosen. To grade each file as a "
+                f"student, name the files: bpcheck grade {submission.path}/*.py",
+                file=sys.stderr,
+            )
     if config.scheduler is None:
         _check_isolation_level()
     checks_each = len(plan(collect_checks(_manager()), config.options))
@@ -146,6 +154,16 @@ def _grade_with_progress(
                 file=sys.stderr,
             )
     return config, outcomes
+
+
+def holds_several_modules(path: Path) -> bool:
+    """Whether ``path`` is a directory of several top-level .py files and no mlp.py
+    (likely a folder of students passed as one argument)."""
+    return (
+        path.is_dir()
+        and not (path / "mlp.py").exists()
+        and sum(1 for file in path.glob("*.py") if file.is_file()) > 1
+    )
 
 
 def _check_isolation_level() -> None:
