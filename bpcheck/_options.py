@@ -76,12 +76,14 @@ def run_options(given: Mapping[str, RawOption | None]) -> RunOptions:
         seed_value = 0 if profile_name == "grade" else random.randrange(10**6)
     else:
         seed_value = _count("seed", seed)
-    # 0 examples means "the profile's number", like leaving the option out.
-    max_examples = _count("max_examples", examples) if examples is not None else 0
+    max_examples = _count("max_examples", examples) if examples is not None else None
+    if max_examples == 0:  # no example would check nothing, and pass
+        assert examples is not None
+        raise ConfigError("max_examples", examples.source, "a whole number ≥ 1", examples.value)
     return RunOptions(
         profile=profile_name,
         seed=seed_value,
-        max_examples=max_examples or None,
+        max_examples=max_examples,
         hidden_activations=_names("activations", activations, HIDDEN_ACTIVATIONS)
         if activations is not None
         else HIDDEN_ACTIVATIONS,

@@ -45,7 +45,12 @@ class Outcome:
 
     def finish(self, status: str, message: str = "", **details: object) -> CheckResult:
         """The result. A skipped check is worth nothing either way; a check not
-        judged keeps its maximum and scores nothing."""
+        judged keeps its maximum and scores nothing. A check skipped for want of
+        an optional function (``requires``) is not applicable, unless the
+        rubric gives it points: then the function is required, and the check
+        fails, keeping its maximum."""
+        if status == "skipped" and self.planned.check.requires and not self.planned.not_applicable:
+            status, message = self._optional(message)
         max_points = 0.0 if status == "skipped" else self.planned.max_points
         points = max_points if status == "passed" else 0.0
         result = CheckResult(
@@ -60,6 +65,15 @@ class Outcome:
             **details,  # type: ignore[arg-type]
         )
         return in_course_words(self.options.adapter.vocabulary, result)
+
+    def _optional(self, why: str) -> tuple[str, str]:
+        points = self.planned.max_points
+        if points > 0:
+            return "failed", (
+                f"{why}: the course's rubric gives this check {points:g} points, so it is "
+                "required; write it as the contract says (bpcheck init's template has it)"
+            )
+        return "skipped", f"not applicable: {why} (optional: worth no points unless the rubric gives it some)"
 
     def harness_error(self, traceback: str) -> CheckResult:
         return self.finish("error", HARNESS_FAILED, traceback=traceback, origin="harness")

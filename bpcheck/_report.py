@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import re
@@ -13,7 +15,7 @@ from tabulate import tabulate
 from bpcheck._hookimpl import hookimpl
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import diagnosis_lines, layer_table
-from bpcheck.diagnosis import write_heatmaps
+from bpcheck.diagnosis._heatmap import draw, heatmaps, picture_name, pictures_of
 
 
 #: Characters CommonMark lets a backslash escape: all ASCII punctuation.
@@ -43,13 +45,29 @@ def markdown_code_span(text: str) -> str:
     return f"{ticks} {text} {ticks}" if longest else f"`{text}`"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see a half-written file."""
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write ``content`` (text as UTF-8) to ``path`` so that readers never see a
+    half-written file. Every file gets the mode a plain ``open`` would give it
+    (0666 less the umask), whichever file it is."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@functools.cache
+def _umask() -> int:
+    """This process's umask (read once: setting it is the only way to read it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def failure_markdown(result: CheckResult, picture: str | None = None) -> str:
@@ -104,6 +122,12 @@ def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -
         f"**Score: {report.score:g} / {report.max_score:g}** ({report.status}); "
         f"profile {report.profile}, seed {report.seed}, bpcheck {report.bpcheck_version}",
     ]
+    if report.partial:
+        lines += [
+            "",
+            f"**Partial run**: only {len(report.checks)} of the planned checks ran (`-k`, `-x`); "
+            f"the full report, {markdown_code_span(report.student + '.md')}, is not replaced.",
+        ]
     if report.adapter:
         lines += ["", f"Adapter: {report.adapter}"]
     if report.diagnoses:
@@ -120,9 +144,23 @@ def report_markdown(report: RunReport, pictures: dict[str, str] | None = None) -
 
 @hookimpl
 def bpcheck_write_report(report: RunReport, directory: Path) -> list[Path]:
-    markdown = directory / f"{report.student}.md"
-    data = directory / f"{report.student}.json"
-    pictures = write_heatmaps(report.student, report.checks, directory)
-    write_atomically(markdown, report_markdown(report, {name: path.name for name, path in pictures.items()}))
+    """``<stem>.md``, ``<stem>.json`` and one heatmap per distinct diagnosis,
+    ``<stem>.heatmap.<check>-<family>.png``, where the stem is the student's
+    name (``<student>.partial`` for a partial run); the pictures an earlier
+    report of the same stem left there are removed."""
+    stem = report.stem
+    pictures = {
+        result.name: (directory / picture_name(stem, result), draw(result))
+        for result in heatmaps(report.checks)
+    }
+    keep = {path for path, _ in pictures.values()}
+    for old in directory.glob(pictures_of(stem)):
+        if old not in keep:
+            old.unlink(missing_ok=True)
+    for path, picture in pictures.values():
+        write_atomically(path, picture)
+    markdown, data = directory / f"{stem}.md", directory / f"{stem}.json"
+    links = {name: path.name for name, (path, _) in pictures.items()}
+    write_atomically(markdown, report_markdown(report, links))
     write_atomically(data, json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n")
-    return [markdown, data, *pictures.values()]
+    return [markdown, data, *(path for path, _ in pictures.values())]

@@ -108,6 +108,14 @@ def finite_json(value: Any) -> Any:
     return value
 
 
+def diagnosis_key(result: CheckResult) -> tuple[str, ...]:
+    """What makes two failures one for a reader: the mistakes they name, or, when
+    they name none, their check. The terminal shows one failure per key in
+    full, and the report draws one heatmap per key."""
+    named = sorted({d["mistake"] for d in result.diagnoses if d["mistake"] is not None})
+    return tuple(named) if named else (f"check {result.id}",)
+
+
 def merge_diagnoses(results: list[CheckResult]) -> list[dict[str, Any]]:
     """Each named mistake once, as first diagnosed (checks in run order), with
     ``checks`` listing every check result that named it; confidence is "high"
@@ -138,6 +146,9 @@ class RunReport:
     diagnoses: list[dict[str, Any]] = field(default_factory=list)
     #: The course adapter that translated the student's code, and why it was chosen.
     adapter: str = ""
+    #: Only some of the planned checks ran (``-k``, ``-x``): the report is
+    #: written beside the full one (``<student>.partial.*``), never over it.
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if not self.diagnoses:
@@ -150,6 +161,11 @@ class RunReport:
     @property
     def max_score(self) -> float:
         return round(sum(result.max_points for result in self.checks), 2)
+
+    @property
+    def stem(self) -> str:
+        """The name of the report's files: ``<student>``, or ``<student>.partial``."""
+        return f"{self.student}.partial" if self.partial else self.student
 
     @property
     def status(self) -> str:
@@ -168,6 +184,7 @@ class RunReport:
             "profile": self.profile,
             "bpcheck_version": self.bpcheck_version,
             "adapter": self.adapter,
+            "partial": self.partial,
             "checks": [result.to_json() for result in self.checks],
             "diagnoses": finite_json(self.diagnoses),
         }
@@ -184,4 +201,5 @@ class RunReport:
             checks=[CheckResult.from_json(result) for result in data["checks"]],
             diagnoses=data.get("diagnoses", []),
             adapter=data.get("adapter", ""),
+            partial=bool(data.get("partial", False)),
         )

@@ -58,7 +58,7 @@ def _unusable(planned: PlannedCheck, student: Student, outcome: Outcome) -> Chec
     if planned.not_applicable:
         return outcome.finish("skipped", planned.not_applicable)
     if planned.check.id != "api" and not student.api.usable:
-        return outcome.finish("error", "not run: the module cannot be used (see the api check)")
+        return outcome.finish("not_judged", "not run: the module cannot be used (see the api check)")
     missing = [name for name in planned.check.requires if name not in student.api.optional]
     if missing:
         return outcome.finish("skipped", f"the module has no {', '.join(missing)}()")

@@ -1,12 +1,18 @@
-"""Plain-text rendering of a failing check, for the terminal and pytest."""
+"""Plain-text rendering for the terminal (pytest and ``bpcheck check``): a failing
+check in full, a pointer to it for the failures that repeat its diagnosis, and
+the last screen (the diagnoses, then a compact table of the checks)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 from tabulate import tabulate
 
-from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow
+from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow, RunReport, diagnosis_key
+
+FAILING = ("failed", "error")
 
 
 def _number(value: float | None) -> str:
@@ -82,3 +88,105 @@ def failure_text(result: CheckResult) -> str:
     if result.reproduce:
         parts += ["", f"Reproduce with: {result.reproduce}"]
     return "\n".join(parts)
+
+
+def repeated_failure_text(result: CheckResult, first: str) -> str:
+    """The one line shown for a failure whose diagnosis ``first`` already showed in full."""
+    what = result.diagnoses[0]["summary"] if result.diagnoses else _first_line(result.message)
+    return f"Same diagnosis as {first} above: {what}"
+
+
+def first_per_diagnosis(results: Sequence[CheckResult]) -> list[CheckResult]:
+    """The first failure of each distinct diagnosis (:func:`diagnosis_key`), in order."""
+    seen: dict[tuple[str, ...], CheckResult] = {}
+    for result in results:
+        if result.status in FAILING:
+            seen.setdefault(diagnosis_key(result), result)
+    return list(seen.values())
+
+
+def diagnosis_overview(report: RunReport) -> list[str]:
+    """Each distinct diagnosis in two lines: the mistake and its layers (in its
+    summary), its id and how many checks it failed, the fix; then each failing
+    check that names no mistake."""
+    lines = []
+    for number, entry in enumerate(report.diagnoses, 1):
+        checks = len(entry.get("checks", []))
+        lines += [
+            f"{number}. {entry['summary']} [{entry['mistake']}; {checks} failing check{'s' if checks != 1 else ''}]",
+            f"   Fix: {entry['hint']}",
+        ]
+    unnamed = [r for r in first_per_diagnosis(report.checks) if not r.diagnoses or not any(d["mistake"] for d in r.diagnoses)]
+    lines += [f"- {result.name}: {_first_line(result.message)}" for result in unnamed]
+    return lines
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def check_table(report: RunReport) -> str:
+    """One row per check: how many of its families passed (and were not judged),
+    its points, and the families that failed, ``relu-*`` for every loss of one
+    hidden activation, ``all`` for every family."""
+    rows: dict[str, list[CheckResult]] = {}
+    for result in report.checks:
+        rows.setdefault(result.id, []).append(result)
+    table = []
+    for check_id, results in rows.items():
+        statuses = [r.status for r in results]
+        if len(set(statuses)) == 1 and statuses[0] in ("skipped", "not_judged"):
+            outcome = statuses[0].replace("_", " ")
+        else:
+            outcome = f"{statuses.count('passed')}/{len(results)} passed"
+            if "not_judged" in statuses:
+                outcome += f", {statuses.count('not_judged')} not judged"
+        points = f"{sum(r.points for r in results):.4g}/{sum(r.max_points for r in results):.4g}"
+        table.append((check_id, outcome, points, _failing_families(results)))
+    return tabulate(table, headers=("check", "result", "points", "failing"))
+
+
+def _failing_families(results: list[CheckResult]) -> str:
+    families = [r.family for r in results if r.family is not None]
+    failing = [r.family for r in results if r.family is not None and r.status in FAILING]
+    if not failing or len(failing) == len(families) == 1:
+        return ""
+    if len(failing) == len(families):
+        return "all"
+    shown: list[str] = []
+    for family in failing:
+        hidden = family.split("-")[0]
+        same = [f for f in families if f.split("-")[0] == hidden]
+        if all(f in failing for f in same) and len(same) > 1:
+            if f"{hidden}-*" not in shown:
+                shown.append(f"{hidden}-*")
+        else:
+            shown.append(family)
+    return ", ".join(shown)
+
+
+def last_screen(report: RunReport, written: Sequence[Path]) -> list[str]:
+    """What a run ends with: the score, each distinct diagnosis, the table of
+    checks, and where the report went (and, for a partial run, that it is one)."""
+    mistakes = len(report.diagnoses)
+    lines = [
+        f"{report.student}: score {report.score:g}/{report.max_score:g} ({report.status})"
+        + (f", {mistakes} mistake{'s' if mistakes != 1 else ''} diagnosed" if mistakes else "")
+    ]
+    overview = diagnosis_overview(report)
+    if overview:
+        lines += ["", *overview]
+    failures = sum(result.status in FAILING for result in report.checks)
+    if failures > len(first_per_diagnosis(report.checks)):
+        lines.append(
+            f"({failures} failing checks, each diagnosis shown in full once above: "
+            "the report has every one, as does pytest -v)"
+        )
+    lines += ["", check_table(report), ""]
+    if report.partial:
+        lines.append(
+            f"partial run: only {len(report.checks)} of the planned checks ran (-k, -x); "
+            f"the score covers those, and the full report ({report.student}.md) was left as it is"
+        )
+    lines.append("reports: " + ", ".join(map(str, written)))
+    return lines

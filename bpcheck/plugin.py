@@ -39,7 +39,8 @@ from bpcheck._running import (
 from bpcheck._sandbox.loading import student_name
 from bpcheck._locate import locate_student
 from bpcheck._student import DEFAULT_TIMEOUT, InProcessStudent
-from bpcheck._text import failure_text
+from bpcheck._results import diagnosis_key
+from bpcheck._text import failure_text, last_screen, repeated_failure_text
 from bpcheck.grading._config import course_entries
 
 #: (command-line flag, ini name, RunOptions field or None, help)
@@ -127,7 +128,7 @@ class BpcheckItem(pytest.Item):
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         if isinstance(excinfo.value, BpcheckFailed):
-            return failure_text(excinfo.value.result)
+            return self.session_plugin.failure_block(excinfo.value.result, self.config)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, None, str]:
@@ -172,6 +173,17 @@ class BpcheckSession:
         self.results: list[CheckResult] = []
         self.written: list[Path] = []
         self.report: RunReport | None = None
+        #: The failure shown in full for each distinct diagnosis, by its key.
+        self._shown: dict[tuple[str, ...], str] = {}
+
+    def failure_block(self, result: CheckResult, config: pytest.Config) -> str:
+        """A failure in full the first time its diagnosis shows (every time with
+        ``-v``), else one line pointing at the first."""
+        key = diagnosis_key(result)
+        first = self._shown.setdefault(key, result.name)
+        if first == result.name or config.get_verbosity() > 0:
+            return failure_text(result)
+        return repeated_failure_text(result, first)
 
     def adapt(self) -> None:
         """Choose the student's adapter, once conftest.py plugins are registered."""
@@ -268,6 +280,7 @@ class BpcheckSession:
             return
         planned = plan(collect_checks(self.manager), self.options)
         order = {check.name: index for index, check in enumerate(planned)}
+        ran = {result.name for result in self.results}
         report = RunReport(
             # The name only: the xdist controller never imports the student.
             student_name(self.spec),
@@ -277,23 +290,31 @@ class BpcheckSession:
             # In plan order, whatever order xdist workers finished in.
             sorted(self.results, key=lambda result: order.get(result.name, len(order))),
             adapter=self.options.adapter.describe(),
+            # -k, -x or a stop: never written over the full report.
+            partial=not set(order) <= ran,
         )
         directory = self.report_dir if self.report_dir.is_absolute() else session.config.invocation_params.dir / self.report_dir
         for paths in self.manager.hook.bpcheck_write_report(report=report, directory=directory):
             self.written += paths
         self.report = report
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+        """The last screen, after pytest's own short summary (this wrapper is the
+        outermost): each distinct diagnosis, then a compact table of the checks."""
+        try:
+            return (yield)
+        finally:
+            self._last_screen(terminalreporter)
+
+    def _last_screen(self, terminalreporter: Any) -> None:
         if self.interrupted:
             terminalreporter.write_sep("-", "bpcheck")
             terminalreporter.write_line(
                 "interrupted: no report written (the checks did not all run); run again to get one"
             )
             return
-        report = self.report
-        if report is not None:
+        if self.report is not None:
             terminalreporter.write_sep("-", "bpcheck")
-            terminalreporter.write_line(
-                f"score {report.score:g}/{report.max_score:g} ({report.status}); reports: "
-                + ", ".join(str(path) for path in self.written)
-            )
+            for line in last_screen(self.report, self.written):
+                terminalreporter.write_line(line)

@@ -7,7 +7,12 @@ Fill in the four functions below, using NumPy only. Check your work with
 Conventions (from the lesson):
 - W⁽ˡ⁾ has shape (n_ℓ, n_ℓ₋₁) and b⁽ˡ⁾ has shape (n_ℓ, 1).
 - X has shape (n₀, M): one column per example.
-- Every loss is averaged over the batch of M examples and summed over output units.
+- Every loss is a batch mean: averaged over the M examples, summed over output units.
+    mse: L = (1/M) Σ (ŷ − y)²      no ½, so ∂L/∂ŷ = 2(ŷ − y)/M
+    bce: L = −(1/M) Σ [y log ŷ + (1 − y) log(1 − ŷ)]   with a sigmoid output
+    cce: L = −(1/M) Σ y log ŷ                          with a softmax output
+  The 1/M appears once: in δ⁽ᴸ⁾ (for sigmoid+bce or softmax+cce, δ⁽ᴸ⁾ = (ŷ − y)/M),
+  or in dW = (1/M) δ Aᵀ and db = (1/M) Σ δ over the batch, never in both.
 - Never change the arrays you are given; return new ones.
 """
 
@@ -43,11 +48,13 @@ def backward(params, cache, Y, activations, loss):
 
 
 def compute_loss(AL, Y, loss):
-    """Optional. The loss as a float: mse, bce or cce, averaged over the batch."""
+    """Optional. The loss as a float: mse, bce or cce, each a batch mean as above
+    (mse without ½)."""
     raise NotImplementedError("compute_loss")
 
 
 def update(params, grads, learning_rate):
-    """Optional. One gradient-descent step: return new params with
+    """Optional (checked, and worth points only if your course's rubric says so).
+    One gradient-descent step: return new params with
     W ← W − η dW and b ← b − η db."""
     raise NotImplementedError("update")

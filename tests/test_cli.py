@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,25 @@ def test_the_untouched_template_fails_api_free_checks_with_not_implemented(tmp_p
     assert statuses["api"] == "passed"
     assert statuses["update"] == "skipped"
     assert "forward() raised NotImplementedError" in capsys.readouterr().out
+
+
+def test_init_imports_none_of_the_harness(tmp_path: Path) -> None:
+    """What made it slow: NumPy, Hypothesis and the checks, to copy two files."""
+    code = (
+        "import sys; from bpcheck._cli import main; "
+        f"main(['init', {str(tmp_path)!r}]); "
+        "print(sorted({'numpy', 'hypothesis', 'bpcheck.checks', 'pytest'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"
+    assert (tmp_path / "mlp.py").is_file()
+
+
+def test_check_ends_with_the_diagnosis_and_the_table_of_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["check", str(HERE / "buggy_missing_activation_derivative_1.py"), "--report-dir", str(tmp_path), *QUICK])
+    output = capsys.readouterr().out
+    assert output.count("Minimal counterexample:") == 1
+    tail = output[output.rindex("Minimal counterexample:") :]
+    assert tail.index("[missing_activation_derivative; ") < tail.index("Fix: ") < tail.index("activation_gating ")

@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import REFERENCE_SOURCE
 from tests.implementations import HERE
 
+BOB = Path(__file__).parents[1] / "examples" / "course" / "bob.py"
+
 QUICK = ["--bpcheck-examples=5", "--bpcheck-activations=relu", "--bpcheck-losses=mse,cce", "-p", "no:cacheprovider"]
 
 
@@ -136,6 +138,7 @@ def test_ini_twins_configure_the_run(pytester: pytest.Pytester, student: Path) -
         (["--bpcheck-seed=abc"], "", "seed (from the command line, --bpcheck-seed): expected a whole number; got 'abc'"),
         (["--bpcheck-profile=fast"], "", "profile (from the command line, --bpcheck-profile): expected student or grade; got 'fast'"),
         ([], "bpcheck_losses = hinge\n", "[bpcheck_losses]): expected a comma-separated subset of mse,bce,cce; got 'hinge'"),
+        (["--bpcheck-examples=0"], "", "max_examples (from the command line, --bpcheck-examples): expected a whole number ≥ 1; got '0'"),
     ],
 )
 def test_a_bad_option_says_where_it_came_from(
@@ -220,3 +223,57 @@ def test_a_conftest_plugin_can_contribute_a_mistake_that_gets_named(pytester: py
     result = pytester.runpytest("--student=decay.py", "-k", "gradient_values", *QUICK)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*weight_decay_in_gradient*"])
+
+
+def test_one_mistake_shows_once_in_full_and_the_run_ends_with_its_diagnosis(
+    pytester: pytest.Pytester,
+) -> None:
+    """The README's failing example, run as a student runs it (every family, the
+    student profile): under 150 lines, the diagnosis and its fix in the last 40."""
+    result = pytester.runpytest(
+        f"--student={BOB}", "--bpcheck-seed=3", "--bpcheck-examples=5", "-p", "no:cacheprovider"
+    )
+    assert result.ret == 1
+    lines = result.outlines
+    failed = sum(line.startswith("FAILED bpcheck::") for line in lines)
+    assert failed > 10 and len(lines) < 150, len(lines)
+    assert sum(line.startswith("Minimal counterexample:") for line in lines) == 1
+    assert sum(line.startswith("Same diagnosis as ") for line in lines) == failed - 1
+    last = "\n".join(lines[-40:])
+    assert "your δ misses f′(z). [missing_activation_derivative; " in last
+    assert "Fix: Multiply W.T @ delta element-wise by f′(z" in last
+    assert last.index("Fix:") < last.index("gradient_values ") < last.index("reports: ")
+    assert lines[-1].startswith("=") and "failed" in lines[-1]
+
+
+def test_v_shows_every_failure_in_full(pytester: pytest.Pytester, buggy: Path) -> None:
+    result = pytester.runpytest("--student=buggy.py", "-v", "-k", "gradient_values", *QUICK)
+    failed = sum(line.startswith("FAILED bpcheck::") for line in result.outlines)
+    assert failed == 2
+    assert sum(line.startswith("Minimal counterexample:") for line in result.outlines) == failed
+
+
+def test_a_k_run_writes_a_partial_report_beside_the_full_one_and_says_so(
+    pytester: pytest.Pytester, buggy: Path
+) -> None:
+    reports = pytester.path / "reports"
+    pytester.runpytest("--student=buggy.py", *QUICK)
+    full = (reports / "buggy.json").read_text()
+    result = pytester.runpytest("--student=buggy.py", "-k", "gradient_values", *QUICK)
+    assert (reports / "buggy.json").read_text() == full
+    assert json.loads(full)["partial"] is False
+    partial = json.loads((reports / "buggy.partial.json").read_text())
+    assert partial["partial"] is True
+    assert {check["id"] for check in partial["checks"]} == {"gradient_values"}
+    assert "**Partial run**" in (reports / "buggy.partial.md").read_text()
+    result.stdout.fnmatch_lines(["partial run: only 2 of the planned checks ran (-k, -x)*"])
+
+
+def test_a_module_that_cannot_be_imported_fails_once_and_skips_the_rest_pointing_at_api(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(broken="def forward(:\n")
+    result = pytester.runpytest("--student=broken.py", "-rfEs", *QUICK)
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["skipped"] > 10
+    result.stdout.fnmatch_lines(["FAILED bpcheck::api*", "*not run: the module cannot be used (see the api check)*"])

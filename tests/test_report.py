@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
-from bpcheck import RunReport, get_plugin_manager
+import pytest
+
+from bpcheck import CheckResult, LayerRow, RunReport, get_plugin_manager
+from bpcheck._report import write_atomically
 from tests.conftest import run_checks
 from tests.implementations import HERE
 
@@ -49,3 +53,48 @@ def test_the_reproduce_command_is_shell_quoted_whatever_the_file_is_called(tmp_p
     words = shlex.split(result.reproduce)
     assert words[:2] == ["pytest", f"--student={student}"]
     assert words[-2:] == ["-k", result.name]
+
+
+def _drawable(name: str, family: str | None, mistake: str | None) -> CheckResult:
+    """A failure with a 1×1 dW to draw, diagnosed as ``mistake``."""
+    row = LayerRow(1, "dW1", "relu", [1, 1], [1, 1], 1.0, 1.0, None, [[2.0]], [[1.0]])
+    diagnoses = [] if mistake is None else [dict(mistake=mistake, summary="s", layers=[1], activation="relu", evidence="", confidence="high", lesson="", hint="h")]
+    return CheckResult(name, family, "claim", "failed", 0.0, 1.0, "m", {"summary": "1 → 1"}, [row], diagnoses=diagnoses)  # type: ignore[list-item]
+
+
+def test_one_heatmap_per_distinct_diagnosis_named_by_pattern_an_earlier_ones_removed(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    manager = get_plugin_manager()
+
+    def write(report: RunReport) -> list[str]:
+        manager.hook.bpcheck_write_report(report=report, directory=tmp_path)
+        return sorted(path.name for path in tmp_path.glob("*.png"))
+
+    checks = [
+        _drawable("gradient_values", "relu-mse", "output_delta_sign"),
+        _drawable("finite_differences", "relu-mse", "output_delta_sign"),
+        _drawable("activation_gating", "relu-mse", None),
+    ]
+    assert write(RunReport("mlp", 0, "grade", "0", checks)) == [
+        "mlp.heatmap.activation_gating-relu-mse.png",
+        "mlp.heatmap.gradient_values-relu-mse.png",
+    ]
+    partial = RunReport("mlp", 0, "grade", "0", checks[2:], partial=True)
+    assert "mlp.partial.heatmap.activation_gating-relu-mse.png" in write(partial)
+    assert write(RunReport("mlp", 0, "grade", "0", checks[:1])) == [
+        "mlp.heatmap.gradient_values-relu-mse.png",  # the gating one is gone; the partial's stay
+        "mlp.partial.heatmap.activation_gating-relu-mse.png",
+    ]
+    assert "](mlp.heatmap.gradient_values-relu-mse.png)" in (tmp_path / "mlp.md").read_text()
+
+
+def test_every_report_file_gets_the_mode_a_plain_open_gives(tmp_path: Path) -> None:
+    """Not mkstemp's 0600: reports, summaries and pictures are all alike."""
+    write_atomically(tmp_path / "a.md", "text")
+    write_atomically(tmp_path / "b.png", b"\x89PNG")
+    with open(tmp_path / "plain", "w"):
+        pass
+    modes = {stat.S_IMODE((tmp_path / name).stat().st_mode) for name in ("a.md", "b.png", "plain")}
+    assert len(modes) == 1

@@ -1,4 +1,10 @@
-"""``update``: the optional gradient-descent step."""
+"""``update``: the optional gradient-descent step.
+
+Worth 0 points unless a course's rubric gives it some (``[points] update = 5``):
+then it is required, and a module without a working ``update`` scores 0 of
+them; at 0 points it still runs when present and reports what is wrong, and
+is not applicable when absent (see :meth:`bpcheck._outcome.Outcome.finish`).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ def update_call(case: Case) -> UpdateCall:
 @check(
     "update",
     claim="update(params, grads, η) returns new W − η·dW and b − η·db, leaving its inputs alone.",
-    points=5,
+    points=0,
     cases=family_cases,
     per_family=False,
     requires=("update",),

@@ -11,7 +11,6 @@ from __future__ import annotations
 from bpcheck.diagnosis._catalogue import BUILTIN_MISTAKES, bpcheck_mistakes
 from bpcheck.diagnosis._diagnose import collect_mistakes, diagnose
 from bpcheck.diagnosis._evidence import Evidence
-from bpcheck.diagnosis._heatmap import write_heatmaps
 from bpcheck.diagnosis._mistake import Confidence, Finding, Mistake, Recogniser
 
 __all__ = [
@@ -24,5 +23,4 @@ __all__ = [
     "bpcheck_mistakes",
     "collect_mistakes",
     "diagnose",
-    "write_heatmaps",
 ]

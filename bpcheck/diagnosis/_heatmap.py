@@ -1,19 +1,25 @@
 """Heatmaps of dW, layer by layer: the reference's, the student's, and the difference.
 
-Drawn only when matplotlib is installed (the ``plots`` extra) and the failing
-counterexample was small enough for its values to be kept in the report. A
-transposed dW, dead-unit rows and scale errors show at a glance.
+Drawn only when matplotlib is installed (the ``plots`` extra), when a report
+is written, and when the failing counterexample was small enough for its
+values to be kept in the report: one picture per distinct diagnosis. A
+transposed dW, dead-unit rows and scale errors show at a glance. The files
+are named ``<report>.heatmap.<check>-<family>.png`` (:data:`PICTURES`).
 """
 
 from __future__ import annotations
 
+import glob
 import importlib.util
+import io
 import re
-from pathlib import Path
 
 import numpy as np
 
-from bpcheck._results import CheckResult, LayerRow
+from bpcheck._results import CheckResult, LayerRow, diagnosis_key
+
+#: The glob of a report's pictures, given its file stem (``mlp``, ``mlp.partial``).
+PICTURES = "{stem}.heatmap.*.png"
 
 
 def available() -> bool:
@@ -21,9 +27,14 @@ def available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def picture_name(student: str, result: CheckResult) -> str:
-    """``mlp.gradient_values-relu-mse.png``: a file name safe in Markdown links."""
-    return f"{student}.{re.sub(r'[^A-Za-z0-9_.-]+', '-', result.name).strip('-')}.png"
+def picture_name(stem: str, result: CheckResult) -> str:
+    """``mlp.heatmap.gradient_values-relu-mse.png``: a file name safe in Markdown links."""
+    return f"{stem}.heatmap.{re.sub(r'[^A-Za-z0-9_.-]+', '-', result.name).strip('-')}.png"
+
+
+def pictures_of(stem: str) -> str:
+    """The glob that matches every picture of the report named ``stem``, and no other file."""
+    return PICTURES.format(stem=glob.escape(stem))
 
 
 def _rows(result: CheckResult) -> list[LayerRow]:
@@ -51,8 +62,8 @@ def _panel(axis, values: np.ndarray | None, title: str, limit: float) -> None:  
     axis.figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
 
 
-def draw(result: CheckResult, path: Path) -> None:
-    """Write the heatmaps of ``result``'s failing counterexample to ``path`` (PNG)."""
+def draw(result: CheckResult) -> bytes:
+    """The heatmaps of ``result``'s failing counterexample, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -82,29 +93,26 @@ def draw(result: CheckResult, path: Path) -> None:
         fontsize=10,
     )
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    picture = io.BytesIO()
+    figure.savefig(picture, format="png", dpi=100)
     plt.close(figure)
+    return picture.getvalue()
 
 
 def _size(result: CheckResult) -> int:
     return sum(int(np.size(np.array(row.reference))) for row in _rows(result))
 
 
-def write_heatmaps(student: str, results: list[CheckResult], directory: Path) -> dict[str, Path]:
-    """One picture per distinct diagnosis (the set of mistakes a failure was
-    given), of the failure with the most dW values to show; by result name."""
+def heatmaps(results: list[CheckResult]) -> list[CheckResult]:
+    """The failures to draw: one per distinct diagnosis (:func:`diagnosis_key`),
+    the one with the most dW values to show; none without matplotlib."""
     if not available():
-        return {}
-    chosen: dict[frozenset[str | None], CheckResult] = {}
+        return []
+    chosen: dict[tuple[str, ...], CheckResult] = {}
     for result in results:
         if result.status not in ("failed", "error") or not drawable(result):
             continue
-        named = frozenset(diagnosis["mistake"] for diagnosis in result.diagnoses)
-        if named not in chosen or _size(result) > _size(chosen[named]):
-            chosen[named] = result
-    written: dict[str, Path] = {}
-    for result in chosen.values():
-        directory.mkdir(parents=True, exist_ok=True)
-        written[result.name] = directory / picture_name(student, result)
-        draw(result, written[result.name])
-    return written
+        key = diagnosis_key(result)
+        if key not in chosen or _size(result) > _size(chosen[key]):
+            chosen[key] = result
+    return list(chosen.values())

@@ -6,23 +6,30 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
 
 from bpcheck import __version__
 from bpcheck._errors import ConfigError
 from bpcheck._options import RawOption
-from bpcheck._running import collect_checks
+from bpcheck._running import collect_checks, plan
 from bpcheck.grading._config import GradingConfig, find_config, load_config
+from bpcheck.grading._dask import dask_executor
 from bpcheck.grading._grade import (
     GRADESCOPE,
     RETRIED,
     STUDENTS,
     Graded,
     OutputUnwritable,
+    Tick,
     _manager,
+    check_output_directory,
     find_submissions,
     grade_all,
     local_executor,
+    pool_ticks,
 )
 from bpcheck.grading.isolation import describe_isolation, machine, weaker_warning
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
@@ -40,6 +47,7 @@ OVERRIDES = (
     ("jobs", "jobs"),
     ("timeout", "limits.call_timeout"),
     ("memory", "limits.memory_mb"),
+    ("scheduler", "scheduler"),
 )
 GRADESCOPE_SUBMISSION = Path("/autograder/submission")
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
@@ -59,6 +67,11 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     grade.add_argument(
         "--jobs", metavar="N", help="submissions graded at once (default: the cores available)"
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on this dask.distributed cluster, e.g. tcp://10.0.0.5:8786 (needs bpcheck[dask])",
     )
     grade.add_argument(
         "--format",
@@ -115,25 +128,24 @@ def _grade_with_progress(
 ) -> tuple[GradingConfig, list[Graded]]:
     config = grading_config(arguments)
     submissions = find_submissions(arguments.submissions)
-    try:
-        machine().resolve(None)
-    except (ValueError, RuntimeError) as error:  # BPCHECK_ISOLATION names no level that works
-        raise ConfigError(
-            "BPCHECK_ISOLATION", "the environment", f"a level that works here ({error})",
-            os.environ.get("BPCHECK_ISOLATION"),
-        ) from None
-    warning = weaker_warning()
-    if warning:
-        print(warning, file=sys.stderr)
-    print(
-        f"bpcheck {__version__}: grading {len(submissions)} submission(s) into {out}; "
-        f"configuration: {config.source}; seed {config.options.seed}; jobs {config.jobs}\n"
-        f"isolation: {describe_isolation()}",
-        file=sys.stderr,
-    )
-    progress = Progress(len(submissions))
-    with local_executor(config.jobs) as executor:
-        outcomes = grade_all(submissions, config, out, executor=executor, progress=progress.advance)
+    check_output_directory(submissions, out)  # every refusal comes before the banner
+    for submission in submissions:
+        if holds_several_modules(submission.path):
+            print(
+                f"bpcheck: {submission.path} holds several .py files and no mlp.py: it is one "
+                "student's submission, whose module cannot be chosen. To grade each file as a "
+                f"student, name the files: bpcheck grade {submission.path}/*.py",
+                file=sys.stderr,
+            )
+    if config.scheduler is None:
+        _check_isolation_level()
+    checks_each = len(plan(collect_checks(_manager()), config.options))
+    progress = Progress(len(submissions), checks_each)
+    with _engine(config, progress.tick) as (executor, tick):
+        print(_banner(config, len(submissions), out), file=sys.stderr)
+        outcomes = grade_all(
+            submissions, config, out, executor=executor, tick=tick, progress=progress.advance
+        )
     for graded in outcomes:
         if graded.status in RETRIED:
             print(
@@ -142,6 +154,59 @@ def _grade_with_progress(
                 file=sys.stderr,
             )
     return config, outcomes
+
+
+def holds_several_modules(path: Path) -> bool:
+    """Whether ``path`` is a directory of several top-level .py files and no mlp.py
+    (likely a folder of students passed as one argument)."""
+    return (
+        path.is_dir()
+        and not (path / "mlp.py").exists()
+        and sum(1 for file in path.glob("*.py") if file.is_file()) > 1
+    )
+
+
+def _check_isolation_level() -> None:
+    try:
+        machine().resolve(None)
+    except (ValueError, RuntimeError) as error:  # BPCHECK_ISOLATION names no level that works
+        raise ConfigError(
+            "BPCHECK_ISOLATION", "the environment", f"a level that works here ({error})",
+            os.environ.get("BPCHECK_ISOLATION"),
+        ) from None
+
+
+def _banner(config: GradingConfig, submissions: int, out: Path) -> str:
+    """The first lines of a run: a warning when this machine isolates less than
+    bwrap does, what is graded where, and the isolation."""
+    where = (
+        f"on the Dask cluster at {config.scheduler}"
+        if config.scheduler is not None
+        else f"jobs {config.jobs}"
+    )
+    lines = [
+        f"bpcheck {__version__}: grading {submissions} submission(s) into {out}; "
+        f"configuration: {config.source}; seed {config.options.seed}; {where}"
+    ]
+    if config.scheduler is not None:
+        lines.append(
+            "isolation: each Dask worker's machine isolates as it can; summary.md says how"
+        )
+        return "\n".join(lines)
+    warning = weaker_warning()
+    return "\n".join(([warning] if warning else []) + lines + [f"isolation: {describe_isolation()}"])
+
+
+@contextmanager
+def _engine(config: GradingConfig, on_check: Tick) -> Iterator[tuple[Executor | None, Tick]]:
+    """Where the units of work run (the cluster, a local pool, or this process),
+    and the tick through which their check results reach ``on_check``."""
+    if config.scheduler is not None:
+        with dask_executor(config.scheduler, config.scheduler_source, on_check) as engine:
+            yield engine
+        return
+    with local_executor(config.jobs) as executor, pool_ticks(executor, on_check) as tick:
+        yield executor, tick
 
 
 def _exit_code(outcomes: list[Graded]) -> int:

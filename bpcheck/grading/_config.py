@@ -9,6 +9,7 @@ directory has both. Every key is optional::
     seed = 0                        # Hypothesis seed: same seed, same score
     max_examples = 100              # examples per check (default: the grade profile's)
     jobs = 2                        # submissions graded at once (default: the cores available)
+    scheduler = "tcp://10.0.0.5:8786"  # grade on this dask.distributed cluster instead
     adapter = "auto"                # the course adapter: auto, functional, dlai, cs231n, nielsen
                                     # (or a [adapter] table: the declarative adapter)
 
@@ -65,7 +66,7 @@ PYPROJECT = "pyproject.toml"
 #: Gradescope's visibilities, for one test or a whole result.
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
-_SCALARS = ("activations", "losses", "seed", "max_examples", "jobs", "adapter")
+_SCALARS = ("activations", "losses", "seed", "max_examples", "jobs", "adapter", "scheduler")
 _TABLES = ("limits", "points", "visibility", "gradescope", "scope")
 _GRADESCOPE_KEYS = ("visibility",)
 
@@ -78,7 +79,9 @@ class GradingConfig:
     database). ``course`` is the adapter asked for and the scope table, applied
     to each submission once its source has chosen the adapter. ``visibility`` maps check ids to a Gradescope visibility;
     checks not listed are "visible". ``source`` says where the file came
-    from, for the start-of-run banner.
+    from, for the start-of-run banner. ``scheduler`` is the address of a
+    dask.distributed scheduler to grade on (None: this machine, ``jobs`` at
+    once), and ``scheduler_source`` where it was given.
     """
 
     options: RunOptions = field(default_factory=lambda: RunOptions(profile="grade"))
@@ -88,6 +91,8 @@ class GradingConfig:
     result_visibility: str = "visible"
     source: str = "the defaults"
     course: CourseSettings = field(default_factory=CourseSettings)
+    scheduler: str | None = None
+    scheduler_source: str = ""
 
     def visibility_of(self, check_id: str) -> str:
         return dict(self.visibility).get(check_id, "visible")
@@ -95,7 +100,7 @@ class GradingConfig:
     def fingerprint(self) -> str:
         """A hash of what a graded result depends on besides the submission and
         bpcheck's version: the run options (rubric included) and the limits.
-        ``jobs`` and visibilities change no result, so they are left out."""
+        ``jobs``, the scheduler and visibilities change no result, so they are left out."""
         data = {
             "options": dataclasses.asdict(self.options),
             "limits": dataclasses.asdict(self.limits),
@@ -171,6 +176,8 @@ def load_config(
         ),
         source=str(path) if path is not None else GradingConfig.source,
         course=course,
+        scheduler=_address("scheduler", raw["scheduler"]) if "scheduler" in raw else None,
+        scheduler_source=raw["scheduler"].source if "scheduler" in raw else "",
     )
 
 
@@ -283,6 +290,14 @@ def _points(
             raise ConfigError(f"points.{name}", option.source, "a number of points ≥ 0", value)
         points.append((name, float(value)))
     return tuple(points)
+
+
+def _address(setting: str, raw: RawOption) -> str:
+    """A scheduler's address: ``tcp://HOST:PORT`` (or another Dask protocol's), or ``HOST:PORT``."""
+    value = raw.value
+    if not isinstance(value, str) or ":" not in value.strip() or value.strip().endswith(":"):
+        raise ConfigError(setting, raw.source, "a Dask scheduler's address, tcp://HOST:PORT", value)
+    return value.strip()
 
 
 def _visibility(setting: str, raw: RawOption) -> str:

@@ -9,12 +9,15 @@ Pickling between the grader's own processes is fine: it never carries
 anything student code produced, which only ever reaches the grader as the
 checked arrays of the worker's wire format.
 
-Each submission's results land in ``OUT/students/``: the reports of the
-``bpcheck_write_report`` hooks, then ``<name>.state``, written last and
-atomically, which records what the result depends on (the submission's
-content hash, the fingerprints of the configuration and of the planned
-checks, bpcheck's version). A rerun regrades exactly the submissions whose
-state is missing or differs.
+The unit of work renders its reports (the ``bpcheck_write_report`` hooks,
+into a scratch folder) and returns their bytes; :func:`grade_all`, on the
+client side, writes them into ``OUT/students/``, each atomically, then
+``<name>.state``, last, which records what the result depends on (the
+submission's content hash, the fingerprints of the configuration and of the
+planned checks, bpcheck's version). So the executor's processes need not
+share ``OUT``, and a unit of work run twice (a cluster retrying it on
+another machine) is written once. A rerun regrades exactly the submissions
+whose state is missing or differs.
 """
 
 from __future__ import annotations
@@ -26,14 +29,18 @@ import hashlib
 import json
 import multiprocessing
 import os
+import queue
 import signal
 import stat
+import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Protocol
 
@@ -76,6 +83,14 @@ GRADER_ERROR = "grader_error"
 #: Statuses that are not the student's doing (the grader's or the worker's
 #: environment failed): their state is not written, so the next run retries them.
 RETRIED = (GRADER_ERROR, "worker_error")
+
+#: What a unit of work calls with (submission name, check result name) as each
+#: check result is made, for progress; it must pickle to wherever the unit runs.
+Tick = Callable[[str, str], None]
+
+
+def no_tick(submission: str, check: str) -> None:
+    """A :data:`Tick` that reports nowhere."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +237,8 @@ class Graded:
     a plugin failed on a check), "worker_error" (the worker failed before
     any student code ran) or "grader_error" (the grader failed on the whole
     submission; ``report`` is then None). ``message`` says what went wrong
-    for the last two.
+    for the last two. ``files`` are the rendered reports, (file name, bytes),
+    from the unit of work until :func:`grade_all` has written them.
     """
 
     submission: Submission
@@ -232,8 +248,7 @@ class Graded:
     seconds: float
     fresh: bool
     message: str = ""
-    #: The grader could not write this submission's results: the run stops.
-    unwritable: bool = False
+    files: tuple[tuple[str, bytes], ...] = ()
 
 
 class GradedStudent(Student, Protocol):
@@ -307,28 +322,33 @@ def not_run(planned: PlannedCheck, student: GradedStudent) -> CheckResult:
     )
 
 
-def grade_submission(job: GradeJob) -> Graded:
-    """The unit of work: grade one submission, write its reports, then its state.
+def grade_submission(job: GradeJob, tick: Tick = no_tick) -> Graded:
+    """The unit of work: grade one submission and render its reports, calling
+    ``tick`` as each check result is made. Writes nothing into ``job.out``:
+    :func:`grade_all` writes the returned files.
 
-    Never raises: a failure of the grader itself comes back as a
-    "grader_error" outcome. Neither it nor a "worker_error" gets a state
-    written (see :data:`RETRIED`), so the next run retries them.
+    Never raises: a failure of the grader itself (a submission whose content
+    here is not the one the grader hashed, say, on a machine that does not
+    share its files) comes back as a "grader_error" outcome.
     """
     started = time.monotonic()
     try:
-        report, status, isolation, detail = _check(job)
-        seconds = time.monotonic() - started
-    except Exception:
-        return grader_error(job, time.monotonic() - started)
-    try:
-        _write(job, report, status, isolation, seconds)
-    except OSError as error:  # the output directory is full, gone or read-only
-        message = f"cannot write the results of {job.submission.name} into {job.out}: {error}"
-        return Graded(job.submission, GRADER_ERROR, None, "", seconds, True, message, True)
+        found = content_hash(job.submission.path) if job.submission.path.exists() else "missing"
+        if found != job.content_hash:
+            return Graded(
+                job.submission, GRADER_ERROR, None, "", 0.0, True,
+                f"{job.submission.path} on {os.uname().nodename} is not the submission the grader "
+                f"hashed ({'it is missing' if found == 'missing' else 'its content differs'}): "
+                "every machine that grades must see the submissions at the same path",
+            )
+        report, status, isolation, detail = _check(job, tick)
+        files = render_reports(report)
     except Exception:
         return grader_error(job, time.monotonic() - started)
     message = detail if status in RETRIED else ""
-    return Graded(job.submission, status, report, isolation, seconds, True, message)
+    return Graded(
+        job.submission, status, report, isolation, time.monotonic() - started, True, message, files
+    )
 
 
 def grader_error(job: GradeJob, seconds: float) -> Graded:
@@ -336,18 +356,25 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
     return Graded(job.submission, GRADER_ERROR, None, "", seconds, True, traceback.format_exc())
 
 
-def _check(job: GradeJob) -> tuple[RunReport, str, str, str]:
+def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
     """The report, the status, the isolation used, and why the worker stopped ("" if it did not)."""
     manager = _manager()
     options = with_plugin_mistakes(job.config.options, manager)
+    name = job.submission.name
     with open_student(job.submission.path, job.config.limits, job.isolation) as student:
         planned = plan(collect_checks(manager), options)
-        results = run_plan(planned, student, options, stop=lambda: student.termination is not None)
+        results = run_plan(
+            planned,
+            student,
+            options,
+            on_result=lambda result: tick(name, result.name),
+            stop=lambda: student.termination is not None,
+        )
         results += [not_run(item, student) for item in planned[len(results) :]]
         results = [with_notes(result, student.notes) for result in results]
         status, isolation = submission_status(student, results), student.isolation
         detail = student.termination_detail
-    report = RunReport(job.submission.name, options.seed, options.profile, __version__, results)
+    report = RunReport(name, options.seed, options.profile, __version__, results)
     return report, status, isolation, detail
 
 
@@ -358,25 +385,53 @@ def with_notes(result: CheckResult, notes: Sequence[str]) -> CheckResult:
     return dataclasses.replace(result, notes=[*result.notes, *notes])
 
 
-def _write(job: GradeJob, report: RunReport, status: str, isolation: str, seconds: float) -> None:
-    """The reports, then (unless the status is retried) the state."""
+def render_reports(report: RunReport) -> tuple[tuple[str, bytes], ...]:
+    """What the ``bpcheck_write_report`` hooks write for ``report``, as (file
+    name, bytes): they write into a scratch folder, which is then read back."""
+    with tempfile.TemporaryDirectory(prefix="bpcheck-reports-") as scratch:
+        folder = Path(scratch)
+        _manager().hook.bpcheck_write_report(report=report, directory=folder)
+        return tuple(
+            (path.name, path.read_bytes())
+            for path in sorted(folder.iterdir())
+            if path.is_file() and not path.is_symlink()
+        )
+
+
+def write_graded(job: GradeJob, graded: Graded) -> Graded:
+    """Write ``graded``'s reports into ``OUT/students/`` (each atomically), remove
+    the files an earlier grading of the submission wrote that this one did not
+    (a heatmap of a mistake since fixed), then, unless the status is retried,
+    the state. Returns ``graded`` without its files. Raises :class:`OSError`."""
     directory = job.out / STUDENTS
-    written = [
-        path
-        for paths in _manager().hook.bpcheck_write_report(report=report, directory=directory)
-        for path in paths
+    names = {name for name, _ in graded.files}
+    for stale in set(_previous_reports(job)) - names:
+        (directory / stale).unlink(missing_ok=True)
+    for name, content in graded.files:
+        write_atomically(directory / name, content)
+    if graded.status not in RETRIED:
+        state = {
+            **job.state(),
+            "submission": str(job.submission.path),
+            "status": graded.status,
+            "isolation": graded.isolation,
+            "seconds": round(graded.seconds, 3),
+            "reports": sorted(names),
+        }
+        write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
+    return dataclasses.replace(graded, files=())
+
+
+def _previous_reports(job: GradeJob) -> list[str]:
+    """The report files the submission's stored state lists (plain names only)."""
+    try:
+        listed = json.loads(job.state_path.read_text(encoding="utf-8"))["reports"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [
+        name for name in listed
+        if isinstance(name, str) and name == Path(name).name and not name.startswith(".")
     ]
-    if status in RETRIED:
-        return
-    state = {
-        **job.state(),
-        "submission": str(job.submission.path),
-        "status": status,
-        "isolation": isolation,
-        "seconds": round(seconds, 3),
-        "reports": sorted(path.name for path in written),
-    }
-    write_atomically(job.state_path, json.dumps(state, indent=2) + "\n")
 
 
 def load_graded(job: GradeJob) -> Graded | None:
@@ -410,34 +465,42 @@ def grade_all(
     executor: Executor | None = None,
     isolation: str = "worker",
     progress: Callable[[Graded], None] = lambda graded: None,
+    tick: Tick = no_tick,
 ) -> list[Graded]:
     """Grade every submission whose stored result is missing or out of date.
 
     ``executor`` runs the units of work (None: one after another in this
-    process). ``progress`` is called once per submission as it finishes,
-    resumed ones first. Returns the outcomes in the order of ``submissions``.
-    One submission's failure, even the grader's own, never costs another its
-    result. Raises :class:`ConfigError` before grading anything for an
-    unknown ``isolation`` or an ``out`` that clashes with a submission, and
-    :class:`OutputUnwritable` as soon as a submission's results cannot be
-    written (the rest are not started; a rerun resumes).
+    process); each calls ``tick`` per check result (it must pickle to where
+    the executor runs it: see :func:`pool_ticks` and
+    :mod:`bpcheck.grading._dask`). ``progress`` is called once per
+    submission as it finishes, resumed ones first. Results are written here,
+    as each unit of work returns. Returns the outcomes in the order of
+    ``submissions``. One submission's failure, even the grader's own, never
+    costs another its result. Raises :class:`ConfigError` before grading
+    anything for an unknown ``isolation`` or an ``out`` that clashes with a
+    submission, and :class:`OutputUnwritable` as soon as a submission's
+    results cannot be written (the rest are not started; a rerun resumes).
     """
     check_isolation(isolation)
     check_output_directory(submissions, out)
     outcomes: dict[str, Graded] = {}
-    pending = []
+    pending = {}
     checks = plan_fingerprint(config)
     for submission in submissions:
         job = GradeJob(submission, content_hash(submission.path), checks, config, out, isolation)
         previous = load_graded(job)
         if previous is None:
-            pending.append(job)
+            pending[submission.name] = job
             continue
         outcomes[submission.name] = previous
         progress(previous)
-    for graded in _run(pending, executor):
-        if graded.unwritable:
-            raise OutputUnwritable(graded.message)
+    for graded in _run(list(pending.values()), executor, tick):
+        try:
+            graded = write_graded(pending[graded.submission.name], graded)
+        except OSError as error:  # the output directory is full, gone or read-only
+            raise OutputUnwritable(
+                f"cannot write the results of {graded.submission.name} into {out}: {error}"
+            ) from error
         outcomes[graded.submission.name] = graded
         progress(graded)
     return [outcomes[submission.name] for submission in submissions]
@@ -469,19 +532,24 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _pool_process(parent: int, probed: Machine) -> None:
-    """A pool process's start: SIGKILL when its parent dies, however it dies (checked
-    once more after asking, in case the parent died first), and the parent's probe."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
+    """A pool process's start: it dies with its parent, and takes the parent's probe."""
+    _die_with(parent)
     adopt(probed)
 
 
-def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when its parent dies, however it dies (checked once
+    more after asking, in case the parent died first)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterator[Graded]:
     if executor is None:
-        yield from map(grade_submission, jobs)
+        yield from (grade_submission(job, tick) for job in jobs)
         return
-    futures = {executor.submit(grade_submission, job): job for job in jobs}
+    futures = {executor.submit(grade_submission, job, tick): job for job in jobs}
     try:
         for future in as_completed(futures):
             try:
@@ -491,3 +559,44 @@ def _run(jobs: list[GradeJob], executor: Executor | None) -> Iterator[Graded]:
     finally:  # the run stopped early (unwritable output, Ctrl-C): start nothing more
         for future in futures:
             future.cancel()
+
+
+@contextmanager
+def pool_ticks(executor: Executor | None, on_check: Tick) -> Iterator[Tick]:
+    """The :data:`Tick` to give :func:`grade_all` so that ``on_check`` hears every
+    check result of the units of work ``executor`` runs on this machine:
+    ``on_check`` itself for None (this process), else a queue's that a thread
+    of this process drains (the queue of a ``multiprocessing`` manager, which
+    pickles into pool processes; it dies with this process)."""
+    if executor is None:
+        yield on_check
+        return
+    manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+    manager.start(initializer=_die_with, initargs=(os.getpid(),))
+    with manager:
+        checks = manager.Queue()
+
+        def drain() -> None:
+            while (item := checks.get()) is not None:
+                on_check(*item)
+
+        drainer = threading.Thread(target=drain, name="bpcheck-progress", daemon=True)
+        drainer.start()
+        try:
+            yield QueueTick(checks)
+        finally:
+            checks.put(None)
+            drainer.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class QueueTick:
+    """A :data:`Tick` that puts each (submission, check) on a queue."""
+
+    queue: queue.Queue[tuple[str, str] | None]
+
+    def __call__(self, submission: str, check: str) -> None:
+        try:
+            self.queue.put((submission, check))
+        except Exception:  # progress only: the manager is gone (the grader is stopping)
+            pass

@@ -131,16 +131,35 @@ def summary_csv(outcomes: Sequence[Graded]) -> str:
     return buffer.getvalue()
 
 
+#: The isolation of a submission whose worker never started (nothing ran).
+NOT_STARTED = "not started"
+
+
+def isolation_text(outcomes: Sequence[Graded]) -> str:
+    """Where student code ran, said once: the isolation, or, when submissions
+    ran under several (a cluster's machines differ), each with its count."""
+    counts = Counter(
+        graded.isolation for graded in outcomes if graded.isolation not in ("", NOT_STARTED)
+    )
+    if not counts:
+        return "No student code ran."
+    if len(counts) == 1:
+        return f"Student code ran in: {next(iter(counts))}."
+    return "Student code ran in:\n\n" + "\n".join(
+        f"- {isolation} ({count} submission{'s' if count != 1 else ''})"
+        for isolation, count in sorted(counts.items())
+    )
+
+
 def write_class_summary(out: Path, outcomes: Sequence[Graded]) -> list[Path]:
     """``summary.md`` and ``summary.csv`` in ``out``; returns their paths."""
     markdown, table = out / "summary.md", out / "summary.csv"
-    isolations = sorted({graded.isolation for graded in outcomes if graded.isolation})
     header = [
         "# bpcheck grading summary",
         "",
-        f"bpcheck {__version__}, {len(outcomes)} submissions. Student code ran in:",
+        f"bpcheck {__version__}, {len(outcomes)} submissions.",
         "",
-        *(f"- {isolation}" for isolation in isolations),
+        isolation_text(outcomes),
         "",
     ]
     write_atomically(markdown, "\n".join(header) + "\n" + summary_text(outcomes, "github") + "\n")

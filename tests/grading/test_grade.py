@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ from bpcheck.grading._grade import (
     find_submissions,
     grade_all,
     grade_submission,
+    local_executor,
+    pool_ticks,
 )
 
 IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
@@ -104,6 +107,8 @@ def test_grading_a_batch_writes_the_class_summary_and_every_students_reports(
     assert "import_error" in captured.out and "alice" in captured.out
     assert "isolation:" in captured.err
     assert "[4/4]" in captured.err
+    files = [path for path in out.rglob("*") if path.is_file()]
+    assert len({stat.S_IMODE(path.stat().st_mode) for path in files}) == 1  # one file mode
 
 
 def test_a_worker_stopped_mid_run_keeps_the_checks_that_finished(tmp_path: Path) -> None:
@@ -523,3 +528,38 @@ def test_an_isolation_level_that_does_not_exist_is_a_configuration_error(
     monkeypatch.setenv("BPCHECK_ISOLATION", "chroot")
     assert main(["grade", str(CORRECT)]) == 4
     assert "BPCHECK_ISOLATION (from the environment)" in capsys.readouterr().err
+
+
+COURSE_EXAMPLE = Path(__file__).parents[2] / "examples" / "course"
+
+
+def test_the_readmes_course_example_grades_alice_at_full_marks_and_bob_below(
+    tmp_path: Path, fast: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "grades"
+    files = sorted(map(str, COURSE_EXAMPLE.glob("*.py")))  # bpcheck grade examples/course/*.py
+    assert main(["grade", *files, "--out", str(out), "--jobs", "1", *fast]) == 0
+    rows = {row[0]: row for row in (line.split(",") for line in (out / "summary.csv").read_text().splitlines())}
+    assert rows["alice"][1] == rows["alice"][2] and rows["alice"][3] == "graded"
+    assert float(rows["bob"][1]) < float(rows["bob"][2])
+    assert rows["bob"][4] == "missing_activation_derivative"
+    capsys.readouterr()
+    assert main(["grade", str(COURSE_EXAMPLE), "--out", str(tmp_path / "one"), "--jobs", "1", *fast]) == 0
+    error = capsys.readouterr().err
+    assert f"To grade each file as a student, name the files: bpcheck grade {COURSE_EXAMPLE}/*.py" in error
+
+
+def test_a_refusal_comes_before_the_isolation_banner(
+    batch: list[Path], fast: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["grade", *map(str, batch), "--out", str(batch[3] / "grades"), *fast]) == 4
+    error = capsys.readouterr().err
+    assert "a directory outside every submission" in error and "isolation:" not in error
+
+
+def test_check_results_reach_this_process_from_pool_processes() -> None:
+    heard: list[tuple[str, str]] = []
+    with local_executor(2) as executor, pool_ticks(executor, lambda *tick: heard.append(tick)) as tick:
+        assert executor is not None
+        executor.submit(tick, "alice", "api").result()  # called in a pool process
+    assert heard == [("alice", "api")]

@@ -93,7 +93,7 @@ def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(
         "| missing_activation_derivative |          2 |",
     ):
         assert expected in text
-    assert "Student code ran in:\n\n- test\n" in text
+    assert "Student code ran in: test.\n" in text
     assert "No known mistake was diagnosed." in summary_text([graded("alice")], "simple")
 
 
@@ -152,7 +152,7 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
 ):
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
-        progress = Progress(2, stream)
+        progress = Progress(2, 3, stream)
         progress.advance(CLASS[0])
         progress.advance(dataclasses.replace(CLASS[3], fresh=False))
     assert log.getvalue().splitlines() == [
@@ -161,4 +161,29 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
     ]
     drawn = terminal.getvalue()
     assert drawn.count("\r\x1b[K") == 2 and drawn.endswith("\n") and drawn.count("\n") == 1
-    assert "[" + "#" * BAR_WIDTH + "] 2/2  dave: timeout" in drawn
+    assert "[" + "#" * BAR_WIDTH + "] 6/6 checks, 2/2 submissions  dave: timeout" in drawn
+
+
+def test_the_bar_moves_with_each_check_result_and_counts_a_retried_check_once() -> None:
+    terminal = Terminal()
+    progress = Progress(2, 4, terminal)
+    for check in ("api", "forward", "api"):  # the cluster ran alice's unit of work again
+        progress.tick("alice", check)
+    assert progress.checks == 2
+    assert terminal.getvalue().count("\r\x1b[K") == 3
+    assert "] 2/8 checks, 0/2 submissions  alice: api" in terminal.getvalue()
+    progress.advance(CLASS[0])
+    progress.tick("alice", "update")  # late news of a finished submission changes nothing
+    assert progress.checks == 4
+    assert Progress(2, 4, io.StringIO()).interactive is False
+
+
+def test_the_summary_says_once_where_student_code_ran(tmp_path: Path) -> None:
+    started = [dataclasses.replace(g, isolation="bwrap") for g in CLASS[:3]]
+    not_started = dataclasses.replace(CLASS[3], isolation="not started")
+    markdown, _ = write_class_summary(tmp_path, [*started, not_started])
+    assert markdown.read_text().count("bwrap") == 1
+    assert "Student code ran in: bwrap." in markdown.read_text()
+    machines = [*started, dataclasses.replace(CLASS[3], isolation="plain")]
+    text = write_class_summary(tmp_path, machines)[0].read_text()
+    assert "- bwrap (3 submissions)" in text and "- plain (1 submission)" in text
