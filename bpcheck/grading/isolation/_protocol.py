@@ -224,12 +224,16 @@ def expect_type(tree: Any, kind: str) -> dict[str, Any]:
 
 
 def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
-    """The :class:`ApiReport` a worker's hello carries, and its ``fatal`` status if any."""
+    """The :class:`ApiReport` a worker's hello carries (what the adapted module
+    lacks, its optional functions, the notebook cells that raised), and its
+    ``fatal`` status if any."""
     tree = _keys(
-        expect_type(tree, "hello"), {"type", "import_error", "problems", "optional", "fatal"}
+        expect_type(tree, "hello"),
+        {"type", "import_error", "problems", "optional", "warnings", "fatal"},
     )
     fatal = _fatal(tree)
     problems = _texts(tree.get("problems", []), "problems", MAX_TEXT)
+    warnings = _texts(tree.get("warnings", []), "warnings", MAX_TEXT)
     optional = _texts(tree.get("optional", []), "optional")
     if not all(name in OPTIONAL_ARITY for name in optional):
         raise WireError("optional names functions outside the contract")
@@ -239,6 +243,7 @@ def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
             problems=problems,
             import_error=None if error is None else student_error(error),
             optional=frozenset(optional),
+            warnings=warnings,
         ),
         fatal,
     )
