@@ -33,7 +33,7 @@ from bpcheck.adapters._notebook import NotebookError, notebook_cells
 
 #: The contract's functions and how many positional arguments each takes.
 REQUIRED_ARITY = {"forward": 3, "backward": 5}
-OPTIONAL_ARITY = {"compute_loss": 3, "update": 3}
+OPTIONAL_ARITY = {"compute_loss": 3, "update": 3, "regularised": 6}
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ _CONTRACT_ARGUMENTS = {
     "backward": "params, cache, Y, activations, loss",
     "compute_loss": "AL, Y, loss",
     "update": "params, grads, learning_rate",
+    "regularised": "params, X, Y, activations, loss, reg",
 }
 
 

@@ -117,6 +117,7 @@ def main() -> None:
         LossCall,
         Probe,
         ProbeCall,
+        RegularisedCall,
         StudentError,
         UpdateCall,
     )
@@ -125,7 +126,8 @@ def main() -> None:
     from .loading import failed_cells, import_notebook, import_student
 
     call_types = {
-        cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)
+        cls.__name__: cls
+        for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall, RegularisedCall)
     }
     # By class name, bound now: student code may replace module attributes later.
     function_of = {kind.__name__: name for kind, name in FUNCTION_OF_CALL.items()}

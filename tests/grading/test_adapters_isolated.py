@@ -24,14 +24,13 @@ from bpcheck.grading.isolation import WorkerStudent
 from tests.adapters.table import COURSES, Course, courses
 
 BASE = RunOptions(profile="grade", seed=0, max_examples=2)
-#: One correct submission of each course and every buggy one; the notebook is graded
-#: as a directory holding it and a helper module it imports.
-COMPARED = [
-    course
-    for course in courses()
-    if course.table is None
-    and (course.mistake is not None or course.path.stem in ("dlai_deep", "cs231n_fc_net", "nielsen_network"))
-]
+#: One correct and one buggy submission of each course (CS231n's regularisation
+#: mistake too); the notebook is graded as a directory holding it and a helper module.
+STANDARD = (
+    "dlai_deep", "dlai_deep_buggy_no_mean", "cs231n_fc_net", "cs231n_fc_net_buggy_no_relu_backward",
+    "cs231n_two_layer_net_buggy_reg_on_biases", "nielsen_network", "nielsen_network_buggy_no_sigmoid_prime",
+)  # fmt: skip
+COMPARED = [course for course in courses() if course.table is None and course.path.stem in STANDARD]
 NOTEBOOK = COURSES / "dlai_notebook.ipynb"
 
 

@@ -37,6 +37,7 @@ from bpcheck._sandbox.calls import (
     LossCall,
     Probe,
     ProbeCall,
+    RegularisedCall,
     Reply,
     StudentError,
     UpdateCall,
@@ -290,10 +291,11 @@ def reply_of(tree: Any, call: Call) -> Reply:
     )
     if isinstance(call, (ForwardCall, GradientCall)):
         reply.AL = _array(tree.get("AL"), "AL")
-    if isinstance(call, GradientCall):
+    if isinstance(call, (GradientCall, RegularisedCall)):
+        count = call.backward_calls if isinstance(call, GradientCall) else 1
         gradients = tree.get("gradients")
-        if not isinstance(gradients, list) or len(gradients) != call.backward_calls:
-            raise WireError(f"expected {call.backward_calls} gradient dicts")
+        if not isinstance(gradients, list) or len(gradients) != count:
+            raise WireError(f"expected {count} gradient dicts")
         try:
             for index, grads in enumerate(gradients):
                 arrays, types = gradient_arrays(_mapping(grads, "a gradient dict"))
@@ -304,7 +306,7 @@ def reply_of(tree: Any, call: Call) -> Reply:
             return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):
         reply.probes = _array(tree.get("probes"), "probes")
-    if isinstance(call, LossCall):
+    if isinstance(call, (LossCall, RegularisedCall)):
         loss = tree.get("loss")
         if type(loss) not in (int, float):
             raise WireError("the loss is not a number")
