@@ -86,9 +86,6 @@ class Penalty:
         scale = float(np.linalg.norm(expected) + np.linalg.norm(self._stacked(self.unit, kind)))
         return float(np.linalg.norm(got - expected)) <= self.tolerance * scale
 
-    def error(self, kind: str) -> float:
-        return relative_error(self._stacked(self.got, kind), self._stacked(self.expected, kind))
-
     def in_loss(self, kind: str) -> bool:
         """Whether the loss penalises ``kind`` at all."""
         return abs(self.coefficient[kind]) > self.tolerance * REG
@@ -107,32 +104,27 @@ class Penalty:
         """What ``kind``'s terms are, in numbers, for a failure or a diagnosis."""
         words = KINDS[kind]
         if not self.in_loss(kind):
+            changed = float(np.linalg.norm(self._stacked(self.got, kind)))
             return (
                 f"with reg = {REG:g} your loss adds nothing for the {words}, yet your gradients of "
-                f"them change (by {self._norm(self.got, kind):.3g} in norm)"
+                f"them change (by {changed:.3g} in norm)"
             )
         a = self.coefficient[kind]
-        factor = f"{a / REG:.3g}·reg"
         return (
-            f"with reg = {REG:g} your loss adds {factor}·‖{kind}‖² for the {words}, whose derivative "
-            f"is {2 * a / REG:.3g}·reg·{kind}; your gradients of them change by "
-            + (
-                "nothing"
-                if self.close(kind, 0.0)
-                else f"{self._scale(kind):.3g} × that"
-                if self._scale(kind) is not None
-                else f"something else (relative error {self.error(kind):.3g})"
-            )
+            f"with reg = {REG:g} your loss adds {a / REG:.3g}·reg·‖{kind}‖² for the {words}, whose "
+            f"derivative is {2 * a / REG:.3g}·reg·{kind}; your gradients of them change by "
+            + self._change(kind)
         )
 
-    def _norm(self, values: dict[str, Array], kind: str) -> float:
-        return float(np.linalg.norm(self._stacked(values, kind)))
-
-    def _scale(self, kind: str) -> float | None:
-        """The s with got ≈ s × expected, when the change is a multiple of it at all."""
+    def _change(self, kind: str) -> str:
+        """How the gradients of ``kind`` change, against the derivative the loss calls for."""
+        if self.close(kind, 0.0):
+            return "nothing"
         got, expected = self._stacked(self.got, kind), self._stacked(self.expected, kind)
-        s = float(got @ expected / (expected @ expected))
-        return s if self.close(kind, s) or relative_error(got, s * expected) <= 1e-3 else None
+        multiple = float(got @ expected / (expected @ expected))
+        if self.close(kind, multiple):
+            return f"{multiple:.3g} × that"
+        return f"something else (relative error {relative_error(got, expected):.3g})"
 
 
 def penalty_of(case: Case, replies: Sequence[Reply], grads: Sequence[dict[str, Array]]) -> Penalty:
