@@ -15,7 +15,7 @@ from bpcheck._contract import HIDDEN_ACTIVATIONS, LOSSES
 from bpcheck._errors import ConfigError
 from bpcheck._profiles import PROFILES
 from bpcheck._running import RunOptions
-from bpcheck.adapters import AUTO, AdapterRequest, choose_adapter
+from bpcheck.adapters import AUTO, AdapterRequest, StudentSource, choose_adapter
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,14 @@ def course_settings(
 
 
 def with_adapter(
-    options: RunOptions, spec: str, settings: CourseSettings, manager: pluggy.PluginManager
+    options: RunOptions,
+    spec: str | StudentSource,
+    settings: CourseSettings,
+    manager: pluggy.PluginManager,
 ) -> RunOptions:
-    """``options`` with the adapter chosen for student ``spec``; a ConfigError
-    when the activations and losses asked for leave nothing of its scope."""
+    """``options`` with the adapter chosen for student ``spec`` (see
+    :func:`~bpcheck.adapters.choose_adapter`); a ConfigError when the
+    activations and losses asked for leave nothing of its scope."""
     adapter = choose_adapter(spec, settings.request, manager, settings.scope, settings.scope_source)
     chosen = replace(options, adapter=adapter)
     if not chosen.scope:

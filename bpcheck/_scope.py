@@ -42,6 +42,8 @@ class Scope:
     otherwise widths run 1..``max_width``. ``hard_labels`` draws 0/1 and
     one-hot targets only (courses whose labels are class indices or 0/1).
     ``excluded_checks`` are checks outside the course's conventions.
+    ``regularised``: the course's API takes an L2 regularisation strength
+    (CS231n's ``reg``), so that the ``regularisation`` check applies.
     """
 
     hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
@@ -55,6 +57,7 @@ class Scope:
     square_hidden: bool = False
     hard_labels: bool = False
     excluded_checks: tuple[str, ...] = ()
+    regularised: bool = False
 
     def outputs_for(self, loss: str) -> tuple[str, ...]:
         """The output activations this scope draws for ``loss``."""
@@ -131,6 +134,8 @@ class Scope:
         ]
         if self.hard_labels:
             parts.append("hard labels")
+        if self.regularised:
+            parts.append("L2 regularisation")
         if self.excluded_checks:
             parts.append("not applicable: " + ", ".join(self.excluded_checks))
         return "; ".join(parts)

@@ -21,13 +21,19 @@ import pluggy
 from bpcheck._sandbox.calls import Call, Reply, StudentError
 from bpcheck._sandbox.adapters import translate
 from bpcheck._sandbox.execute import FUNCTION_OF_CALL, StudentFunctions, execute, student_error
-from bpcheck._sandbox.loading import import_notebook, import_student, is_notebook, student_name
+from bpcheck._sandbox.loading import (
+    failed_cells,
+    import_notebook,
+    import_student,
+    is_notebook,
+    student_name,
+)
 from bpcheck.adapters._adapter import Adapter
 from bpcheck.adapters._notebook import NotebookError, notebook_cells
 
 #: The contract's functions and how many positional arguments each takes.
 REQUIRED_ARITY = {"forward": 3, "backward": 5}
-OPTIONAL_ARITY = {"compute_loss": 3, "update": 3}
+OPTIONAL_ARITY = {"compute_loss": 3, "update": 3, "regularised": 6}
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ _CONTRACT_ARGUMENTS = {
     "backward": "params, cache, Y, activations, loss",
     "compute_loss": "AL, Y, loss",
     "update": "params, grads, learning_rate",
+    "regularised": "params, X, Y, activations, loss, reg",
 }
 
 
@@ -136,14 +143,6 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _failed_cells(failures: list[tuple[int, BaseException]]) -> tuple[str, ...]:
-    return tuple(
-        f"cell {number} raised, and the notebook was loaded without it: "
-        + student_error("import", exc).summary.removeprefix("import() raised ")
-        for number, exc in failures
-    )
-
-
 class InProcessStudent:
     """A student module (or notebook) imported into this process (the
     ``pytest --student`` route), translated by ``adapter`` (default: the
@@ -176,7 +175,7 @@ class InProcessStudent:
             with time_limit(timeout):
                 if is_notebook(spec):
                     module, failures = import_notebook(spec, notebook_cells(Path(spec)))
-                    warnings = _failed_cells(failures)
+                    warnings = failed_cells(failures)
                 else:
                     module = import_student(spec)
         except NotebookError as invalid:
@@ -194,8 +193,8 @@ class InProcessStudent:
         adapted = translate(adapter.translation, module, dict(adapter.settings))
         self._functions = adapted.functions
         found = inspect_functions(self._functions)
-        problems = adapter.problems + adapted.problems
-        self.api = replace(found, problems=problems or found.problems, warnings=warnings)
+        problems = adapter.problems or adapted.problems or found.problems
+        self.api = replace(found, problems=problems, warnings=warnings)
 
     def call(self, request: Call) -> Reply:
         function = FUNCTION_OF_CALL.get(type(request), "forward")

@@ -86,7 +86,21 @@ class UpdateCall:
     learning_rate: float
 
 
-Call = Union[ForwardCall, GradientCall, ProbeCall, LossCall, UpdateCall]
+@dataclass(frozen=True)
+class RegularisedCall:
+    """``regularised(params, X, Y, activations, loss, reg)``: the course's loss
+    with an L2 penalty of strength ``reg`` (CS231n's ``reg``), and its
+    gradients; the reply carries the loss and one gradient dict."""
+
+    params: dict[str, Array]
+    X: Array
+    Y: Array
+    activations: tuple[str, ...]
+    loss: str
+    reg: float
+
+
+Call = Union[ForwardCall, GradientCall, ProbeCall, LossCall, UpdateCall, RegularisedCall]
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from .calls import (
     GradientCall,
     LossCall,
     ProbeCall,
+    RegularisedCall,
     Reply,
     StudentError,
     UpdateCall,
@@ -49,13 +50,17 @@ class StudentFunctions:
     """A student module adapted to the functional contract.
 
     ``forward`` and ``backward`` are None when the module lacks them; the
-    optional ``compute_loss`` and ``update`` are None when absent.
+    optional ``compute_loss`` and ``update`` are None when absent, and so is
+    ``regularised(params, X, Y, activations, loss, reg) -> (loss, grads)``,
+    which only a translation of a course whose API takes an L2 strength
+    provides.
     """
 
     forward: Callable[..., Any] | None
     backward: Callable[..., Any] | None
     compute_loss: Callable[..., Any] | None = None
     update: Callable[..., Any] | None = None
+    regularised: Callable[..., Any] | None = None
 
 
 def functional_functions(module: ModuleType) -> StudentFunctions:
@@ -349,6 +354,33 @@ def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) ->
     )
 
 
+def _regularised(functions: StudentFunctions, call: RegularisedCall, shared: bool) -> Reply:
+    args, mutated = _guarded(
+        {
+            "params": call.params,
+            "X": call.X,
+            "Y": call.Y,
+            "activations": list(call.activations),
+            "loss": call.loss,
+            "reg": call.reg,
+        },
+        shared,
+    )
+    result = _invoke("regularised", functions.regularised, *args.values())
+    if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[1], Mapping)):
+        raise ContractViolation(
+            "regularised",
+            f"the regularised loss must come with its gradients, (loss, grads); got a {_type_name(result)}",
+        )
+    loss = _to_array("regularised", "the loss", result[0])
+    if loss.size != 1:
+        raise ContractViolation("regularised", f"the loss must be one number; it has shape {loss.shape}")
+    if shared:  # the grader converts the gradients
+        return Reply(loss=float(loss.reshape(())), gradients=[dict(result[1])], mutated=mutated())
+    arrays, types = gradient_arrays(result[1])
+    return Reply(loss=float(loss.reshape(())), gradients=[arrays], returned_types=types, mutated=mutated())
+
+
 def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[str, str]]:
     """A gradient dict as backward returned it, as arrays, and the type of each
     value that was not a numpy array. Raises ContractViolation for a value that
@@ -406,6 +438,7 @@ FUNCTION_OF_CALL: dict[type, str] = {
     ProbeCall: "forward",
     LossCall: "compute_loss",
     UpdateCall: "update",
+    RegularisedCall: "regularised",
 }
 
 _HANDLERS: dict[type, Callable[[StudentFunctions, Any, bool], Reply]] = {
@@ -414,5 +447,6 @@ _HANDLERS: dict[type, Callable[[StudentFunctions, Any, bool], Reply]] = {
     ProbeCall: _probes,
     LossCall: _loss,
     UpdateCall: _update,
+    RegularisedCall: _regularised,
 }
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
+from .execute import student_error
+
 
 def is_path(spec: str) -> bool:
     """A spec is a path when it names a ``.py`` file or a ``.ipynb`` notebook,
@@ -52,6 +54,16 @@ def import_notebook(
         except (Exception, SystemExit) as exc:  # the student's; KeyboardInterrupt stays the user's
             failures.append((number, exc))
     return module, failures
+
+
+def failed_cells(failures: Sequence[tuple[int, BaseException]]) -> tuple[str, ...]:
+    """How each cell :func:`import_notebook` recorded as raising is reported
+    (a warning of the api check: the module is still used)."""
+    return tuple(
+        f"cell {number} raised, and the notebook was loaded without it: "
+        + student_error("import", exc).summary.removeprefix("import() raised ")
+        for number, exc in failures
+    )
 
 
 def student_name(spec: str) -> str:

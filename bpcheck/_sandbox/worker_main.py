@@ -1,8 +1,9 @@
 """Entry point of an isolated grading worker (see ``bpcheck.grading.isolation``).
 
-The grader copies this package, together with
-``bpcheck/grading/isolation/_wire.py`` as ``wire.py``, into the worker's
-temporary directory under a private package name, and starts::
+The grader copies this package (its course translations, ``adapters/``,
+included), together with ``bpcheck/grading/isolation/_wire.py`` as
+``wire.py``, into the worker's temporary directory under a private package
+name, and starts::
 
     python -s -S -B -c "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')];
         sys.path.insert(0, LIB); from PKG.worker_main import main; main()" CONFIG
@@ -10,13 +11,20 @@ temporary directory under a private package name, and starts::
 ``CONFIG`` is JSON: the resource limits, the file descriptors of the
 worker's end of a private socket and of the shared input memory, the seccomp
 filter to load (hex, or null), where the submission is and where to copy it
-(the worker's scratch space), the module's path in it, and the contract's
-arities. The worker sets its limits, loads the filter, copies the submission
-and changes into the copy, and only then imports NumPy and the student's
-module. It then answers batches of requests on the socket, one message of
-replies per batch, until the grader closes it or kills it. Replies are data
-only (JSON and ``.npy``); the grader judges them. Nothing here is trusted by
-the grader: student code runs in this process and may replace any of it.
+(the worker's scratch space), the module's path in it, the contract's
+arities, the translation of ``bpcheck._sandbox.adapters`` to adapt the
+module with and its settings (plain JSON data the grader chose), and for a
+notebook the path of a JSON file of its code cells ([cell number, Python
+source] pairs, parsed by the grader; null for a ``.py`` module). The worker
+sets its limits, loads the filter, copies the submission, reads the cells and
+changes into the copy, and only then imports NumPy and the student's module
+(running a notebook's cells in order), and adapts it. Its hello says what
+the module lacks (``problems``), which optional functions it has, and which
+cells raised (``warnings``). It then answers batches of requests on the
+socket, one message of replies per batch, until the grader closes it or
+kills it. Replies are data only (JSON and ``.npy``); the grader judges them.
+Nothing here is trusted by the grader: student code runs in this process and
+may replace any of it.
 
 Exit codes: 0 when the grader closed the socket, 3 after a MemoryError,
 4 when the worker could not send a reply, 5 when it could not set itself up.
@@ -74,22 +82,27 @@ def _load_seccomp(program: bytes) -> None:
         raise OSError(ctypes.get_errno(), "seccomp(SECCOMP_SET_MODE_FILTER)")
 
 
-def _set_up(config: dict[str, Any]) -> str:
-    """Limits, filter, the copy of the submission: the student module's path."""
+def _set_up(config: dict[str, Any]) -> tuple[str, list[tuple[int, str]] | None]:
+    """Limits, filter, the copy of the submission: the student module's path,
+    and a notebook's code cells (None for a ``.py`` module)."""
     _set_limits(config["rlimits"])
     os.umask(0o077)
     if config["seccomp"]:
         _load_seccomp(bytes.fromhex(config["seccomp"]))
+    cells = None
+    if config["cells"] is not None:
+        with open(config["cells"], encoding="utf-8") as file:
+            cells = [(int(number), str(source)) for number, source in json.load(file)]
     copy = os.path.join(config["scratch"], "student")
     shutil.copytree(config["submission"], copy, copy_function=shutil.copyfile)
     os.chdir(copy)
-    return os.path.join(copy, config["module"])
+    return os.path.join(copy, config["module"]), cells
 
 
 def main() -> None:
     config = json.loads(sys.argv[1])
     try:
-        module_path = _set_up(config)
+        module_path, cells = _set_up(config)
     except BaseException as exc:
         sys.stderr.write(f"bpcheck worker: could not set itself up: {type(exc).__name__}: {exc}\n")
         os._exit(SETUP_EXIT)
@@ -104,21 +117,17 @@ def main() -> None:
         LossCall,
         Probe,
         ProbeCall,
+        RegularisedCall,
         StudentError,
         UpdateCall,
     )
-    from .execute import (
-        FUNCTION_OF_CALL,
-        ContractViolation,
-        _to_array,
-        execute,
-        functional_functions,
-        student_error,
-    )
-    from .loading import import_student
+    from .adapters import translate
+    from .execute import FUNCTION_OF_CALL, ContractViolation, _to_array, execute, student_error
+    from .loading import failed_cells, import_notebook, import_student
 
     call_types = {
-        cls.__name__: cls for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall)
+        cls.__name__: cls
+        for cls in (ForwardCall, GradientCall, LossCall, ProbeCall, UpdateCall, RegularisedCall)
     }
     # By class name, bound now: student code may replace module attributes later.
     function_of = {kind.__name__: name for kind, name in FUNCTION_OF_CALL.items()}
@@ -171,12 +180,21 @@ def main() -> None:
     send({"type": "booted"})
 
     # ---- import and adapt the student's module
-    hello: dict[str, Any] = {"type": "hello", "import_error": None, "problems": [], "optional": []}
+    hello: dict[str, Any] = {
+        "type": "hello", "import_error": None, "problems": [], "optional": [], "warnings": [],
+    }  # fmt: skip
     functions = None
     try:
-        module = import_student(module_path)
-        functions = functional_functions(module)
-        hello["problems"], hello["optional"] = _inspect(functions, config["contract"])
+        if cells is None:
+            module = import_student(module_path)
+        else:
+            module, failures = import_notebook(module_path, cells)
+            hello["warnings"] = list(failed_cells(failures))
+        adapted = translate(config["translation"], module, config["settings"])
+        functions = adapted.functions
+        found, hello["optional"] = _inspect(functions, config["contract"])
+        # As bpcheck._student.InProcessStudent: what the translation lacks, else the arities.
+        hello["problems"] = list(adapted.problems) or found
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: all the student's
         try:
             hello["import_error"] = error_tree(
@@ -191,11 +209,12 @@ def main() -> None:
             }
         if isinstance(exc, MemoryError):
             hello["fatal"] = "memory_limit"
-    hello["problems"] = [str(problem)[:MAX_TEXT] for problem in hello["problems"]][:MAX_ENTRIES]
+    for field in ("problems", "warnings"):
+        hello[field] = [str(line)[:MAX_TEXT] for line in hello[field]][:MAX_ENTRIES]
     send(hello)
     if hello["import_error"] is not None or functions is None:
         exit_now(MEMORY_EXIT if hello.get("fatal") else 0)
-    adapted = functions
+    student_functions = functions
 
     def answer(request: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
         """One call's reply tree, with its array bytes and an estimate of its JSON bytes."""
@@ -203,7 +222,7 @@ def main() -> None:
         try:
             call = _call_from(resolve(request), call_types, probe_types)
             try:
-                reply = execute(adapted, call, shared=True)
+                reply = execute(student_functions, call, shared=True)
             except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
                 return {"error": error_tree(student_error(function, exc))}, 0, 0
             if reply.error is not None:

@@ -17,6 +17,8 @@ from bpcheck._scope import Scope
 
 #: The adapter name that means "detect the style from what the module defines".
 AUTO = "auto"
+#: The code a student of the functional contract starts from, as the api check names it.
+TEMPLATE = "the template (`bpcheck init`)"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Vocabulary:
     contract's function names to the course's. The layout fields say how the
     student's arrays differ from the lesson's: batch-first X, W of shape
     (in, out), biases as a "row" (1, out) or "flat" (out,), labels as class indices.
+    ``starter`` is the code a student should start from, named where the api
+    check names :data:`TEMPLATE`: the course's own starter code.
     """
 
     gradients: Mapping[str, str] = field(default_factory=lambda: {"W": "dW{layer}", "b": "db{layer}"})
@@ -39,6 +43,7 @@ class Vocabulary:
     weights_in_out: bool = False
     bias: str = "column"
     class_indices: bool = False
+    starter: str = TEMPLATE
 
 
 @dataclass(frozen=True)

@@ -44,19 +44,21 @@ def _python_lines(source: str) -> str | None:
     return "\n".join(kept) + "\n"
 
 
-def notebook_cells(path: Path) -> list[tuple[int, str]]:
+def notebook_cells(path: Path, name: str | None = None) -> list[tuple[int, str]]:
     """The Python code of every code cell, as (cell number, source); cells
     are numbered from 1 among all the notebook's cells, as Jupyter lists them.
-    Raises :class:`NotebookError` naming the file and the problem."""
+    Raises :class:`NotebookError` naming the file (as ``name``, when the file
+    read is a copy) and the problem."""
+    shown = path if name is None else name
     try:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
     except OSError as error:
-        raise NotebookError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise NotebookError(f"{shown}: cannot be read ({error.strerror or error})") from None
     except Exception as error:  # nbformat raises JSON, reader and validation errors of many types
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise NotebookError(
-            f"{path} is not a valid Jupyter notebook ({type(error).__name__}: {first}); "
+            f"{shown} is not a valid Jupyter notebook ({type(error).__name__}: {first}); "
             "save it again from Jupyter, or submit a .py file"
         ) from None
     cells = []

@@ -11,7 +11,7 @@ import pluggy
 
 from bpcheck._errors import ConfigError
 from bpcheck._scope import scope_from_settings
-from bpcheck.adapters._adapter import AUTO, Adapter, AdapterRequest
+from bpcheck.adapters._adapter import AUTO, Adapter, AdapterRequest, StudentSource
 from bpcheck.adapters._source import read_source
 
 #: The translation used when no adapter recognises the module (its api check fails).
@@ -19,21 +19,25 @@ FALLBACK = "functional"
 
 
 def choose_adapter(
-    spec: str,
+    spec: str | StudentSource,
     request: AdapterRequest,
     manager: pluggy.PluginManager,
     scope: Mapping[str, Any] | None = None,
     scope_source: str = "",
 ) -> Adapter:
-    """The adapter for the student ``spec``, chosen from its source, with
-    ``scope`` (a configuration's ``[scope]`` table, from ``scope_source``)
-    overriding the adapter's standard scope.
+    """The adapter for the student ``spec``, chosen from its source (read
+    here, or already read: a :class:`StudentSource`), with ``scope`` (a
+    configuration's ``[scope]`` table, from ``scope_source``) overriding the
+    adapter's standard scope.
 
-    A name no plugin answers to is a :class:`ConfigError`. When "auto"
-    recognises nothing, the result is the functional translation with a
-    problem saying what every adapter looked for, which the ``api`` check reports.
+    A name no plugin answers to is a :class:`ConfigError`, and so is a bad
+    declarative table. When "auto" recognises nothing, the result is the
+    functional translation with a problem saying what every adapter looked
+    for, which the ``api`` check reports. Choosing for ``StudentSource("")``,
+    a module that defines nothing, raises whatever a configuration would make
+    every student's choice raise.
     """
-    source = read_source(spec)
+    source = spec if isinstance(spec, StudentSource) else read_source(spec)
     declined: list[str] = []
     adapter: Adapter | None = manager.hook.bpcheck_adapter(
         student=source, request=request, declined=declined
@@ -49,7 +53,7 @@ def choose_adapter(
             FALLBACK,
             reason="auto: no adapter recognised the module",
             problems=(
-                f"bpcheck could not tell which course's API {spec} follows{why}: "
+                f"bpcheck could not tell which course's API {source.path} follows{why}: "
                 + "; ".join(declined)
                 + ". Define those functions, or name the adapter (--bpcheck-adapter, "
                 "or adapter = \"NAME\" in [tool.bpcheck]).",

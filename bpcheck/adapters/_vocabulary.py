@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow
-from bpcheck.adapters._adapter import Vocabulary
+from bpcheck.adapters._adapter import TEMPLATE, Vocabulary
 
 #: dW2, db1, W3, b1 as whole words (not inside names or quotes, nor superscripts).
 _NAME = re.compile(r"(?<![\w'\"\[])(d?)([Wb])(\d+)(?![\w'\"])")
@@ -28,7 +28,8 @@ def _name(vocabulary: Vocabulary, gradient: bool, kind: str, layer: int) -> str:
 
 
 def text(vocabulary: Vocabulary, words: str) -> str:
-    """``words`` with the contract's gradient, parameter and function names in the course's."""
+    """``words`` with the contract's gradient, parameter and function names in the
+    course's, and its template as the course's starter code."""
 
     def name(match: re.Match[str]) -> str:
         return _name(vocabulary, bool(match.group(1)), match.group(2), int(match.group(3)))
@@ -37,7 +38,7 @@ def text(vocabulary: Vocabulary, words: str) -> str:
         course = vocabulary.functions.get(match.group(1), match.group(1))
         return course if course.endswith(")") else f"{course}()"
 
-    return _FUNCTION.sub(function, _NAME.sub(name, words))
+    return _FUNCTION.sub(function, _NAME.sub(name, words)).replace(TEMPLATE, vocabulary.starter)
 
 
 def array(vocabulary: Vocabulary, name: str, value: Any) -> Any:

@@ -19,7 +19,8 @@ chains them as ``FullyConnectedNet`` does.
 
 Default scope: ReLU hidden layers, a softmax output (the scores' softmax is
 ŷ) of at least 2 classes, cce, one-hot labels (given as indices), depth 2–4
-for ``FullyConnectedNet``, 2 for ``TwoLayerNet``, 1–4 for the layer functions.
+for ``FullyConnectedNet``, 2 for ``TwoLayerNet``, 1–4 for the layer functions;
+L2 regularisation (the ``regularisation`` check) for the two nets, which take ``reg``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ NAME = "cs231n"
 _SOFTMAX = dict(hidden_activations=("relu",), losses=("cce",), hard_labels=True)
 
 
-def _vocabulary(owner: str) -> Vocabulary:
+def _vocabulary(owner: str, starter: str) -> Vocabulary:
     return Vocabulary(
         gradients={"W": "grads['W{layer}']", "b": "grads['b{layer}']"},
         parameters={"W": "params['W{layer}']", "b": "params['b{layer}']"},
@@ -42,26 +43,30 @@ def _vocabulary(owner: str) -> Vocabulary:
         weights_in_out=True,
         bias="flat",
         class_indices=True,
+        starter=f"the assignment's starter code ({starter})",
     )
 
 
 VARIANTS = (
     Variant(
         ("FullyConnectedNet.loss",),
-        Scope(min_depth=2, **_SOFTMAX),  # type: ignore[arg-type]
-        _vocabulary("FullyConnectedNet.loss"),
+        Scope(min_depth=2, regularised=True, **_SOFTMAX),  # type: ignore[arg-type]
+        _vocabulary("FullyConnectedNet.loss", "assignment 2's `cs231n/classifiers/fc_net.py`"),
         {"model": "FullyConnectedNet"},
     ),
     Variant(
         ("TwoLayerNet.loss",),
-        Scope(min_depth=2, max_depth=2, **_SOFTMAX),  # type: ignore[arg-type]
-        _vocabulary("TwoLayerNet.loss"),
+        Scope(min_depth=2, max_depth=2, regularised=True, **_SOFTMAX),  # type: ignore[arg-type]
+        _vocabulary(
+            "TwoLayerNet.loss",
+            "`cs231n/classifiers/fc_net.py`, or `cs231n/classifiers/neural_net.py` in older years",
+        ),
         {"model": "TwoLayerNet"},
     ),
     Variant(
         ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss"),
         Scope(**_SOFTMAX),  # type: ignore[arg-type]
-        _vocabulary("the layer functions"),
+        _vocabulary("the layer functions", "assignment 2's `cs231n/layers.py`"),
     ),
 )
 

@@ -133,7 +133,7 @@ def _scope(settings: Mapping[str, Any]) -> Scope:
     return Scope()
 
 
-def _vocabulary(settings: Mapping[str, Any]) -> Vocabulary:
+def _vocabulary(settings: Mapping[str, Any], source: str) -> Vocabulary:
     functions = {"forward": str(settings["forward"]), "backward": str(settings.get("backward") or settings["step"])}
     if "model" in settings:
         functions = {name: f"{settings['model']}.{method}" for name, method in functions.items()}
@@ -147,6 +147,7 @@ def _vocabulary(settings: Mapping[str, Any]) -> Vocabulary:
         weights_in_out=settings["weights"] == "in_out",
         bias=settings["bias"] if settings["bias"] in ("row", "flat") else "column",
         class_indices=settings["labels"] == "indices",
+        starter=f"the course's starter code, with the names and layout the adapter table in {source} gives",
     )
 
 
@@ -165,5 +166,5 @@ def bpcheck_adapter(
         return None
     settings = settings_of(request.table, request.source)
     return Adapter(
-        NAME, NAME, _scope(settings), _vocabulary(settings), settings, f"the table in {request.source}"
+        NAME, NAME, _scope(settings), _vocabulary(settings, request.source), settings, f"the table in {request.source}"
     )

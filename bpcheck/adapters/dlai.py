@@ -31,6 +31,7 @@ from bpcheck.adapters._adapter import Adapter, AdapterRequest, StudentSource, Vo
 from bpcheck.adapters._claim import Variant, claim
 
 NAME = "dlai"
+_NOTEBOOK = "the course's {week} notebook (\"{title}\", Course 1 of deeplearning.ai's Deep Learning Specialization)"
 _BINARY = dict(losses=("bce",), output_width=1, hard_labels=True)
 VARIANTS = (
     Variant(
@@ -42,7 +43,8 @@ VARIANTS = (
                 "backward": "L_model_backward",
                 "compute_loss": "compute_cost",
                 "update": "update_parameters",
-            }
+            },
+            starter=_NOTEBOOK.format(week="Week 4", title="Building your Deep Neural Network: Step by Step"),
         ),
         {"variant": "deep"},
     ),
@@ -55,7 +57,8 @@ VARIANTS = (
                 "backward": "backward_propagation",
                 "compute_loss": "compute_cost",
                 "update": "update_parameters",
-            }
+            },
+            starter=_NOTEBOOK.format(week="Week 3", title="Planar data classification with one hidden layer"),
         ),
         {"variant": "two_layer"},
     ),

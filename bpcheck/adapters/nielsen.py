@@ -29,23 +29,29 @@ from bpcheck.adapters._adapter import Adapter, AdapterRequest, StudentSource, Vo
 from bpcheck.adapters._claim import Variant, claim
 
 NAME = "nielsen"
-_VOCABULARY = Vocabulary(
-    gradients={"W": "nabla_w[{index}]", "b": "nabla_b[{index}]"},
-    parameters={"W": "weights[{index}]", "b": "biases[{index}]"},
-    functions={"forward": "Network.feedforward", "backward": "Network.backprop"},
-)
+
+
+def _vocabulary(program: str, chapter: int) -> Vocabulary:
+    return Vocabulary(
+        gradients={"W": "nabla_w[{index}]", "b": "nabla_b[{index}]"},
+        parameters={"W": "weights[{index}]", "b": "biases[{index}]"},
+        functions={"forward": "Network.feedforward", "backward": "Network.backprop"},
+        starter=f"the book's `{program}` (chapter {chapter} of *Neural Networks and Deep Learning*)",
+    )
+
+
 _SIGMOID = dict(hidden_activations=("sigmoid",), output_activations=("sigmoid",))
 VARIANTS = (
     Variant(
         ("Network.backprop", "CrossEntropyCost"),
         Scope(losses=("bce",), **_SIGMOID),  # type: ignore[arg-type]
-        _VOCABULARY,
+        _vocabulary("network2.py", 3),
         {"cost": "cross_entropy"},
     ),
     Variant(
         ("Network.backprop",),
         Scope(losses=("mse",), **_SIGMOID),  # type: ignore[arg-type]
-        _VOCABULARY,
+        _vocabulary("network.py", 1),
         {"cost": "quadratic"},
     ),
 )

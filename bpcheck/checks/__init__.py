@@ -34,6 +34,7 @@ from bpcheck.checks.forward import forward
 from bpcheck.checks.gating import activation_gating
 from bpcheck.checks.gradients import finite_differences, gradient_shapes, gradient_values
 from bpcheck.checks.hygiene import no_mutation, repeatable
+from bpcheck.checks.regularisation import regularisation
 from bpcheck.checks.stability import numerical_stability
 from bpcheck.checks.update import update
 
@@ -73,6 +74,7 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
     numerical_stability,
     worked_examples,
     update,
+    regularisation,
     backprop_cost,
 )
 

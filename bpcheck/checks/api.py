@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bpcheck.adapters._adapter import TEMPLATE
 from bpcheck.checks._base import CheckFailure, check
 from bpcheck.checks._context import CheckContext
 from bpcheck.checks._expect import expect
@@ -26,5 +27,5 @@ def api(context: CheckContext) -> None:
         not report.problems,
         "the module does not follow the contract:\n- "
         + "\n- ".join(report.problems)
-        + "\nStart from the template (`bpcheck init`) to see the expected signatures.",
+        + f"\nStart from {TEMPLATE} to see the expected signatures.",
     )

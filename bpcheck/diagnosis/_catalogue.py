@@ -18,6 +18,7 @@ PITFALL_4 = "Pitfall 4: dividing by M twice, or not at all"
 PITFALL_5 = "Pitfall 5: not gradient-checking a hand-written backward pass"
 COST = "Cost: backprop gets every gradient in one forward and one backward pass"
 OTHER = "Other classic mistakes: "
+L2 = "A course's L2 penalty (CS231n's reg): the gradients add the derivative of what the loss adds"
 
 
 BUILTIN_MISTAKES: tuple[Mistake, ...] = (
@@ -305,6 +306,40 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         "⊙ f′(z⁽ˡ⁾) down to layer 1.",
         COST,
         r.numerical_differentiation,
+    ),
+    Mistake(
+        "regularisation_gradient_missing",
+        "your gradients leave out the derivative of the L2 penalty your loss adds",
+        "With reg = λ the loss adds a penalty such as ½λ‖W‖², so the gradient of every penalised "
+        "parameter must add the penalty's derivative, λW. Yours do not change with reg: they are "
+        "the gradients of the loss without its penalty, and training does not regularise though "
+        "the loss says it does.",
+        "Add the penalty's derivative to each gradient of a parameter the loss penalises: "
+        "grads['W1'] += reg * W1 for loss += 0.5 * reg * np.sum(W1 * W1).",
+        L2,
+        r.regularisation("regularisation_gradient_missing"),
+    ),
+    Mistake(
+        "regularisation_gradient_doubled",
+        "your gradients add twice the derivative of the L2 penalty your loss adds",
+        "The derivative of ½λ‖W‖² is λW, and of λ‖W‖² it is 2λW. Yours is twice the derivative "
+        "of the penalty your loss adds: the ½ of the loss is missing from the gradient, or the "
+        "gradient term is added twice (in the layer's backward and again in the net's loss).",
+        "Differentiate the penalty exactly as the loss writes it (0.5 * reg * np.sum(W * W) gives "
+        "reg * W), and add it once.",
+        L2,
+        r.regularisation("regularisation_gradient_doubled"),
+    ),
+    Mistake(
+        "regularisation_gradient_unmatched",
+        "your gradients regularise parameters your loss does not penalise",
+        "The gradients change with reg for parameters (often the biases) whose penalty the loss "
+        "never adds: the gradient is then not the loss's gradient. Which parameters to penalise "
+        "is the course's choice (CS231n: the weights only), but the loss and the gradient must "
+        "make the same one; zero biases hide this, so it shows only with nonzero ones.",
+        "Add reg · b to db only if the loss adds ½ · reg · ‖b‖² (CS231n: do neither).",
+        L2,
+        r.regularisation("regularisation_gradient_unmatched"),
     ),
 )
 

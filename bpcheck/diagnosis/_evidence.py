@@ -24,6 +24,7 @@ from bpcheck._student import Student
 from bpcheck.checks._base import reference_gradients
 from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
+from bpcheck.checks.regularisation import Penalty, measure
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
@@ -77,7 +78,8 @@ class Evidence:
     ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
     across calls), ``values`` (the known mistakes that reproduce the gradients,
     checked on a second case), ``divergence()`` (the gradients that differ, from
-    layer L down) and ``derivative(activation)`` (the derivative probe).
+    layer L down), ``derivative(activation)`` (the derivative probe) and
+    ``penalty`` (the L2 terms, for the regularisation check).
     """
 
     def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
@@ -103,6 +105,14 @@ class Evidence:
     #: and on the second case, when :attr:`second_observation` is None.
     raised: StudentError | None = None
     second_raised: StudentError | None = None
+
+    @cached_property
+    def penalty(self) -> Penalty | None:
+        """The L2 terms of the student's loss and gradients on the failing case
+        of the ``regularisation`` check, measured again; None for other checks."""
+        if self.check != "regularisation" or self.case is None:
+            return None
+        return measure(self.student, self.case)
 
     @cached_property
     def expected(self) -> dict[str, Array]:

@@ -8,6 +8,7 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._sandbox.calls import ForwardCall
+from bpcheck.checks.regularisation import KINDS
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
@@ -340,3 +341,22 @@ def unstable_output_delta(evidence: Evidence) -> Finding | None:
         "a finite number times σ′(z) = 0), while the clean δ = ŷ − y stays ±1.",
         (architecture.depth,),
     )
+
+
+# ------------------------------------------------------------ regularisation
+
+
+def regularisation(mistake: str) -> Recogniser:
+    """Fires when a kind of parameter's L2 gradient term makes ``mistake``
+    against the loss's penalty (see :class:`~bpcheck.checks.regularisation.Penalty`)."""
+
+    def recognise(evidence: Evidence) -> Finding | None:
+        penalty = evidence.penalty
+        if penalty is None:
+            return None
+        kinds = [kind for kind in KINDS if penalty.mistake(kind) == mistake]
+        if not kinds:
+            return None
+        return Finding("; ".join(penalty.describe(kind) for kind in kinds) + ".")
+
+    return recognise

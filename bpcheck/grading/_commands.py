@@ -48,6 +48,7 @@ OVERRIDES = (
     ("timeout", "limits.call_timeout"),
     ("memory", "limits.memory_mb"),
     ("scheduler", "scheduler"),
+    ("adapter", "adapter"),
 )
 GRADESCOPE_SUBMISSION = Path("/autograder/submission")
 GRADESCOPE_RESULTS = Path("/autograder/results/results.json")
@@ -60,7 +61,7 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
         nargs="+",
         type=Path,
         metavar="SUBMISSION",
-        help="a .py file or a directory, one per student",
+        help="a .py file, a .ipynb notebook or a directory, one per student",
     )
     grade.add_argument(
         "--out", type=Path, default=Path("grades"), metavar="DIR", help="default: grades"
@@ -101,6 +102,12 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
             type=Path,
             metavar="FILE",
             help="bpcheck.toml or pyproject.toml (default: the one in this directory)",
+        )
+        parser.add_argument(
+            "--adapter",
+            metavar="NAME",
+            help="course adapter: auto (default: detected from each submission's source), "
+            "functional, dlai, cs231n, nielsen, or declarative (the configuration's [adapter] table)",
         )
         parser.add_argument(
             "--seed", metavar="N", help="Hypothesis seed (default: 0): same seed, same score"

@@ -11,7 +11,8 @@ directory has both. Every key is optional::
     jobs = 2                        # submissions graded at once (default: the cores available)
     scheduler = "tcp://10.0.0.5:8786"  # grade on this dask.distributed cluster instead
     adapter = "auto"                # the course adapter: auto, functional, dlai, cs231n, nielsen
-                                    # (or a [adapter] table: the declarative adapter)
+                                    # (or a [adapter] table: the declarative adapter;
+                                    # --adapter on the command line wins)
 
     [scope]                         # overrides the adapter's standard scope (docs/adapters/)
     depth = [2, 3]                  # also widths, max_width, output_width, square_hidden,
@@ -51,9 +52,10 @@ from pathlib import Path
 from typing import Any
 
 from bpcheck._errors import ConfigError
-from bpcheck._options import CourseSettings, RawOption, course_settings, run_options
-from bpcheck._scope import Scope, scope_from_settings
+from bpcheck._manager import get_plugin_manager
+from bpcheck._options import CourseSettings, RawOption, course_settings, run_options, with_adapter
 from bpcheck._running import RunOptions
+from bpcheck.adapters import StudentSource
 from bpcheck.grading.isolation import Limits
 
 if sys.version_info >= (3, 11):
@@ -135,11 +137,14 @@ def load_config(
     """Read ``path`` (None: defaults only), apply ``overrides`` on top, validate.
 
     ``overrides`` are keyed like the file's keys, tables flattened with a dot
-    ("seed", "limits.memory_mb"). ``check_ids`` are the ids ``points`` and
-    ``visibility`` may name. Raises :class:`ConfigError` for anything invalid.
+    ("seed", "limits.memory_mb"); an ``adapter`` override names an adapter
+    ("declarative" takes the file's ``[adapter]`` table). ``check_ids`` are
+    the ids ``points`` and ``visibility`` may name. Raises
+    :class:`ConfigError` for anything invalid, the adapter's name, its
+    declarative table and the scope included (see :func:`check_course`).
     """
-    raw: dict[str, RawOption] = _read(path) if path is not None else {}
-    raw.update(overrides)
+    from_file: dict[str, RawOption] = _read(path) if path is not None else {}
+    raw = {**from_file, **overrides}
     options = run_options(
         {
             "profile": RawOption("grade", "bpcheck grade"),
@@ -158,9 +163,8 @@ def load_config(
         for name, option in _entries(raw, "limits", limit_types)
     }
     gradescope = dict(_entries(raw, "gradescope", _GRADESCOPE_KEYS))
-    course = course_settings(None, raw)
-    if course.scope:  # its keys and values, now; whether it fits the adapter, per submission
-        scope_from_settings(Scope(), course.scope, course.scope_source)
+    course = course_settings(overrides.get("adapter"), from_file)
+    check_course(options, course)
     return GradingConfig(
         options=dataclasses.replace(options, points=_points(raw, check_ids)),
         limits=Limits(**limits),
@@ -179,6 +183,16 @@ def load_config(
         scheduler=_address("scheduler", raw["scheduler"]) if "scheduler" in raw else None,
         scheduler_source=raw["scheduler"].source if "scheduler" in raw else "",
     )
+
+
+def check_course(options: RunOptions, course: CourseSettings) -> None:
+    """Raise now, before any submission is graded, the :class:`ConfigError`
+    that choosing the adapter would raise for every submission: a name no
+    adapter answers to, a declarative table with an unknown key or a bad
+    value, a ``[scope]`` table that does not parse, or (a named adapter) a
+    scope that ``activations`` and ``losses`` leave empty. Whether the scope
+    fits each submission's adapter is known only once its source chose it."""
+    with_adapter(options, StudentSource(""), course, get_plugin_manager())
 
 
 def course_entries(directory: Path) -> dict[str, RawOption]:

@@ -49,6 +49,7 @@ import pluggy
 from bpcheck import __version__
 from bpcheck._errors import ConfigError
 from bpcheck._manager import get_plugin_manager
+from bpcheck._options import with_adapter
 from bpcheck._report import write_atomically
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
@@ -59,8 +60,10 @@ from bpcheck._running import (
     with_plugin_mistakes,
 )
 from bpcheck._student import InProcessStudent, Student
+from bpcheck.adapters import Adapter
 from bpcheck.grading._config import GradingConfig
 from bpcheck.grading.isolation import (
+    MODULE_SUFFIXES,
     Limits,
     Machine,
     WorkerStudent,
@@ -95,7 +98,7 @@ def no_tick(submission: str, check: str) -> None:
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's work: a ``.py`` file or a directory, and the name reports use
+    """One student's work: a ``.py`` file, a ``.ipynb`` notebook or a directory, and the name reports use
     (the file's or directory's name, made printable: bytes that are not UTF-8 and
     control characters escaped)."""
 
@@ -106,15 +109,16 @@ class Submission:
 def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     """A submission per path, named by the file's stem or the directory's name.
 
-    Raises :class:`ConfigError` for a path that is neither a ``.py`` file nor a
-    directory, and for two submissions that would share a name (and so
-    overwrite each other's reports).
+    Raises :class:`ConfigError` for a path that is neither a ``.py`` file, a
+    notebook nor a directory, and for two submissions that would share a name
+    (and so overwrite each other's reports).
     """
     submissions: dict[str, Submission] = {}
     for path in paths:
-        if not (path.is_dir() or (path.is_file() and path.suffix == ".py")):
+        if not (path.is_dir() or (path.is_file() and path.suffix in MODULE_SUFFIXES)):
             raise ConfigError(
-                "SUBMISSION", "the command line", "a .py file or a directory", printable(path)
+                "SUBMISSION", "the command line", "a .py file, a .ipynb notebook or a directory",
+                printable(path),
             )
         name = printable(path.stem if path.is_file() else path.resolve().name)
         if name in submissions:
@@ -262,15 +266,28 @@ class GradedStudent(Student, Protocol):
 
 
 class TrustedStudent(InProcessStudent):
-    """An in-process student, for trusted code only (benchmarks, staff solutions)."""
+    """An in-process student, for trusted code only (benchmarks, staff solutions),
+    translated by ``adapter`` as a worker would be."""
 
     isolation = "none: in-process (trusted code only)"
     notes: list[str] = []
 
-    def __init__(self, submission: Path, manager: pluggy.PluginManager, timeout: float) -> None:
-        module, _ = find_module(submission)
-        super().__init__(str(module if module is not None else submission), manager, timeout=timeout)
+    def __init__(
+        self,
+        submission: Path,
+        manager: pluggy.PluginManager,
+        timeout: float,
+        adapter: Adapter | None = None,
+    ) -> None:
+        super().__init__(student_spec(submission), manager, adapter, timeout=timeout)
         self.name, self.spec = printable(self.name), printable(self.spec)
+
+
+def student_spec(submission: Path) -> str:
+    """The path of the submission's module (its directory's, see ``find_module``),
+    or the submission itself when it has none (loading it then says why)."""
+    module, _ = find_module(submission)
+    return str(module if module is not None else submission)
 
 
 def check_isolation(isolation: str) -> None:
@@ -279,13 +296,16 @@ def check_isolation(isolation: str) -> None:
 
 
 @contextmanager
-def open_student(submission: Path, limits: Limits, isolation: str) -> Iterator[GradedStudent]:
-    """The submission's student, run as ``isolation`` says, closed on exit."""
+def open_student(
+    submission: Path, limits: Limits, isolation: str, adapter: Adapter | None = None
+) -> Iterator[GradedStudent]:
+    """The submission's student, run as ``isolation`` says and translated by
+    ``adapter`` (default: the functional contract), closed on exit."""
     check_isolation(isolation)
     if isolation == "in-process":
-        yield TrustedStudent(submission, _manager(), limits.call_timeout)
+        yield TrustedStudent(submission, _manager(), limits.call_timeout, adapter)
         return
-    with WorkerStudent(submission, limits) as student:
+    with WorkerStudent(submission, limits, adapter) as student:
         yield student
 
 
@@ -357,11 +377,18 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
 
 
 def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
-    """The report, the status, the isolation used, and why the worker stopped ("" if it did not)."""
+    """The report, the status, the isolation used, and why the worker stopped ("" if it did not).
+
+    The adapter is chosen here, in the grader, from the module's source (read
+    with :mod:`ast`, a notebook's cells parsed as JSON: nothing of it runs),
+    and said in the report."""
     manager = _manager()
-    options = with_plugin_mistakes(job.config.options, manager)
     name = job.submission.name
-    with open_student(job.submission.path, job.config.limits, job.isolation) as student:
+    spec = student_spec(job.submission.path)
+    options = with_adapter(job.config.options, spec, job.config.course, manager)
+    options = with_plugin_mistakes(options, manager)
+    limits, isolation = job.config.limits, job.isolation
+    with open_student(job.submission.path, limits, isolation, options.adapter) as student:
         planned = plan(collect_checks(manager), options)
         results = run_plan(
             planned,
@@ -374,7 +401,9 @@ def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
         results = [with_notes(result, student.notes) for result in results]
         status, isolation = submission_status(student, results), student.isolation
         detail = student.termination_detail
-    report = RunReport(name, options.seed, options.profile, __version__, results)
+    report = RunReport(
+        name, options.seed, options.profile, __version__, results, adapter=options.adapter.describe()
+    )
     return report, status, isolation, detail
 
 

@@ -1,7 +1,8 @@
 """The course-style implementations of ``tests/adapters/courses``: each module
-names the adapter ``auto`` must pick (``ADAPTER``) and the mistake it makes
-(``MISTAKE``, None for correct code); a declarative one carries its ``TABLE``
-and ``SCOPE`` and the families to run (``ACTIVATIONS``, ``LOSSES``)."""
+names the adapter ``auto`` must pick (``ADAPTER``), the mistake it makes
+(``MISTAKE``, None for correct code) and the check that catches it (``CHECK``,
+default gradient_values); a declarative one carries its ``TABLE`` and
+``SCOPE`` and the families to run (``ACTIVATIONS``, ``LOSSES``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class Course:
     table: dict[str, Any] | None = None
     scope: dict[str, Any] | None = None
     families: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    check: str = "gradient_values"
 
     @property
     def name(self) -> str:
@@ -57,7 +59,10 @@ def courses() -> list[Course]:
             (module.ACTIVATIONS,), (module.LOSSES,)
         ) if hasattr(module, "ACTIVATIONS") else None
         found.append(
-            Course(path, module.ADAPTER, module.MISTAKE, getattr(module, "TABLE", None), getattr(module, "SCOPE", None), families)
+            Course(
+                path, module.ADAPTER, module.MISTAKE, getattr(module, "TABLE", None), getattr(module, "SCOPE", None),
+                families, getattr(module, "CHECK", "gradient_values"),
+            )
         )
     found.append(Course(COURSES / "dlai_notebook.ipynb", "dlai", None))
     # Nielsen's update_mini_batch, checked as the step of the mean gradient.

@@ -146,3 +146,34 @@ def test_a_source_that_does_not_parse_defines_nothing_and_says_why(tmp_path: Pat
     module.write_text(source)
     found = read_source(str(module))
     assert error in found.error and not found.names
+
+
+@pytest.mark.parametrize(
+    ("adapter", "source", "starter"),
+    [
+        ("functional", "def forward(params, X, activations):\n    return X, None\n", "the template (`bpcheck init`)"),
+        ("dlai", "def L_model_forward(X, parameters):\n    return X, []\n",
+         'the course\'s Week 4 notebook ("Building your Deep Neural Network'),
+        ("dlai", "def forward_propagation(X, parameters):\n    return X, {}\nbackward_propagation = None\n",
+         'the course\'s Week 3 notebook ("Planar data classification'),
+        ("cs231n", "class FullyConnectedNet:\n    pass\n", "the assignment's starter code (assignment 2's `cs231n/classifiers/fc_net.py`)"),
+        ("nielsen", "class Network:\n    def backprop(self, x, y):\n        pass\n", "the book's `network.py` (chapter 1"),
+    ],
+)
+def test_the_api_checks_hint_names_the_courses_own_starter_code(
+    tmp_path: Path, adapter: str, source: str, starter: str
+) -> None:
+    from bpcheck import RunOptions
+    from bpcheck._running import collect_checks, plan, run_planned
+    from bpcheck._options import with_adapter
+
+    module = tmp_path / "hw.py"
+    module.write_text(source)
+    manager = get_plugin_manager()
+    options = with_adapter(RunOptions(), str(module), CourseSettings(AdapterRequest(adapter, None, "the test")), manager)
+    [api] = [planned for planned in plan(collect_checks(manager), options) if planned.check.id == "api"]
+    result = run_planned(api, InProcessStudent(str(module), manager, options.adapter), options)
+    assert result.status == "failed"
+    assert result.message.endswith(" to see the expected signatures.")
+    assert f"Start from {starter}" in result.message
+    assert ("bpcheck init" in result.message) == (adapter == "functional")

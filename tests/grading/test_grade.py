@@ -329,7 +329,7 @@ def test_submissions_must_be_python_files_or_directories_with_distinct_names(
     (tmp_path / "notes.txt").write_text("")
     (tmp_path / "other").mkdir()
     shutil.copy(CORRECT, tmp_path / "other" / "correct_table.py")
-    with pytest.raises(ConfigError, match="a .py file or a directory"):
+    with pytest.raises(ConfigError, match="a .py file, a .ipynb notebook or a directory"):
         find_submissions([tmp_path / "notes.txt"])
     with pytest.raises(ConfigError, match="already named 'correct_table'"):
         find_submissions([CORRECT, tmp_path / "other" / "correct_table.py"])

@@ -511,12 +511,28 @@ def test_submission_rules(tmp_path: Path) -> None:
     single.mkdir()
     (single / "anything.py").write_text("")
     assert find_module(single) == (single / "anything.py", None)
+    # A notebook with the course's helper modules beside it is the module; mlp.py still wins.
+    notebook = tmp_path / "notebook"
+    notebook.mkdir()
+    for name in ("dnn_utils.py", "testCases.py", "Week4.ipynb"):
+        (notebook / name).write_text("")
+    assert find_module(notebook) == (notebook / "Week4.ipynb", None)
+    (notebook / "Draft.ipynb").write_text("")
+    module, problem = find_module(notebook)
+    assert module is None and problem is not None and "single notebook" in problem
+    (notebook / "mlp.py").write_text("")
+    assert find_module(notebook) == (notebook / "mlp.py", None)
+    assert find_module(notebook / "Week4.ipynb") == (notebook / "Week4.ipynb", None)
+    (notebook / "notes.txt").write_text("")
+    assert find_module(notebook / "notes.txt")[1] == (
+        "the submission notes.txt is not a .py file, a .ipynb notebook or a directory"
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     with WorkerStudent(empty, LIMITS) as student:
         assert (
             student.api.import_error is not None
-            and "no .py file" in student.api.import_error.summary
+            and "no .py or .ipynb file" in student.api.import_error.summary
         )
         assert student.call(GRADIENT_CALL).error is not None
         assert student.termination is None

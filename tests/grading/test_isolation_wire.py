@@ -234,10 +234,15 @@ def test_the_grader_converts_returned_gradients_and_names_their_types() -> None:
 
 def test_hello_is_checked() -> None:
     report, fatal = hello_report(
-        {"type": "hello", "import_error": None, "problems": [], "optional": ["update"]}
-    )
+        {"type": "hello", "import_error": None, "problems": [], "optional": ["update"],
+         "warnings": ["cell 2 raised, and the notebook was loaded without it: ..."]}
+    )  # fmt: skip
     assert report.usable and report.optional == {"update"} and fatal is None
+    assert report.warnings == ("cell 2 raised, and the notebook was loaded without it: ...",)
     for tree in [
+        {"type": "hello", "warnings": "cell 2 raised"},
+        {"type": "hello", "warnings": [3]},
+        {"type": "hello", "warnings": ["x" * 20_001]},
         {"type": "hello", "optional": ["os.system"]},
         {"type": "hello", "optional": [["update"]]},  # a list where a name is expected
         {"type": "hello", "problems": "none"},
@@ -266,7 +271,7 @@ JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
     lambda children: st.lists(children, max_size=3)
     | st.dictionaries(st.sampled_from(["type", "replies", "AL", "gradients", "error", "mutated",
-                                        "optional", "problems", "fatal", "function", "summary",
+                                        "optional", "problems", "warnings", "fatal", "function", "summary",
                                         "$array", "x"]), children, max_size=4),  # fmt: skip
     max_leaves=12,
 )

@@ -6,6 +6,8 @@ class indices, and a net's ``loss(X)`` returns scores, ``loss(X, y)`` the pair
 of each case, ``reg=0`` and ``dtype=float64`` (CS231n's float32 is its
 default, not the student's choice), and its freshly drawn ``params`` are then
 overwritten with views of the case's arrays. ŷ is the softmax of the scores.
+A net also answers ``regularised``: built with ``reg=λ`` (and given it to
+``loss`` where that takes ``reg``), its (loss, grads) as they are.
 """
 
 from __future__ import annotations
@@ -75,10 +77,10 @@ def _keywords(function: Callable[..., Any], wanted: Mapping[str, Any]) -> dict[s
     return {name: value for name, value in wanted.items() if name in accepted}
 
 
-def _build(cls: Callable[..., Any], widths: list[int]) -> Any:
-    """The student's net for ``widths``, without regularisation, in float64."""
+def _build(cls: Callable[..., Any], widths: list[int], reg: float) -> Any:
+    """The student's net for ``widths``, with L2 strength ``reg``, in float64."""
     sizes = {"input": widths[0], "output": widths[-1]}
-    wanted: dict[str, Any] = {"reg": 0.0, "dtype": np.float64, "hidden_dims": widths[1:-1]}
+    wanted: dict[str, Any] = {"reg": reg, "dtype": np.float64, "hidden_dims": widths[1:-1]}
     if len(widths) == 3:
         sizes["hidden"] = widths[1]
     for meaning, value in sizes.items():
@@ -87,15 +89,24 @@ def _build(cls: Callable[..., Any], widths: list[int]) -> Any:
     return cls(**_keywords(cls, wanted))
 
 
-def _net_functions(cls: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    def net(params: dict[str, Array], X: Array) -> Any:
-        model = _build(cls, widths_of(params, X))
+def _net_functions(cls: Callable[..., Any]) -> tuple[Callable[..., Any], ...]:
+    def net(params: dict[str, Array], X: Array, reg: float = 0.0) -> Any:
+        model = _build(cls, widths_of(params, X), reg)
         model.params = _course_params(params)
         return model
 
-    def scores(model: Any, X: Array, y: Array | None) -> Any:
-        extra = _keywords(model.loss, {"reg": 0.0})
+    def scores(model: Any, X: Array, y: Array | None, reg: float = 0.0) -> Any:
+        extra = _keywords(model.loss, {"reg": reg})
         return model.loss(X.T, **extra) if y is None else model.loss(X.T, y, **extra)
+
+    def loss_and_grads(model: Any, X: Array, Y: Array, reg: float) -> tuple[Any, Any]:
+        result = scores(model, X, class_indices(Y), reg)
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise TypeError(
+                f"{type(model).__name__}.loss(X, y) must return (loss, grads); "
+                f"it returned a {type(result).__name__}"
+            )
+        return result[0], _lesson_grads(result[1])
 
     def forward(params: dict[str, Array], X: Array, activations: list[str]) -> Any:
         model = net(params, X)
@@ -103,15 +114,14 @@ def _net_functions(cls: Callable[..., Any]) -> tuple[Callable[..., Any], Callabl
 
     def backward(params: dict[str, Array], cache: Any, Y: Array, activations: list[str], loss: str) -> Any:
         model, X = cache
-        result = scores(model, X, class_indices(Y))
-        if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise TypeError(
-                f"{type(model).__name__}.loss(X, y) must return (loss, grads); "
-                f"it returned a {type(result).__name__}"
-            )
-        return _lesson_grads(result[1])
+        return loss_and_grads(model, X, Y, 0.0)[1]
 
-    return forward, backward
+    def regularised(
+        params: dict[str, Array], X: Array, Y: Array, activations: list[str], loss: str, reg: float
+    ) -> Any:
+        return loss_and_grads(net(params, X, reg), X, Y, reg)
+
+    return forward, backward, regularised
 
 
 def _transposed(value: Any) -> Any:
@@ -149,9 +159,10 @@ def _layer_functions(module: ModuleType) -> tuple[Callable[..., Any], Callable[.
 
 def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
     model = str(settings.get("model", ""))
+    regularised = None
     if model:
         problems = missing(module, {model: f"class {model}", f"{model}.loss": f"{model}.loss(X, y)"}, "cs231n")
-        forward, backward = _net_functions(getattr(module, model, None))  # type: ignore[arg-type]
+        forward, backward, regularised = _net_functions(getattr(module, model, None))  # type: ignore[arg-type]
     else:
         problems = missing(module, LAYERS, "cs231n")
         forward, backward = _layer_functions(module)
@@ -166,5 +177,6 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         None if problems else forward,
         None if problems else backward,
         compute_loss if softmax_loss is not None and not problems else None,
+        regularised=None if problems else regularised,
     )
     return Adapted(functions, problems)

@@ -17,8 +17,10 @@ builds the syscall filter, :mod:`._shared` holds the inputs the grader reads
 back, :mod:`._limits` the limits, and :mod:`._worker` drives a worker.
 
 Submissions
-    A ``.py`` file, or a directory: then the module is the directory's only
-    top-level ``.py`` file, or ``mlp.py`` when there are several. The grader
+    A ``.py`` file, a ``.ipynb`` notebook, or a directory: then the module is
+    the directory's only top-level ``.py`` or ``.ipynb`` file; among several,
+    ``mlp.py``, else the only notebook. The grader parses a notebook's code
+    cells (JSON, nothing run) and the worker runs them. The grader
     stages a copy (regular files only, at most 64 MB and 10 000 files;
     symbolic links and special files are left out, with a note in the api
     check); the worker copies it into its own writable space and works
@@ -115,11 +117,12 @@ from __future__ import annotations
 from bpcheck.grading.isolation._describe import describe_isolation, weaker_warning
 from bpcheck.grading.isolation._limits import Limits
 from bpcheck.grading.isolation._machine import LEVELS, Machine, adopt, machine
-from bpcheck.grading.isolation._staging import find_module, printable
+from bpcheck.grading.isolation._staging import MODULE_SUFFIXES, find_module, printable
 from bpcheck.grading.isolation._worker import WorkerStudent
 
 __all__ = [
     "LEVELS",
+    "MODULE_SUFFIXES",
     "Limits",
     "Machine",
     "WorkerStudent",

@@ -37,6 +37,7 @@ from bpcheck._sandbox.calls import (
     LossCall,
     Probe,
     ProbeCall,
+    RegularisedCall,
     Reply,
     StudentError,
     UpdateCall,
@@ -224,12 +225,16 @@ def expect_type(tree: Any, kind: str) -> dict[str, Any]:
 
 
 def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
-    """The :class:`ApiReport` a worker's hello carries, and its ``fatal`` status if any."""
+    """The :class:`ApiReport` a worker's hello carries (what the adapted module
+    lacks, its optional functions, the notebook cells that raised), and its
+    ``fatal`` status if any."""
     tree = _keys(
-        expect_type(tree, "hello"), {"type", "import_error", "problems", "optional", "fatal"}
+        expect_type(tree, "hello"),
+        {"type", "import_error", "problems", "optional", "warnings", "fatal"},
     )
     fatal = _fatal(tree)
     problems = _texts(tree.get("problems", []), "problems", MAX_TEXT)
+    warnings = _texts(tree.get("warnings", []), "warnings", MAX_TEXT)
     optional = _texts(tree.get("optional", []), "optional")
     if not all(name in OPTIONAL_ARITY for name in optional):
         raise WireError("optional names functions outside the contract")
@@ -239,6 +244,7 @@ def hello_report(tree: Any) -> tuple[ApiReport, str | None]:
             problems=problems,
             import_error=None if error is None else student_error(error),
             optional=frozenset(optional),
+            warnings=warnings,
         ),
         fatal,
     )
@@ -285,10 +291,11 @@ def reply_of(tree: Any, call: Call) -> Reply:
     )
     if isinstance(call, (ForwardCall, GradientCall)):
         reply.AL = _array(tree.get("AL"), "AL")
-    if isinstance(call, GradientCall):
+    if isinstance(call, (GradientCall, RegularisedCall)):
+        count = call.backward_calls if isinstance(call, GradientCall) else 1
         gradients = tree.get("gradients")
-        if not isinstance(gradients, list) or len(gradients) != call.backward_calls:
-            raise WireError(f"expected {call.backward_calls} gradient dicts")
+        if not isinstance(gradients, list) or len(gradients) != count:
+            raise WireError(f"expected {count} gradient dicts")
         try:
             for index, grads in enumerate(gradients):
                 arrays, types = gradient_arrays(_mapping(grads, "a gradient dict"))
@@ -299,7 +306,7 @@ def reply_of(tree: Any, call: Call) -> Reply:
             return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):
         reply.probes = _array(tree.get("probes"), "probes")
-    if isinstance(call, LossCall):
+    if isinstance(call, (LossCall, RegularisedCall)):
         loss = tree.get("loss")
         if type(loss) not in (int, float):
             raise WireError("the loss is not a number")

@@ -23,7 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from bpcheck._sandbox.calls import Call, ForwardCall, GradientCall, LossCall, UpdateCall
+from bpcheck._sandbox.calls import (
+    Call,
+    ForwardCall,
+    GradientCall,
+    LossCall,
+    RegularisedCall,
+    UpdateCall,
+)
 from bpcheck._sandbox.execute import mutated_parts
 from bpcheck.grading.isolation._wire import allowed_dtype
 
@@ -37,6 +44,7 @@ WATCHED: dict[type, tuple[str, ...]] = {
     GradientCall: ("params", "X", "Y"),
     LossCall: ("AL", "Y"),
     UpdateCall: ("params", "grads"),
+    RegularisedCall: ("params", "X", "Y"),
 }
 
 

@@ -1,8 +1,9 @@
 """A submission as a worker gets it: the module found, and a clean copy staged.
 
-A submission is a ``.py`` file, or a directory: then the module is the
-directory's only top-level ``.py`` file, or ``mlp.py`` when there are
-several. A directory is copied file by file: regular files and folders only.
+A submission is a ``.py`` file, a ``.ipynb`` notebook, or a directory: then
+the module is the directory's only top-level ``.py`` or ``.ipynb`` file; when
+there are several, ``mlp.py``, else the only notebook (the course's helper
+modules, such as deeplearning.ai's ``dnn_utils.py``, sit beside it). A directory is copied file by file: regular files and folders only.
 Symbolic links and special files (FIFOs, sockets, devices) are never copied,
 read or followed; each is skipped with a note. ``__pycache__`` and ``.git``
 are left out. A name of any bytes is fine: paths stay ``os.fsencode``-able.
@@ -17,6 +18,7 @@ import stat
 from pathlib import Path
 
 import bpcheck._sandbox as sandbox_package
+from bpcheck._sandbox.adapters import TRANSLATIONS
 from bpcheck.grading.isolation import _wire
 
 #: Caps on a directory submission.
@@ -24,8 +26,13 @@ MAX_SUBMISSION_BYTES = 64 << 20
 MAX_SUBMISSION_FILES = 10_000
 #: Folders never copied into a worker.
 LEFT_OUT = ("__pycache__", ".git")
-#: The files of bpcheck._sandbox copied into each worker, plus the wire codec as wire.py.
-SANDBOX_MODULES = ("__init__.py", "calls.py", "execute.py", "loading.py", "worker_main.py")
+#: The files of bpcheck._sandbox copied into each worker (its course translations
+#: included), plus the wire codec as wire.py.
+SANDBOX_MODULES = ("__init__.py", "calls.py", "execute.py", "loading.py", "worker_main.py") + tuple(
+    f"adapters/{name}.py" for name in ("__init__", "_common", *TRANSLATIONS)
+)
+#: The files a submission's module may be.
+MODULE_SUFFIXES = (".py", ".ipynb")
 #: Notes on skipped files, at most this many (then one saying how many more).
 MAX_NOTES = 10
 
@@ -43,34 +50,40 @@ def printable(path: Path | str) -> str:
 def find_module(submission: Path) -> tuple[Path | None, str | None]:
     """The student's module in ``submission``, or None and why there is none.
 
-    A file must end in ``.py``. In a directory the module is its only
-    top-level ``.py`` file, or ``mlp.py`` when there are several.
+    A file must end in ``.py`` or ``.ipynb``. In a directory the module is
+    its only top-level ``.py`` or ``.ipynb`` file; among several, ``mlp.py``,
+    else the only notebook.
     """
     if submission.is_dir():
         try:
             modules = sorted(
-                p for p in submission.iterdir() if p.suffix == ".py" and not p.is_dir()
+                p for p in submission.iterdir() if p.suffix in MODULE_SUFFIXES and not p.is_dir()
             )
         except OSError as exc:
             return None, f"cannot read the submission directory {printable(submission)}: {exc.strerror}"
         if not modules:
-            return None, f"the submission directory {printable(submission.name)} holds no .py file"
+            return None, f"the submission directory {printable(submission.name)} holds no .py or .ipynb file"
         if len(modules) > 1:
             named = [p for p in modules if p.name == "mlp.py"]
-            if not named:
+            notebooks = [p for p in modules if p.suffix == ".ipynb"]
+            if not named and len(notebooks) != 1:
                 listed = ", ".join(printable(p.name) for p in modules[:10])
                 return None, (
-                    f"the submission directory {printable(submission.name)} holds several .py "
-                    f"files ({listed}) and no mlp.py; name the module to grade mlp.py"
+                    f"the submission directory {printable(submission.name)} holds several modules "
+                    f"({listed}), and neither an mlp.py nor a single notebook; name the module "
+                    "to grade mlp.py"
                 )
-            modules = named
+            modules = named or notebooks
         if not stat.S_ISREG(os.lstat(modules[0]).st_mode):
             return None, f"{printable(modules[0].name)} is not a regular file; submit the file itself"
         return modules[0], None
     if not submission.exists():
         return None, f"no such submission: {printable(submission)}"
-    if submission.suffix != ".py":
-        return None, f"the submission {printable(submission.name)} is not a .py file or a directory"
+    if submission.suffix not in MODULE_SUFFIXES:
+        return None, (
+            f"the submission {printable(submission.name)} is not a .py file, a .ipynb notebook "
+            "or a directory"
+        )
     return submission, None
 
 

@@ -10,6 +10,7 @@ that says so at once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -25,6 +26,8 @@ from typing import Any
 
 from bpcheck._sandbox.calls import Call, Reply, StudentError
 from bpcheck._student import _CONTRACT_ARGUMENTS, OPTIONAL_ARITY, REQUIRED_ARITY, ApiReport
+from bpcheck.adapters import Adapter
+from bpcheck.adapters._notebook import NotebookError, notebook_cells
 from bpcheck.grading.isolation import _seccomp
 from bpcheck.grading.isolation._describe import summary
 from bpcheck.grading.isolation._limits import Limits, rlimits
@@ -78,19 +81,30 @@ class _Stop(Exception):
 class WorkerStudent:
     """A student whose code runs in an isolated worker process (implements ``Student``).
 
-    ``api`` comes from the worker's import and adaptation of the module (the
-    functional style only: adapter plugins run in the grader and cannot adapt
-    a module that lives elsewhere). ``call`` and ``call_many`` never raise for
-    anything the student did; ``termination`` says why the worker stopped, if
-    it did (see the package docstring). ``notes`` lists what of a directory
-    submission was left out. Use as a context manager, or call :meth:`close`.
+    ``adapter`` (chosen by the grader from the module's source; default: the
+    functional contract) says which translation of ``bpcheck._sandbox.adapters``
+    the worker adapts the module with, and with which settings. A notebook's
+    code cells are parsed here (JSON only, with nbformat) and run in the
+    worker. ``api`` comes from the worker's import and adaptation of the
+    module, as ``InProcessStudent`` reports it: the adapter's own problems
+    (no adapter recognised the module) win over the worker's. ``call`` and
+    ``call_many`` never raise for anything the student did; ``termination``
+    says why the worker stopped, if it did (see the package docstring).
+    ``notes`` lists what of a directory submission was left out. Use as a
+    context manager, or call :meth:`close`.
     """
 
     def __init__(
-        self, submission: Path, limits: Limits = Limits(), *, level: str | None = None
+        self,
+        submission: Path,
+        limits: Limits = Limits(),
+        adapter: Adapter | None = None,
+        *,
+        level: str | None = None,
     ) -> None:
         submission = Path(submission)
         self.limits = limits
+        self._adapter = adapter or Adapter("functional", "functional")
         self.termination: str | None = None
         #: One line saying what ended the worker, for reports; "" while healthy.
         self.termination_detail = ""
@@ -114,9 +128,9 @@ class WorkerStudent:
         self._display = printable(module.name)
         try:
             self._start(submission, module)
-        except TooLarge as too_large:
+        except (TooLarge, NotebookError) as unusable:
             self.close()
-            self.api = ApiReport(import_error=StudentError("import", str(too_large)))
+            self.api = ApiReport(import_error=StudentError("import", str(unusable)))
         except BaseException:  # the grader's own failure (disk full, ...): leave nothing behind
             self.close()
             raise
@@ -162,9 +176,18 @@ class WorkerStudent:
             folder.mkdir(mode=mode)
             os.chmod(folder, mode)
         for name, code in harness_sources().items():
-            (lib / package / name).write_bytes(code)
-            os.chmod(lib / package / name, 0o644)
+            path = lib / package / name
+            if not path.parent.is_dir():
+                path.parent.mkdir(mode=0o755)
+            path.write_bytes(code)
+            os.chmod(path, 0o644)
         relative, self.notes = stage(submission, module, directory / "student")
+        cells = None
+        if relative.suffix == ".ipynb":  # parsed here, from the staged copy; run in the worker
+            found = notebook_cells(directory / "student" / relative, name=self.spec)
+            cells = lib / "cells.json"
+            cells.write_text(json.dumps(found), encoding="utf-8")
+            os.chmod(cells, 0o644)
         size = tree_bytes(directory / "student")
         if uid is not None:  # readable by the worker's group only, writable by nobody but root
             share_with_group(directory / "student", uid)
@@ -212,6 +235,9 @@ class WorkerStudent:
             "scratch": view.scratch,
             "module": relative.as_posix(),
             "display": self._display,
+            "translation": self._adapter.translation,
+            "settings": dict(self._adapter.settings),
+            "cells": None if cells is None else f"{view.lib}/cells.json",
             "contract": {
                 "required": {
                     name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in REQUIRED_ARITY.items()
@@ -288,6 +314,8 @@ class WorkerStudent:
         except _Stop:
             pass
         else:
+            if report.import_error is None and self._adapter.problems:
+                report = dataclasses.replace(report, problems=self._adapter.problems)
             self.api = report
             if fatal == "memory_limit":
                 self._stop(

@@ -1,0 +1,95 @@
+"""The regularisation check (CS231n's reg): the loss and the gradients must agree on the
+L2 penalty, whichever convention and parameters the course penalises; each way of
+disagreeing is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
+from bpcheck._options import CourseSettings, with_adapter
+from bpcheck._running import collect_checks, plan, run_plan
+from bpcheck.adapters import AdapterRequest
+
+#: A TwoLayerNet whose loss adds LOSS_W·reg·‖W‖² + LOSS_B·reg·‖b‖² and whose
+#: gradients add GRAD_W·reg·W and GRAD_B·reg·b.
+TEMPLATE = '''
+import numpy as np
+
+class TwoLayerNet:
+    def __init__(self, input_dim, hidden_dim, num_classes, reg=0.0):
+        self.reg, self.params = reg, {}
+
+    def loss(self, X, y=None):
+        p, reg = self.params, self.reg
+        h = np.maximum(0, X @ p["W1"] + p["b1"])
+        scores = h @ p["W2"] + p["b2"]
+        if y is None:
+            return scores
+        e = np.exp(scores - scores.max(axis=1, keepdims=True))
+        probs = e / e.sum(axis=1, keepdims=True)
+        N = len(y)
+        loss = -np.log(probs[np.arange(N), y]).mean()
+        loss += reg * sum(LOSS_W * np.sum(p[k] ** 2) for k in ("W1", "W2"))
+        loss += reg * sum(LOSS_B * np.sum(p[k] ** 2) for k in ("b1", "b2"))
+        d = probs.copy()
+        d[np.arange(N), y] -= 1
+        d /= N
+        dh = d @ p["W2"].T * (h > 0)
+        grads = {"W2": h.T @ d, "b2": d.sum(axis=0), "W1": X.T @ dh, "b1": dh.sum(axis=0)}
+        for k in grads:
+            grads[k] = grads[k] + (GRAD_W if k[0] == "W" else GRAD_B) * reg * p[k]
+        return loss, grads
+'''
+
+
+def regularisation_result(tmp_path: Path, loss: tuple[float, float], grads: tuple[float, float]):  # type: ignore[no-untyped-def]
+    source = TEMPLATE.replace("LOSS_W", str(loss[0])).replace("LOSS_B", str(loss[1]))
+    module = tmp_path / "fc_net.py"
+    module.write_text(source.replace("GRAD_W", str(grads[0])).replace("GRAD_B", str(grads[1])))
+    manager = get_plugin_manager()
+    options = with_adapter(
+        RunOptions(profile="grade", seed=0, max_examples=5), str(module), CourseSettings(AdapterRequest()), manager
+    )
+    [planned] = [p for p in plan(collect_checks(manager), options) if p.check.id == "regularisation"]
+    [result] = run_plan([planned], InProcessStudent(str(module), manager, options.adapter), options)
+    return result
+
+
+@pytest.mark.parametrize(
+    ("loss", "grads"),
+    [
+        ((0.5, 0.0), (1.0, 0.0)),  # CS231n: ½·reg·‖W‖², the weights only
+        ((1.0, 0.0), (2.0, 0.0)),  # reg·‖W‖² (assignment 1's older neural_net.py)
+        ((0.5, 0.5), (1.0, 1.0)),  # the weights and the biases
+    ],
+)
+def test_a_penalty_and_its_derivative_pass_in_any_convention(
+    tmp_path: Path, loss: tuple[float, float], grads: tuple[float, float]
+) -> None:
+    result = regularisation_result(tmp_path, loss, grads)
+    assert (result.status, result.message) == ("passed", "")
+
+
+@pytest.mark.parametrize(
+    ("loss", "grads", "mistake", "words"),
+    [
+        ((0.5, 0.0), (0.0, 0.0), "regularisation_gradient_missing", "change by nothing"),
+        ((0.5, 0.0), (2.0, 0.0), "regularisation_gradient_doubled", "change by 2 × that"),
+        ((0.5, 0.0), (1.0, 1.0), "regularisation_gradient_unmatched", "adds nothing for the biases"),
+        ((0.5, 0.5), (1.0, 0.0), "regularisation_gradient_missing", "0.5·reg·‖b‖² for the biases"),
+        ((0.0, 0.0), (1.0, 0.0), "regularisation_gradient_unmatched", "adds nothing for the weights"),
+        ((0.0, 0.0), (0.0, 0.0), None, "neither your loss nor your gradients change"),
+    ],
+)
+def test_each_disagreement_between_the_penalty_and_the_gradients_is_caught_and_named(
+    tmp_path: Path, loss: tuple[float, float], grads: tuple[float, float], mistake: str | None, words: str
+) -> None:
+    result = regularisation_result(tmp_path, loss, grads)
+    assert result.status == "failed" and words in result.message
+    assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
+    assert result.counterexample is not None
+    assert all(abs(b) >= 0.25 for name, values in result.counterexample["arrays"].items()
+               if name.startswith("params['b") for b in values)
