@@ -78,7 +78,7 @@ def plan(checks: list[Check], options: RunOptions) -> list[PlannedCheck]:
             reason = (
                 "outside the course's conventions"
                 if declared.id in scope.excluded_checks
-                else "the scope has no case for it"
+                else declared.outside_scope
             )
             planned.append(
                 PlannedCheck(declared, None, 0.0, f"not applicable: {reason} ({scope.describe()})")

@@ -128,10 +128,17 @@ def _first_line(text: str) -> str:
 def check_table(report: RunReport) -> str:
     """One row per check: how many of its families passed (and were not judged),
     its points, and the families that failed, ``relu-*`` for every loss of one
-    hidden activation, ``all`` for every family."""
+    hidden activation, ``all`` for every family. A check that applies nowhere in
+    the run (every result skipped, worth nothing) has no row: it cannot move
+    the score, and the report lists it with its reason."""
     rows: dict[str, list[CheckResult]] = {}
     for result in report.checks:
         rows.setdefault(result.id, []).append(result)
+    rows = {
+        check_id: results
+        for check_id, results in rows.items()
+        if not all(r.status == "skipped" and r.max_points == 0 for r in results)
+    }
     table = []
     for check_id, results in rows.items():
         statuses = [r.status for r in results]

@@ -26,8 +26,10 @@ from bpcheck import RunOptions, get_plugin_manager
 from bpcheck._running import collect_checks
 from bpcheck.diagnosis import BUILTIN_MISTAKES
 from tests.conftest import TEST_OPTIONS
+from tests.adapters.test_regularisation import DISAGREEMENTS
 from tests.styles import (
     AXES,
+    COURSE_API_MISTAKES,
     INJECTORS,
     NEW_MISTAKES,
     Student,
@@ -103,7 +105,9 @@ def test_the_sample_covers_every_pair_of_axis_values() -> None:
 
 
 def test_every_catalogued_mistake_and_every_announced_one_has_an_injector() -> None:
-    assert uninjectable(CATALOGUE | set(NEW_MISTAKES)) == []
+    """Except those only a course's reg can make, each written into a course-style net."""
+    assert uninjectable(CATALOGUE | set(NEW_MISTAKES)) == sorted(COURSE_API_MISTAKES)
+    assert {mistake for *_, mistake, _ in DISAGREEMENTS if mistake} == COURSE_API_MISTAKES
 
 
 def test_every_mistake_is_injected_and_every_axis_value_meets_one() -> None:

@@ -114,7 +114,7 @@ class Check:
     not per family. ``requires`` names optional student functions without
     which it is skipped. ``applies_within`` says whether an assignment's scope
     leaves the check a case to run; when it does not, the check is not
-    applicable (worth nothing).
+    applicable (worth nothing), and ``outside_scope`` says why.
     """
 
     id: str
@@ -128,6 +128,7 @@ class Check:
     prepare: Prepare | None = field(default=None, repr=False)
     requests: Requests | None = field(default=None, repr=False)
     applies_within: Callable[[Scope], bool] = field(default=_any_scope, repr=False)
+    outside_scope: str = "the scope has no case for it"
 
     @property
     def shares_cases(self) -> bool:
@@ -147,6 +148,7 @@ def check(
     prepare: Prepare | None = None,
     requests: Requests | None = None,
     applies_within: Callable[[Scope], bool] = _any_scope,
+    outside_scope: str = "the scope has no case for it",
 ) -> Callable[[Body], Check]:
     """Declare the decorated function as the body of a :class:`Check`."""
 
@@ -163,6 +165,7 @@ def check(
             prepare,
             requests,
             applies_within,
+            outside_scope,
         )
 
     return declare

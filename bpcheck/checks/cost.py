@@ -123,6 +123,7 @@ def case_size(request: Call) -> int:
     points=30,
     per_family=False,
     applies_within=fits,
+    outside_scope=f"the assignment fixes every width, and its network has fewer than {PARAMETERS:,} parameters",
 )
 def backprop_cost(context: CheckContext) -> None:
     case = cost_case(context.assignment, context.scope)

@@ -110,6 +110,7 @@ def _matches(got: Array, answers: tuple[Array, ...]) -> bool:
     points=10,
     per_family=False,
     applies_within=lambda scope: any(scope.admits(e.case.architecture) for e in WORKED_EXAMPLES),
+    outside_scope="none of the lesson's worked examples is a network of the assignment",
 )
 def worked_examples(context: CheckContext) -> None:
     examples = [example for example in WORKED_EXAMPLES if _in_scope(example, context)]

@@ -57,7 +57,8 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
     prepare=at_least(depth=2),
     requests=_requests,
     applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
-    applies_within=lambda scope: scope.depths.stop > 2,  # it needs a hidden layer
+    applies_within=lambda scope: scope.depths.stop > 2,
+    outside_scope="the assignment's networks have no hidden layer to gate",
 )
 def activation_gating(context: CheckContext, case: Case) -> None:
     case = gated_case(case)

@@ -176,6 +176,7 @@ def _requests(context: CheckContext, case: Case) -> Sequence[RegularisedCall]:
     prepare=with_nonzero_parameters,
     requests=_requests,
     applies_within=lambda scope: scope.regularised,
+    outside_scope="the course's API takes no L2 strength (reg)",
 )
 def regularisation(context: CheckContext, case: Case) -> None:
     replies = [context.call(call, case) for call in regularised_calls(case)]

@@ -73,17 +73,18 @@ def test_a_penalty_and_its_derivative_pass_in_any_convention(
     assert (result.status, result.message) == ("passed", "")
 
 
-@pytest.mark.parametrize(
-    ("loss", "grads", "mistake", "words"),
-    [
-        ((0.5, 0.0), (0.0, 0.0), "regularisation_gradient_missing", "change by nothing"),
-        ((0.5, 0.0), (2.0, 0.0), "regularisation_gradient_doubled", "change by 2 × that"),
-        ((0.5, 0.0), (1.0, 1.0), "regularisation_gradient_unmatched", "adds nothing for the biases"),
-        ((0.5, 0.5), (1.0, 0.0), "regularisation_gradient_missing", "0.5·reg·‖b‖² for the biases"),
-        ((0.0, 0.0), (1.0, 0.0), "regularisation_gradient_unmatched", "adds nothing for the weights"),
-        ((0.0, 0.0), (0.0, 0.0), None, "neither your loss nor your gradients change"),
-    ],
-)
+#: (loss's coefficients, gradients' coefficients, the mistake named, words of the message)
+DISAGREEMENTS = [
+    ((0.5, 0.0), (0.0, 0.0), "regularisation_gradient_missing", "change by nothing"),
+    ((0.5, 0.0), (2.0, 0.0), "regularisation_gradient_doubled", "change by 2 × that"),
+    ((0.5, 0.0), (1.0, 1.0), "regularisation_gradient_unmatched", "adds nothing for the biases"),
+    ((0.5, 0.5), (1.0, 0.0), "regularisation_gradient_missing", "0.5·reg·‖b‖² for the biases"),
+    ((0.0, 0.0), (1.0, 0.0), "regularisation_gradient_unmatched", "adds nothing for the weights"),
+    ((0.0, 0.0), (0.0, 0.0), None, "neither your loss nor your gradients change"),
+]
+
+
+@pytest.mark.parametrize(("loss", "grads", "mistake", "words"), DISAGREEMENTS)
 def test_each_disagreement_between_the_penalty_and_the_gradients_is_caught_and_named(
     tmp_path: Path, loss: tuple[float, float], grads: tuple[float, float], mistake: str | None, words: str
 ) -> None:

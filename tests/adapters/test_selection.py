@@ -124,8 +124,8 @@ def test_pytest_reads_the_declarative_table_from_pyproject(pytester: pytest.Pyte
 
 def _assert_full_marks(result: pytest.RunResult) -> None:
     """The last screen's score line gives every point of a positive maximum."""
-    [line] = [line for line in result.outlines if line.startswith("score ")]
-    score, maximum = line.split()[1].split("/")
+    [line] = [line for line in result.outlines if ": score " in line]
+    score, maximum = line.split(": score ")[1].split()[0].split("/")
     assert float(score) == float(maximum) > 0
 
 

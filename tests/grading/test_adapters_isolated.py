@@ -56,7 +56,7 @@ def verdicts(report: RunReport) -> tuple[list[tuple[str, str, float, float]], li
 @pytest.fixture
 def no_heatmaps(monkeypatch: pytest.MonkeyPatch) -> None:
     """The reports without their pictures: drawing them costs more than grading here."""
-    monkeypatch.setattr("bpcheck._report.write_heatmaps", lambda *arguments: {})
+    monkeypatch.setattr("bpcheck._report.heatmaps", lambda results: [])
 
 
 @pytest.mark.usefixtures("no_heatmaps")

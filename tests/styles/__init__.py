@@ -12,6 +12,7 @@ prints one module.
 
 from tests.styles._bugs import CORRECT, Bugs
 from tests.styles._mistakes import (
+    COURSE_API_MISTAKES,
     HIDDEN,
     INJECTORS,
     LOSSES,
@@ -36,6 +37,7 @@ from tests.styles._style import (
 __all__ = [
     "AXES",
     "CORRECT",
+    "COURSE_API_MISTAKES",
     "HIDDEN",
     "INJECTORS",
     "LOSSES",

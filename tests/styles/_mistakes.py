@@ -225,6 +225,17 @@ NEW_MISTAKES = (
     "numerical_differentiation",
 )
 
+#: Mistakes only an API that takes an L2 strength (CS231n's ``reg``) can make:
+#: the functional styles have none, so tests/adapters/test_regularisation.py
+#: writes each into a course-style net instead.
+COURSE_API_MISTAKES = frozenset(
+    {
+        "regularisation_gradient_missing",
+        "regularisation_gradient_doubled",
+        "regularisation_gradient_unmatched",
+    }
+)
+
 
 def inject(mistake: str, style: Style) -> Student | None:
     """``style`` with ``mistake`` written in; None where it cannot occur."""
