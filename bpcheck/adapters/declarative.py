@@ -18,6 +18,11 @@ optional (see ``docs/adapters/declarative.md``)::
     labels = "indices"               # or one_hot
     reduction = "sum"                # or mean
     scale = 0.5                      # the course's loss is scale × the lesson's (½ in squared error)
+    reg_attribute = "reg"            # an L2 strength: a model attribute, or "reg" in construct or backward_args
+
+Where the API takes an L2 strength, its backward must return the loss too
+(``backward_returns`` naming ``loss``), and the ``regularisation`` check is in
+scope.
 
 Default scope: the functional contract's, with hard labels and no mse when
 labels are class indices. It is chosen whenever the configuration has the
@@ -32,6 +37,7 @@ from typing import Any
 
 from bpcheck._errors import ConfigError
 from bpcheck._hookimpl import hookimpl
+from bpcheck._sandbox.adapters.declarative import regularises
 from bpcheck._scope import Scope
 from bpcheck.adapters._adapter import Adapter, AdapterRequest, StudentSource, Vocabulary
 
@@ -47,17 +53,17 @@ _CHOICES = {
     "reduction": ("mean", "sum"),
 }
 _LISTS = {
-    "construct": ("sizes",),
+    "construct": ("sizes", "reg"),
     "forward_args": ("X", "params", "activations"),
     "forward_returns": ("AL", "logits", "cache", "_"),
-    "backward_args": ("X", "Y", "params", "cache", "AL", "activations", "loss"),
+    "backward_args": ("X", "Y", "params", "cache", "AL", "activations", "loss", "reg"),
     "backward_returns": ("grads", "loss", "weight_gradients", "bias_gradients", "_"),
     "step_args": ("X", "Y", "params", "learning_rate", "mini_batch"),
     "loss_args": ("AL", "Y"),
 }
 _NAMES = (
     "forward", "backward", "step", "loss", "model", "output_attribute",
-    "parameters_attribute", "weights_attribute", "biases_attribute",
+    "parameters_attribute", "weights_attribute", "biases_attribute", "reg_attribute",
 )
 _TEMPLATES = ("weight_key", "bias_key", "gradient_weight_key", "gradient_bias_key")
 _NUMBERS = ("learning_rate", "scale")
@@ -122,15 +128,23 @@ def settings_of(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     )
     if "grads" not in settings["backward_returns"] and "weight_gradients" not in settings["backward_returns"]:
         raise _error("backward_returns", source, "a list naming grads, or weight_gradients", table["backward_returns"])
+    if regularises(settings) and "loss" not in settings["backward_returns"]:
+        raise _error(
+            "backward_returns", source,
+            "a list naming loss as well, since the API takes reg (the regularisation check compares "
+            "the loss's penalty with the gradients')",
+            settings["backward_returns"],
+        )
     if settings["bias"] == "augmented" and settings["parameters"] != "dict":
         raise _error("bias", source, "augmented only with parameters = \"dict\"", settings["bias"])
     return settings
 
 
 def _scope(settings: Mapping[str, Any]) -> Scope:
+    regularised = regularises(settings)
     if settings["labels"] == "indices":
-        return Scope(losses=("bce", "cce"), hard_labels=True)
-    return Scope()
+        return Scope(losses=("bce", "cce"), hard_labels=True, regularised=regularised)
+    return Scope(regularised=regularised)
 
 
 def _vocabulary(settings: Mapping[str, Any], source: str) -> Vocabulary:

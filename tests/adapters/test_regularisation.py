@@ -94,3 +94,64 @@ def test_each_disagreement_between_the_penalty_and_the_gradients_is_caught_and_n
     assert result.counterexample is not None
     assert all(abs(b) >= 0.25 for name, values in result.counterexample["arrays"].items()
                if name.startswith("params['b") for b in values)
+
+
+#: Functions (batch-first, W of shape (in, out), flat biases, class indices)
+#: whose backward takes reg and returns (loss, grads): only a table describes them.
+FUNCTIONS = '''
+import numpy as np
+
+def scores(params, X):
+    h = np.maximum(0, X @ params["W1"] + params["b1"])
+    return h @ params["W2"] + params["b2"]
+
+def loss_and_grads(params, X, y, reg):
+    h = np.maximum(0, X @ params["W1"] + params["b1"])
+    s = h @ params["W2"] + params["b2"]
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    probs = e / e.sum(axis=1, keepdims=True)
+    N = len(y)
+    loss = -np.log(probs[np.arange(N), y]).mean() + 0.5 * reg * sum(np.sum(params[k] ** 2) for k in ("W1", "W2"))
+    d = probs.copy()
+    d[np.arange(N), y] -= 1
+    d /= N
+    dh = d @ params["W2"].T * (h > 0)
+    grads = {"W2": h.T @ d, "b2": d.sum(axis=0), "W1": X.T @ dh, "b1": dh.sum(axis=0)}
+    for k in ("W1", "W2"):
+        grads[k] = grads[k] + GRAD_W * reg * params[k]
+    return loss, grads
+'''
+TABLE = {
+    "forward": "scores", "forward_args": ["params", "X"], "forward_returns": ["logits"],
+    "backward": "loss_and_grads", "backward_args": ["params", "X", "Y", "reg"],
+    "backward_returns": ["loss", "grads"], "layout": "batch_by_features", "weights": "in_out",
+    "bias": "flat", "labels": "indices", "output": "logits",
+    "gradient_weight_key": "W{layer}", "gradient_bias_key": "b{layer}",
+}
+
+
+@pytest.mark.parametrize(("factor", "mistake"), [(1.0, None), (0.0, "regularisation_gradient_missing")])
+def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
+    tmp_path: Path, factor: float, mistake: str | None
+) -> None:
+    module = tmp_path / "net.py"
+    module.write_text(FUNCTIONS.replace("GRAD_W", str(factor)))
+    manager = get_plugin_manager()
+    settings = CourseSettings(
+        AdapterRequest("declarative", TABLE, "bpcheck.toml [adapter]"), {"depth": 2}, "bpcheck.toml [scope]"
+    )
+    run = RunOptions(profile="grade", seed=0, max_examples=5, hidden_activations=("relu",), losses=("cce",))
+    options = with_adapter(run, str(module), settings, manager)
+    assert options.assignment.regularised
+    [planned] = [p for p in plan(collect_checks(manager), options) if p.check.id == "regularisation"]
+    [result] = run_plan([planned], InProcessStudent(str(module), manager, options.adapter), options)
+    assert result.status == ("passed" if mistake is None else "failed"), result.message
+    assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
+
+
+def test_a_table_whose_backward_takes_reg_must_return_the_loss() -> None:
+    from bpcheck._errors import ConfigError
+    from bpcheck.adapters.declarative import settings_of
+
+    with pytest.raises(ConfigError, match="naming loss as well"):
+        settings_of({**TABLE, "backward_returns": ["grads"]}, "bpcheck.toml [adapter]")

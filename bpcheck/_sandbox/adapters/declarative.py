@@ -6,8 +6,10 @@ names of the functions (or, with ``model``, methods) and their arguments and
 results; where the parameters live; the layout (batch-first or not, W as
 (in, out) or (out, in), the bias shape, class indices or one-hot labels);
 the loss convention (sum or mean, a scale such as ½); whether ŷ comes back
-as logits; and ``step``, a training step that updates the parameters in
-place, whose gradient is read back as (before − after) / η.
+as logits; ``step``, a training step that updates the parameters in
+place, whose gradient is read back as (before − after) / η; and where the
+API takes an L2 strength ``reg`` (a constructor or backward argument, or a
+model attribute), which is 0 except in the ``regularised`` call.
 """
 
 from __future__ import annotations
@@ -97,6 +99,12 @@ class _Course:
         return 1.0 / (float(self.s["scale"]) * (batch if self.s["reduction"] == "sum" else 1))
 
 
+def regularises(settings: Mapping[str, Any]) -> bool:
+    """Whether the described API takes an L2 strength (the grader's validation
+    of the table makes sure its backward then returns the loss too)."""
+    return bool(settings.get("reg_attribute")) or "reg" in settings["construct"] + settings["backward_args"]
+
+
 def _pick(result: Any, names: list[str], wanted: str) -> Any:
     if len(names) == 1:
         return result if names[0] == wanted else None
@@ -118,14 +126,17 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
     elif model_class is not None:
         problems += [f"no method {s['model']}.{name}() (named in the adapter table)" for name in owner_names if callable_of(model_class, name) is None]
 
-    def holder(params: Mapping[str, Array], X: Array, copy: bool) -> tuple[Any, Any]:
-        """The model built and its parameters overwritten (or None for functions), and what holds them."""
+    def holder(params: Mapping[str, Array], X: Array, copy: bool, reg: float = 0.0) -> tuple[Any, Any]:
+        """The model built with L2 strength ``reg`` and its parameters overwritten
+        (or None for functions), and what holds them."""
         weights, biases = course.parameters(params, copy)
         held: Any = course.as_dict(weights, biases) if s["parameters"] == "dict" else (weights, biases)
         if model_class is None:
             return None, held
         sizes = widths_of(params, X)
-        model = model_class(*[sizes for _ in s["construct"]])
+        model = model_class(*[{"sizes": sizes, "reg": reg}[name] for name in s["construct"]])
+        if s.get("reg_attribute"):
+            setattr(model, s["reg_attribute"], reg)
         if s["parameters"] == "dict":
             setattr(model, s["parameters_attribute"], held)
         else:
@@ -139,6 +150,9 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
 
     def forward(params: dict[str, Array], X: Array, activations: list[str]) -> Any:
         model, held = holder(params, X, copy=False)
+        return forward_with(model, held, X, activations)
+
+    def forward_with(model: Any, held: Any, X: Array, activations: list[str]) -> Any:
         Xc = course.X(X)
         values = {"X": Xc, "params": held, "activations": activations}
         result = call(model, s["forward"], s["forward_args"], values)
@@ -149,13 +163,19 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
             AL = output_of(AL, activations[-1])
         return AL, (model, held, Xc, raw, _pick(result, names, "cache") if "cache" in names else None)
 
-    def backward(params: dict[str, Array], cache: Any, Y: Array, activations: list[str], loss: str) -> Any:
+    def backward_result(params: dict[str, Array], cache: Any, Y: Array, activations: list[str], loss: str, reg: float) -> tuple[Any, float]:
+        """What the student's backward returned, and the factor that takes its loss and gradients to the lesson's."""
         model, held, Xc, AL, student_cache = cache
-        values = {"X": Xc, "Y": course.Y(Y), "params": held, "cache": student_cache, "AL": AL, "activations": activations, "loss": loss}
-        result = call(model, s["backward"], s["backward_args"], values)
+        values = {"X": Xc, "Y": course.Y(Y), "params": held, "cache": student_cache, "AL": AL, "activations": activations, "loss": loss, "reg": reg}
+        return call(model, s["backward"], s["backward_args"], values), course.factor(Y.shape[1])
+
+    def backward(params: dict[str, Array], cache: Any, Y: Array, activations: list[str], loss: str) -> Any:
+        result, factor = backward_result(params, cache, Y, activations, loss, 0.0)
+        return lesson_grads(result, factor, depth_of(params))
+
+    def lesson_grads(result: Any, factor: float, depth: int) -> Any:
+        """The gradients in what backward returned, as the contract's dict in the lesson's units."""
         names = s["backward_returns"]
-        depth = depth_of(params)
-        factor = course.factor(Y.shape[1])
         if "grads" in names:
             grads = _pick(result, names, "grads")
             if not isinstance(grads, Mapping):
@@ -188,6 +208,14 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         biases = [None if b is None else (b - a) / rate for b, a in zip(before_b, after_b)]
         return course.lesson(weights, biases, course.factor(Y.shape[1]))
 
+    def regularised(params: dict[str, Array], X: Array, Y: Array, activations: list[str], loss: str, reg: float) -> Any:
+        """(loss, grads) with L2 strength ``reg``, both in the lesson's units."""
+        model, held = holder(params, X, copy=False, reg=reg)
+        _, cache = forward_with(model, held, X, activations)
+        result, factor = backward_result(params, cache, Y, activations, loss, reg)
+        value = _pick(result, s["backward_returns"], "loss")
+        return np.asarray(value, dtype=np.float64) * factor, lesson_grads(result, factor, depth_of(params))
+
     def compute_loss(AL: Array, Y: Array, loss: str) -> Any:
         ALc = AL.T if course.batch_first else AL
         value = call(None, s["loss"], s["loss_args"], {"AL": ALc, "Y": course.Y(Y)})
@@ -197,5 +225,6 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         None if problems else forward,
         None if problems else (stepped if s.get("step") else backward),
         compute_loss if s.get("loss") and not problems and model_class is None else None,
+        regularised=regularised if regularises(s) and not problems else None,
     )
     return Adapted(functions, tuple(problems))
