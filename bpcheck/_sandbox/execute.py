@@ -304,17 +304,19 @@ def _forward(functions: StudentFunctions, call: ForwardCall, shared: bool) -> Re
     )
 
 
+def _case_arguments(call: GradientCall | RegularisedCall) -> dict[str, Any]:
+    """A call's case as the student's functions take it."""
+    return {
+        "params": call.params,
+        "X": call.X,
+        "Y": call.Y,
+        "activations": list(call.activations),
+        "loss": call.loss,
+    }
+
+
 def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) -> Reply:
-    args, mutated = _guarded(
-        {
-            "params": call.params,
-            "X": call.X,
-            "Y": call.Y,
-            "activations": list(call.activations),
-            "loss": call.loss,
-        },
-        shared,
-    )
+    args, mutated = _guarded(_case_arguments(call), shared)
     AL, cache = _unpack_forward(
         _invoke("forward", functions.forward, args["params"], args["X"], args["activations"])
     )
@@ -355,17 +357,7 @@ def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) ->
 
 
 def _regularised(functions: StudentFunctions, call: RegularisedCall, shared: bool) -> Reply:
-    args, mutated = _guarded(
-        {
-            "params": call.params,
-            "X": call.X,
-            "Y": call.Y,
-            "activations": list(call.activations),
-            "loss": call.loss,
-            "reg": call.reg,
-        },
-        shared,
-    )
+    args, mutated = _guarded({**_case_arguments(call), "reg": call.reg}, shared)
     result = _invoke("regularised", functions.regularised, *args.values())
     if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[1], Mapping)):
         raise ContractViolation(
