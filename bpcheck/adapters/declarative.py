@@ -128,6 +128,9 @@ def settings_of(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     )
     if "grads" not in settings["backward_returns"] and "weight_gradients" not in settings["backward_returns"]:
         raise _error("backward_returns", source, "a list naming grads, or weight_gradients", table["backward_returns"])
+    for key, named in (("reg_attribute", settings.get("reg_attribute")), ("construct", "reg" in settings["construct"])):
+        if named and not methods:
+            raise _error(key, source, "reg passed by backward_args when there is no model", table.get(key))
     if regularises(settings) and "loss" not in settings["backward_returns"]:
         raise _error(
             "backward_returns", source,

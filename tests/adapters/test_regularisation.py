@@ -149,9 +149,11 @@ def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
     assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
 
 
-def test_a_table_whose_backward_takes_reg_must_return_the_loss() -> None:
+def test_a_table_that_takes_reg_returns_the_loss_and_has_a_model_for_an_attribute() -> None:
     from bpcheck._errors import ConfigError
     from bpcheck.adapters.declarative import settings_of
 
     with pytest.raises(ConfigError, match="naming loss as well"):
         settings_of({**TABLE, "backward_returns": ["grads"]}, "bpcheck.toml [adapter]")
+    with pytest.raises(ConfigError, match="adapter.reg_attribute .*reg passed by backward_args when there is no model"):
+        settings_of({**TABLE, "reg_attribute": "reg"}, "bpcheck.toml [adapter]")
