@@ -39,13 +39,9 @@ from bpcheck import InProcessStudent, get_plugin_manager
 from bpcheck._options import RawOption
 from bpcheck._sandbox.calls import GradientCall
 from bpcheck.grading._config import GradingConfig, load_config
-from bpcheck.grading._grade import (
-    Graded,
-    Submission,
-    find_submissions,
-    grade_all,
-    local_executor,
-)
+from bpcheck.grading._grade import Graded, grade_all
+from bpcheck.grading._pool import local_executor
+from bpcheck.grading._submissions import Submission, find_submissions
 from bpcheck.grading.isolation import Limits, WorkerStudent, describe_isolation
 
 IMPLEMENTATIONS = Path(__file__).resolve().parents[1] / "tests" / "implementations"

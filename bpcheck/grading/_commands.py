@@ -18,18 +18,19 @@ from bpcheck._running import collect_checks, plan
 from bpcheck.grading._config import GradingConfig, find_config, load_config
 from bpcheck.grading._dask import dask_executor
 from bpcheck.grading._grade import (
-    GRADESCOPE,
     RETRIED,
-    STUDENTS,
     Graded,
     OutputUnwritable,
     Tick,
     _manager,
+    grade_all,
+)
+from bpcheck.grading._pool import local_executor, pool_ticks
+from bpcheck.grading._submissions import (
+    GRADESCOPE,
+    STUDENTS,
     check_output_directory,
     find_submissions,
-    grade_all,
-    local_executor,
-    pool_ticks,
 )
 from bpcheck.grading.isolation import describe_isolation, machine, weaker_warning
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope

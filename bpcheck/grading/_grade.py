@@ -22,25 +22,18 @@ whose state is missing or differs.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
-import queue
-import signal
-import stat
 import tempfile
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Protocol
 
@@ -62,22 +55,15 @@ from bpcheck._running import (
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.adapters import Adapter
 from bpcheck.grading._config import GradingConfig
+from bpcheck.grading._submissions import STUDENTS, Submission, check_output_directory, content_hash
 from bpcheck.grading.isolation import (
-    MODULE_SUFFIXES,
     Limits,
-    Machine,
     WorkerStudent,
-    adopt,
     find_module,
-    machine,
     printable,
 )
 
 STATE_SCHEMA = "bpcheck-grade-state/1"
-#: Where each submission's reports and state go, under the output directory.
-STUDENTS = "students"
-#: Where ``--format gradescope`` writes each submission's results.json.
-GRADESCOPE = "gradescope"
 #: How student code is run: "worker" (isolated; the default, and the only
 #: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
 ISOLATIONS = ("worker", "in-process")
@@ -94,98 +80,6 @@ Tick = Callable[[str, str], None]
 
 def no_tick(submission: str, check: str) -> None:
     """A :data:`Tick` that reports nowhere."""
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One student's work: a ``.py`` file, a ``.ipynb`` notebook or a directory, and the name reports use
-    (the file's or directory's name, made printable: bytes that are not UTF-8 and
-    control characters escaped)."""
-
-    name: str
-    path: Path
-
-
-def find_submissions(paths: Iterable[Path]) -> list[Submission]:
-    """A submission per path, named by the file's stem or the directory's name.
-
-    Raises :class:`ConfigError` for a path that is neither a ``.py`` file, a
-    notebook nor a directory, and for two submissions that would share a name
-    (and so overwrite each other's reports).
-    """
-    submissions: dict[str, Submission] = {}
-    for path in paths:
-        if not (path.is_dir() or (path.is_file() and path.suffix in MODULE_SUFFIXES)):
-            raise ConfigError(
-                "SUBMISSION", "the command line", "a .py file, a .ipynb notebook or a directory",
-                printable(path),
-            )
-        name = printable(path.stem if path.is_file() else path.resolve().name)
-        if name in submissions:
-            raise ConfigError(
-                "SUBMISSION",
-                "the command line",
-                f"one submission per name; {printable(submissions[name].path)} is already named "
-                f"{name!r} (rename one, or pass the directories that hold them)",
-                printable(path),
-            )
-        submissions[name] = Submission(name, path.resolve())
-    return list(submissions.values())
-
-
-def check_output_directory(submissions: Iterable[Submission], out: Path) -> None:
-    """Raise :class:`ConfigError` if ``out`` is a submission or inside one, or a
-    submission is one of the grader's own output folders: each run would then
-    change a submission (so regrade it forever), or copy grades into a worker."""
-    out = out.resolve()
-    ours = (out / STUDENTS, out / GRADESCOPE)
-    for submission in submissions:
-        inside = submission.path == out or submission.path in out.parents
-        if inside or any(folder in (submission.path, *submission.path.parents) for folder in ours):
-            raise ConfigError(
-                "--out",
-                "the command line",
-                f"a directory outside every submission, with none in its {STUDENTS}/ or "
-                f"{GRADESCOPE}/ (it clashes with {submission.path})",
-                str(out),
-            )
-
-
-def content_hash(path: Path) -> str:
-    """A hash of a file, or of every file of a directory with its relative path.
-
-    ``__pycache__`` folders are left out (an import may write them); symbolic
-    links count by their target's name and are never followed; other special
-    files (FIFOs, devices) count by their name only, since reading one could
-    block or never end. Names count as their bytes, whatever they are.
-    """
-    digest = hashlib.sha256()
-    if not path.is_dir():
-        _add_contents(digest, path)
-        return digest.hexdigest()
-    for file in sorted(_walk(path), key=os.fsencode):
-        digest.update(os.fsencode(file.relative_to(path)) + b"\0")
-        mode = os.lstat(file).st_mode
-        if stat.S_ISLNK(mode):
-            digest.update(b"link:" + os.fsencode(os.readlink(file)))
-        elif stat.S_ISREG(mode):
-            _add_contents(digest, file)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _add_contents(digest: hashlib._Hash, file: Path) -> None:
-    with file.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-
-
-def _walk(directory: Path) -> Iterator[Path]:
-    """Every entry but directories, symbolic links to directories included (not followed)."""
-    for root, folders, names in os.walk(directory):
-        links = [folder for folder in folders if os.path.islink(os.path.join(root, folder))]
-        folders[:] = [folder for folder in folders if folder != "__pycache__"]
-        yield from (Path(root) / name for name in names + links)
 
 
 def plan_fingerprint(config: GradingConfig) -> str:
@@ -539,41 +433,6 @@ class OutputUnwritable(Exception):
     """The grader cannot write into its output directory; the message says where and why."""
 
 
-@contextmanager
-def local_executor(jobs: int) -> Iterator[Executor | None]:
-    """For :func:`grade_all` on this machine: None (grade in this process) for
-    one job, else a pool of ``jobs`` fresh grader processes. Each pool process
-    dies with this one (a parent-death signal), and takes this machine's
-    isolation probe from it instead of probing again."""
-    if jobs == 1:
-        yield None
-        return
-    with ProcessPoolExecutor(
-        jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_pool_process,
-        initargs=(os.getpid(), machine()),
-    ) as executor:
-        yield executor
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _pool_process(parent: int, probed: Machine) -> None:
-    """A pool process's start: it dies with its parent, and takes the parent's probe."""
-    _die_with(parent)
-    adopt(probed)
-
-
-def _die_with(parent: int) -> None:
-    """SIGKILL this process when its parent dies, however it dies (checked once
-    more after asking, in case the parent died first)."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterator[Graded]:
     if executor is None:
         yield from (grade_submission(job, tick) for job in jobs)
@@ -588,44 +447,3 @@ def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterato
     finally:  # the run stopped early (unwritable output, Ctrl-C): start nothing more
         for future in futures:
             future.cancel()
-
-
-@contextmanager
-def pool_ticks(executor: Executor | None, on_check: Tick) -> Iterator[Tick]:
-    """The :data:`Tick` to give :func:`grade_all` so that ``on_check`` hears every
-    check result of the units of work ``executor`` runs on this machine:
-    ``on_check`` itself for None (this process), else a queue's that a thread
-    of this process drains (the queue of a ``multiprocessing`` manager, which
-    pickles into pool processes; it dies with this process)."""
-    if executor is None:
-        yield on_check
-        return
-    manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
-    manager.start(initializer=_die_with, initargs=(os.getpid(),))
-    with manager:
-        checks = manager.Queue()
-
-        def drain() -> None:
-            while (item := checks.get()) is not None:
-                on_check(*item)
-
-        drainer = threading.Thread(target=drain, name="bpcheck-progress", daemon=True)
-        drainer.start()
-        try:
-            yield QueueTick(checks)
-        finally:
-            checks.put(None)
-            drainer.join(timeout=5)
-
-
-@dataclass(frozen=True)
-class QueueTick:
-    """A :data:`Tick` that puts each (submission, check) on a queue."""
-
-    queue: queue.Queue[tuple[str, str] | None]
-
-    def __call__(self, submission: str, check: str) -> None:
-        try:
-            self.queue.put((submission, check))
-        except Exception:  # progress only: the manager is gone (the grader is stopping)
-            pass

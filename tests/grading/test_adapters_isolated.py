@@ -19,7 +19,8 @@ from bpcheck._options import CourseSettings, with_adapter
 from bpcheck.adapters import AdapterRequest
 from bpcheck.grading import _grade
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._grade import Submission, grade_all
+from bpcheck.grading._grade import grade_all
+from bpcheck.grading._submissions import Submission
 from bpcheck.grading.isolation import WorkerStudent
 from tests.adapters.table import COURSES, Course, courses
 

@@ -24,16 +24,9 @@ from bpcheck._cli import main
 from bpcheck._options import RawOption
 from bpcheck.grading import _grade, _outputs
 from bpcheck.grading._config import GradingConfig, load_config
-from bpcheck.grading._grade import (
-    GradeJob,
-    check_output_directory,
-    content_hash,
-    find_submissions,
-    grade_all,
-    grade_submission,
-    local_executor,
-    pool_ticks,
-)
+from bpcheck.grading._grade import GradeJob, grade_all, grade_submission
+from bpcheck.grading._pool import local_executor, pool_ticks
+from bpcheck.grading._submissions import Submission, check_output_directory, content_hash, find_submissions
 
 IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
 CORRECT = IMPLEMENTATIONS / "correct_table.py"
@@ -199,7 +192,7 @@ def test_a_grader_killed_mid_run_resumes_and_regrades_only_what_is_missing(
     assert (out / "summary.csv").read_text() == (clean / "summary.csv").read_text()
 
 
-def fresh_names(submissions: list[_grade.Submission], config: GradingConfig, out: Path) -> set[str]:
+def fresh_names(submissions: list[Submission], config: GradingConfig, out: Path) -> set[str]:
     """The submissions grade_all regraded (rather than reused) this time."""
     outcomes = grade_all(submissions, config, out, isolation="in-process")
     return {graded.submission.name for graded in outcomes if graded.fresh}
