@@ -266,7 +266,7 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
     """The floating dtypes of the arrays in ``cache``, sorted: it is walked
     through mappings, sequences and objects' attributes, to a bounded depth
     and number of values (a cache is whatever the student made it)."""
-    found: set[str] = set()
+    found: set[np.dtype[Any]] = set()  # names at the end: dtype.name is slow
     pending: list[tuple[Any, int]] = [(cache, 0)]
     seen: set[int] = set()
     while pending and len(seen) < _CACHE_VALUES:
@@ -276,14 +276,14 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
         seen.add(id(value))
         if isinstance(value, np.ndarray):
             if value.dtype.kind == "f":
-                found.add(value.dtype.name)
+                found.add(value.dtype)
         elif isinstance(value, Mapping):
             pending += [(item, depth + 1) for item in list(value.values())]
         elif isinstance(value, (list, tuple)):
             pending += [(item, depth + 1) for item in value]
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             pending += [(item, depth + 1) for item in list(vars(value).values())]
-    return tuple(sorted(found))
+    return tuple(sorted({dtype.name for dtype in found}))
 
 
 def _unpack_forward(result: Any) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ calls a case needs are sent together (:meth:`CheckContext.prefetch`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
@@ -56,10 +57,17 @@ def call_key(call: Call) -> CallKey:
         if isinstance(value, (tuple, list)):
             return ("seq", tuple(key(item) for item in value))
         if is_dataclass(value) and not isinstance(value, type):
-            return (type(value).__name__, tuple(key(getattr(value, spec.name)) for spec in fields(value)))
+            names = _field_names(type(value))
+            return (type(value).__name__, tuple(key(getattr(value, name)) for name in names))
         return value
 
     return key(call)  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names (``dataclasses.fields`` is slow to ask each time)."""
+    return tuple(spec.name for spec in fields(kind))
 
 
 @per_case
