@@ -67,6 +67,8 @@ STATE_SCHEMA = "bpcheck-grade-state/1"
 #: How student code is run: "worker" (isolated; the default, and the only
 #: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
 ISOLATIONS = ("worker", "in-process")
+#: Where a trusted in-process student's code ran, as reports say it.
+IN_PROCESS = "none: in-process (trusted code only)"
 #: A submission the grader itself failed on.
 GRADER_ERROR = "grader_error"
 #: Statuses that are not the student's doing (the grader's or the worker's
@@ -163,7 +165,7 @@ class TrustedStudent(InProcessStudent):
     """An in-process student, for trusted code only (benchmarks, staff solutions),
     translated by ``adapter`` as a worker would be."""
 
-    isolation = "none: in-process (trusted code only)"
+    isolation = IN_PROCESS
     notes: list[str] = []
 
     def __init__(

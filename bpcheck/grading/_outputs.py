@@ -22,7 +22,7 @@ from bpcheck._report import markdown_text, write_atomically
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import failure_text
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._grade import Graded
+from bpcheck.grading._grade import IN_PROCESS, Graded
 
 SUMMARY_HEADERS = ("student", "score", "max", "status", "main diagnosis")
 
@@ -151,6 +151,22 @@ def isolation_text(outcomes: Sequence[Graded]) -> str:
     )
 
 
+#: What a worker's verdicts rest on, said where any submission ran in one.
+WORKER_WORD = (
+    "Three facts stay the worker's word: that a container passed in changed (a key of params "
+    "added, removed or rebound), that a returned value was a numpy array rather than a list, and "
+    "the floating dtypes of forward's cache. A submission that rewrites the worker's copy of the "
+    "harness can forge them, gaining only what honest code gets as easily; everything else is the "
+    "grader's own observation (docs/grading.md, \"Which verdicts the worker could forge\")."
+)
+
+
+def trust_text(outcomes: Sequence[Graded]) -> str:
+    """:data:`WORKER_WORD` when some submission ran in an isolated worker, else nothing."""
+    ran = {graded.isolation for graded in outcomes} - {"", NOT_STARTED, IN_PROCESS}
+    return WORKER_WORD if ran else ""
+
+
 def write_class_summary(out: Path, outcomes: Sequence[Graded]) -> list[Path]:
     """``summary.md`` and ``summary.csv`` in ``out``; returns their paths."""
     markdown, table = out / "summary.md", out / "summary.csv"
@@ -161,6 +177,7 @@ def write_class_summary(out: Path, outcomes: Sequence[Graded]) -> list[Path]:
         "",
         isolation_text(outcomes),
         "",
+        *([trust_text(outcomes), ""] if trust_text(outcomes) else []),
     ]
     write_atomically(markdown, "\n".join(header) + "\n" + summary_text(outcomes, "github") + "\n")
     write_atomically(table, summary_csv(outcomes))

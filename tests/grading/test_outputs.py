@@ -12,7 +12,7 @@ from typing import Any
 
 from bpcheck import CheckResult, RunReport
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._grade import Graded
+from bpcheck.grading._grade import IN_PROCESS, Graded
 from bpcheck.grading._submissions import Submission
 from bpcheck.grading._outputs import (
     explain_status,
@@ -95,6 +95,8 @@ def test_summary_markdown_holds_the_class_table_the_statuses_and_the_mistakes(
     ):
         assert expected in text
     assert "Student code ran in: test.\n" in text
+    in_process = [dataclasses.replace(g, isolation=IN_PROCESS) for g in CLASS]
+    assert "worker's word" not in write_class_summary(tmp_path, in_process)[0].read_text()
     assert "No known mistake was diagnosed." in summary_text([graded("alice")], "simple")
 
 
@@ -185,6 +187,7 @@ def test_the_summary_says_once_where_student_code_ran(tmp_path: Path) -> None:
     markdown, _ = write_class_summary(tmp_path, [*started, not_started])
     assert markdown.read_text().count("bwrap") == 1
     assert "Student code ran in: bwrap." in markdown.read_text()
+    assert "Three facts stay the worker's word" in markdown.read_text()
     machines = [*started, dataclasses.replace(CLASS[3], isolation="plain")]
     text = write_class_summary(tmp_path, machines)[0].read_text()
     assert "- bwrap (3 submissions)" in text and "- plain (1 submission)" in text
