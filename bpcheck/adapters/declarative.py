@@ -131,6 +131,13 @@ def settings_of(table: Mapping[str, Any], source: str) -> dict[str, Any]:
     for key, named in (("reg_attribute", settings.get("reg_attribute")), ("construct", "reg" in settings["construct"])):
         if named and not methods:
             raise _error(key, source, "reg passed by backward_args when there is no model", table.get(key))
+    if regularises(settings) and "backward" not in table:
+        raise _error(
+            "backward", source,
+            "a backward returning the loss and gradients, since the API takes reg (an in-place "
+            "step cannot show the penalty's gradient apart from the loss's)",
+            None,
+        )
     if regularises(settings) and "loss" not in settings["backward_returns"]:
         raise _error(
             "backward_returns", source,

@@ -32,7 +32,7 @@ from bpcheck.grading._submissions import (
     check_output_directory,
     find_submissions,
 )
-from bpcheck.grading.isolation import describe_isolation, machine, weaker_warning
+from bpcheck.grading.isolation import describe_isolation, find_module, machine, weaker_warning
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._progress import Progress
 
@@ -132,13 +132,16 @@ def grading_config(arguments: argparse.Namespace) -> GradingConfig:
 
 
 def _grade_with_progress(
-    arguments: argparse.Namespace, out: Path
+    arguments: argparse.Namespace, out: Path, *, a_class: bool = True
 ) -> tuple[GradingConfig, list[Graded]]:
+    """Grade ``arguments.submissions`` into ``out`` with a progress bar; for
+    ``a_class`` (``grade``, not ``gradescope``'s one student), say how to grade
+    the files of a folder that looks like a class passed as one argument."""
     config = grading_config(arguments)
     submissions = find_submissions(arguments.submissions)
     check_output_directory(submissions, out)  # every refusal comes before the banner
     for submission in submissions:
-        if holds_several_modules(submission.path):
+        if a_class and holds_several_modules(submission.path):
             print(
                 f"bpcheck: {submission.path} holds several .py files and no mlp.py: it is one "
                 "student's submission, whose module cannot be chosen. To grade each file as a "
@@ -165,11 +168,12 @@ def _grade_with_progress(
 
 
 def holds_several_modules(path: Path) -> bool:
-    """Whether ``path`` is a directory of several top-level .py files and no mlp.py
-    (likely a folder of students passed as one argument)."""
+    """Whether ``path`` is a directory of several top-level .py files among which
+    no module can be chosen (no mlp.py, no single notebook): likely a folder of
+    students passed as one argument."""
     return (
         path.is_dir()
-        and not (path / "mlp.py").exists()
+        and find_module(path)[0] is None
         and sum(1 for file in path.glob("*.py") if file.is_file()) > 1
     )
 
@@ -256,7 +260,7 @@ def gradescope(arguments: argparse.Namespace) -> int:
     arguments.submissions = [arguments.submission]
     try:
         with tempfile.TemporaryDirectory(prefix="bpcheck-gradescope-") as out:
-            config, outcomes = _grade_with_progress(arguments, Path(out))
+            config, outcomes = _grade_with_progress(arguments, Path(out), a_class=False)
         write_gradescope(arguments.results, outcomes[0], config)
     except (OutputUnwritable, OSError) as error:
         return _cannot_write(error)

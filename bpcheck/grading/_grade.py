@@ -327,10 +327,14 @@ def write_graded(job: GradeJob, graded: Graded) -> Graded:
     """Write ``graded``'s reports into ``OUT/students/`` (each atomically), remove
     the files an earlier grading of the submission wrote that this one did not
     (a heatmap of a mistake since fixed), then, unless the status is retried,
-    the state. Returns ``graded`` without its files. Raises :class:`OSError`."""
+    the state. The earlier state goes first, so that no state ever vouches
+    for reports it did not record (a retried status, or a crash halfway,
+    leaves none). Returns ``graded`` without its files. Raises :class:`OSError`."""
     directory = job.out / STUDENTS
     names = {name for name, _ in graded.files}
-    for stale in set(_previous_reports(job)) - names:
+    stale_reports = set(_previous_reports(job)) - names
+    job.state_path.unlink(missing_ok=True)
+    for stale in stale_reports:
         (directory / stale).unlink(missing_ok=True)
     for name, content in graded.files:
         write_atomically(directory / name, content)

@@ -157,3 +157,7 @@ def test_a_table_that_takes_reg_returns_the_loss_and_has_a_model_for_an_attribut
         settings_of({**TABLE, "backward_returns": ["grads"]}, "bpcheck.toml [adapter]")
     with pytest.raises(ConfigError, match="adapter.reg_attribute .*reg passed by backward_args when there is no model"):
         settings_of({**TABLE, "reg_attribute": "reg"}, "bpcheck.toml [adapter]")
+    stepped = {"model": "Net", "forward": "predict", "forward_returns": ["AL"], "step": "train",
+               "reg_attribute": "reg", "backward_returns": ["grads", "loss"]}
+    with pytest.raises(ConfigError, match="adapter.backward .*a backward returning the loss and gradients"):
+        settings_of(stepped, "bpcheck.toml [adapter]")

@@ -24,7 +24,7 @@ from bpcheck._cli import main
 from bpcheck._options import RawOption
 from bpcheck.grading import _grade, _outputs
 from bpcheck.grading._config import GradingConfig, load_config
-from bpcheck.grading._grade import GradeJob, grade_all, grade_submission
+from bpcheck.grading._grade import GradeJob, grade_all, grade_submission, load_graded, write_graded
 from bpcheck.grading._pool import local_executor, pool_ticks
 from bpcheck.grading._submissions import Submission, check_output_directory, content_hash, find_submissions
 
@@ -279,6 +279,20 @@ def test_the_unit_of_work_reports_a_grader_failure_instead_of_raising(tmp_path: 
     graded = grade_submission(job)
     assert graded.status == "grader_error" and graded.report is None
     assert not job.state_path.exists()
+
+
+def test_a_retried_result_leaves_no_earlier_state_to_vouch_for_its_reports(tmp_path: Path) -> None:
+    """A worker_error writes its reports but no state; the state an earlier
+    grading left must go too, or a later run with the earlier inputs would
+    take the new reports for the old result and never regrade."""
+    (submission,) = find_submissions([CORRECT])
+    job = GradeJob(submission, content_hash(CORRECT), "", FAST_CONFIG, tmp_path, isolation="in-process")
+    graded = grade_submission(job)
+    write_graded(job, graded)
+    assert load_graded(job) is not None
+    retried = dataclasses.replace(graded, status="worker_error", files=(("mlp.md", b"retried"),))
+    write_graded(job, retried)
+    assert not job.state_path.exists() and load_graded(job) is None
 
 
 def test_gradescope_reads_its_submission_and_writes_results_json(
@@ -540,6 +554,25 @@ def test_the_readmes_course_example_grades_alice_at_full_marks_and_bob_below(
     assert main(["grade", str(COURSE_EXAMPLE), "--out", str(tmp_path / "one"), "--jobs", "1", *fast]) == 0
     error = capsys.readouterr().err
     assert f"To grade each file as a student, name the files: bpcheck grade {COURSE_EXAMPLE}/*.py" in error
+
+
+def test_only_a_folder_whose_module_cannot_be_chosen_looks_like_a_class(tmp_path: Path) -> None:
+    from bpcheck.grading._commands import holds_several_modules
+
+    students = tmp_path / "students"
+    students.mkdir()
+    for name in ("alice.py", "bob.py"):
+        (students / name).write_text("")
+    notebook = tmp_path / "week4"  # deeplearning.ai's layout: the notebook and its helpers
+    notebook.mkdir()
+    for name in ("hw.ipynb", "dnn_utils.py", "testCases.py"):
+        (notebook / name).write_text("")
+    named = tmp_path / "named"
+    named.mkdir()
+    for name in ("mlp.py", "helpers.py"):
+        (named / name).write_text("")
+    assert holds_several_modules(students)
+    assert not holds_several_modules(notebook) and not holds_several_modules(named)
 
 
 def test_a_refusal_comes_before_the_isolation_banner(
