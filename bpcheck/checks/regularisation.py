@@ -27,7 +27,7 @@ from bpcheck._memo import per_case
 from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import RegularisedCall, Reply
 from bpcheck._student import Student
-from bpcheck.checks._base import CheckFailure, check, family_cases
+from bpcheck.checks._base import CheckFailure, CheckNotJudged, check, family_cases
 from bpcheck.checks._context import CheckContext
 from bpcheck.checks._precision import precision_of
 
@@ -180,7 +180,15 @@ def _requests(context: CheckContext, case: Case) -> Sequence[RegularisedCall]:
 )
 def regularisation(context: CheckContext, case: Case) -> None:
     replies = [context.call(call, case) for call in regularised_calls(case)]
-    grads = [context.usable_gradients(reply, case) for reply in replies[:2]]
+    try:
+        grads = [context.usable_gradients(reply, case) for reply in replies[:2]]
+    except CheckNotJudged:  # gradient_shapes judged the call without reg, not these
+        raise CheckFailure(
+            "the gradients your loss returns with an L2 strength reg (with reg = 0 and with "
+            f"reg = {REG:g}) break the contract: each must be present, a finite floating-point "
+            "numpy array, and exactly its parameter's shape",
+            case=case,
+        ) from None
     penalty = penalty_of(case, replies, grads)
     if not penalty.in_loss("W") and not penalty.in_loss("b") and penalty.close("W", 0.0) and penalty.close("b", 0.0):
         raise CheckFailure(

@@ -130,12 +130,10 @@ TABLE = {
 }
 
 
-@pytest.mark.parametrize(("factor", "mistake"), [(1.0, None), (0.0, "regularisation_gradient_missing")])
-def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
-    tmp_path: Path, factor: float, mistake: str | None
-) -> None:
+def declarative_result(tmp_path: Path, source: str):  # type: ignore[no-untyped-def]
+    """The regularisation result of ``source``, described by :data:`TABLE`."""
     module = tmp_path / "net.py"
-    module.write_text(FUNCTIONS.replace("GRAD_W", str(factor)))
+    module.write_text(source)
     manager = get_plugin_manager()
     settings = CourseSettings(
         AdapterRequest("declarative", TABLE, "bpcheck.toml [adapter]"), {"depth": 2}, "bpcheck.toml [scope]"
@@ -145,8 +143,26 @@ def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
     assert options.assignment.regularised
     [planned] = [p for p in plan(collect_checks(manager), options) if p.check.id == "regularisation"]
     [result] = run_plan([planned], InProcessStudent(str(module), manager, options.adapter), options)
+    return result
+
+
+@pytest.mark.parametrize(("factor", "mistake"), [(1.0, None), (0.0, "regularisation_gradient_missing")])
+def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
+    tmp_path: Path, factor: float, mistake: str | None
+) -> None:
+    result = declarative_result(tmp_path, FUNCTIONS.replace("GRAD_W", str(factor)))
     assert result.status == ("passed" if mistake is None else "failed"), result.message
     assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
+
+
+def test_gradients_that_break_the_contract_only_with_reg_fail_this_check_saying_so(tmp_path: Path) -> None:
+    broken = FUNCTIONS.replace("GRAD_W", "1.0").replace(
+        "    return loss, grads", '    return loss, {k: v.tolist() if reg else v for k, v in grads.items()}'
+    )
+    result = declarative_result(tmp_path, broken)
+    assert result.status == "failed"
+    assert "with an L2 strength reg" in result.message and "break the contract" in result.message
+    assert "gradient_shapes" not in result.message  # which judged the call without reg
 
 
 def test_a_table_that_takes_reg_returns_the_loss_and_has_a_model_for_an_attribute() -> None:
