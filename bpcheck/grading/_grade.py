@@ -54,6 +54,7 @@ from bpcheck._running import (
 )
 from bpcheck._student import InProcessStudent, Student
 from bpcheck.adapters import Adapter
+from bpcheck.adapters._select import FALLBACK
 from bpcheck.grading._config import GradingConfig
 from bpcheck.grading._submissions import STUDENTS, Submission, check_output_directory, content_hash
 from bpcheck.grading.isolation import (
@@ -281,7 +282,10 @@ def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
     manager = _manager()
     name = job.submission.name
     spec = student_spec(job.submission.path)
-    options = with_adapter(job.config.options, spec, job.config.course, manager)
+    try:
+        options = with_adapter(job.config.options, spec, job.config.course, manager)
+    except ConfigError as conflict:  # this code's adapter runs nothing the course grades
+        options = dataclasses.replace(job.config.options, adapter=_outside_the_course(conflict))
     options = with_plugin_mistakes(options, manager)
     limits, isolation = job.config.limits, job.isolation
     with open_student(job.submission.path, limits, isolation, options.adapter) as student:
@@ -301,6 +305,23 @@ def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
         name, options.seed, options.profile, __version__, results, adapter=options.adapter.describe()
     )
     return report, status, isolation, detail
+
+
+def _outside_the_course(conflict: ConfigError) -> Adapter:
+    """The functional translation with the problem the ``api`` check reports, for
+    a submission whose code follows an API whose networks the course does not
+    grade (the configuration was checked against a module that defines nothing)."""
+    return Adapter(
+        "none",
+        FALLBACK,
+        reason="auto: the adapter its code follows runs none of the course's networks",
+        problems=(
+            f"your code follows an API graded within {conflict.expected.removeprefix('some of ')}, "
+            f"and this course grades {conflict.got} (hidden activations and losses): none of its "
+            "networks. Write it to this course's contract, or ask your instructor which adapter "
+            "to name.",
+        ),
+    )
 
 
 def with_notes(result: CheckResult, notes: Sequence[str]) -> CheckResult:

@@ -134,3 +134,21 @@ def test_a_broken_notebook_is_the_students_import_error_naming_the_file(tmp_path
         assert student.termination is None and student.isolation == "not started"
         assert student.api.import_error is not None
         assert student.api.import_error.summary.startswith(f"{broken} is not a valid Jupyter notebook")
+
+
+def test_code_whose_adapter_runs_none_of_the_courses_networks_is_that_students_api_error(
+    tmp_path: Path,
+) -> None:
+    """deeplearning.ai's code runs relu networks only; in a tanh course, auto's
+    choice leaves it nothing to run: the student's api_error, which says why,
+    never a grader_error retried on every run."""
+    (tmp_path / "bpcheck.toml").write_text('activations = ["tanh"]\nlosses = ["mse"]\nmax_examples = 2\n')
+    out = tmp_path / "out"
+    flags = ["--config", str(tmp_path / "bpcheck.toml"), "--out", str(out), "--jobs", "1"]
+    assert main(["grade", str(COURSES / "dlai_deep.py"), *flags]) == 0
+    state = json.loads((out / "students" / "dlai_deep.state").read_text())
+    assert state["status"] == "api_error"
+    report = RunReport.from_json(json.loads((out / "students" / "dlai_deep.json").read_text()))
+    [api] = [result for result in report.checks if result.id == "api"]
+    assert api.status == "failed" and "the dlai adapter's scope" in api.message
+    assert "this course grades tanh and mse" in api.message
