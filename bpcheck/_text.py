@@ -187,7 +187,7 @@ def last_screen(report: RunReport, written: Sequence[Path]) -> list[str]:
     if failures > len(first_per_diagnosis(report.checks)):
         lines.append(
             f"({failures} failing checks, each diagnosis shown in full once above: "
-            "the report has every one, as does pytest -v)"
+            "the report has every one, as does -v)"
         )
     lines += ["", check_table(report), ""]
     if report.partial:

@@ -110,6 +110,7 @@ def main() -> None:
     sock.setblocking(True)
 
     from . import wire  # type: ignore[attr-defined]  # wire.py exists only in the worker's copy
+    from .adapters import translate
     from .calls import (
         DirectionProbe,
         ForwardCall,
@@ -121,7 +122,6 @@ def main() -> None:
         StudentError,
         UpdateCall,
     )
-    from .adapters import translate
     from .execute import FUNCTION_OF_CALL, ContractViolation, _to_array, execute, student_error
     from .loading import failed_cells, import_notebook, import_student
 
@@ -284,11 +284,12 @@ def main() -> None:
                 try:
                     encode(tree)
                 except wire.WireError:
+                    function = function_of.get(str(request["calls"][index].get("kind")), "backward")
                     summary = (
-                        f"backward() returned something the grader cannot accept: {problem}; "
+                        f"{function}() returned something the grader cannot accept: {problem}; "
                         "return numpy arrays of real numbers"
                     )
-                    replies[index] = {"error": error_tree(StudentError("backward", summary))}
+                    replies[index] = {"error": error_tree(StudentError(function, summary))}
             try:
                 chunks = encode(message)
             except BaseException:

@@ -55,8 +55,8 @@ def choose_adapter(
             problems=(
                 f"bpcheck could not tell which course's API {source.path} follows{why}: "
                 + "; ".join(declined)
-                + ". Define those functions, or name the adapter (--bpcheck-adapter, "
-                "or adapter = \"NAME\" in [tool.bpcheck]).",
+                + ". Define those functions, or name the adapter (--bpcheck-adapter under pytest, "
+                "--adapter for bpcheck check and grade, or adapter = \"NAME\" in [tool.bpcheck]).",
             ),
         )
     if scope:

@@ -25,7 +25,9 @@ from bpcheck.grading._grade import (
     _manager,
     grade_all,
 )
+from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._pool import local_executor, pool_ticks
+from bpcheck.grading._progress import Progress
 from bpcheck.grading._submissions import (
     GRADESCOPE,
     STUDENTS,
@@ -33,8 +35,6 @@ from bpcheck.grading._submissions import (
     find_submissions,
 )
 from bpcheck.grading.isolation import describe_isolation, find_module, machine, weaker_warning
-from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
-from bpcheck.grading._progress import Progress
 
 #: Exit codes: 0 every submission has a result (whatever its score); 3 some
 #: submission has none through no fault of its own (grader_error,

@@ -23,6 +23,7 @@ from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import failure_text
 from bpcheck.grading._config import GradingConfig
 from bpcheck.grading._grade import IN_PROCESS, Graded
+from bpcheck.grading.isolation import NOT_STARTED
 
 SUMMARY_HEADERS = ("student", "score", "max", "status", "main diagnosis")
 
@@ -129,10 +130,6 @@ def summary_csv(outcomes: Sequence[Graded]) -> str:
     writer.writerow(SUMMARY_HEADERS)
     writer.writerows([tuple(map(_csv_cell, row)) for row in summary_rows(outcomes)])
     return buffer.getvalue()
-
-
-#: The isolation of a submission whose worker never started (nothing ran).
-NOT_STARTED = "not started"
 
 
 def isolation_text(outcomes: Sequence[Graded]) -> str:

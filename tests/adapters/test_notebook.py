@@ -39,13 +39,15 @@ def test_magics_shell_lines_and_help_are_skipped_keeping_line_numbers(tmp_path: 
 
 def test_a_failing_cell_is_reported_and_the_rest_still_loads(tmp_path: Path) -> None:
     path = _notebook(
-        tmp_path / "hw.ipynb", "from testCases import *", REFERENCE_SOURCE.read_text()
+        # a helper the course does not submit (a name no other test's folder holds:
+        # in-process students leave their folders on sys.path)
+        tmp_path / "hw.ipynb", "from course_helpers_not_submitted import *", REFERENCE_SOURCE.read_text()
     )
     student = InProcessStudent(str(path), get_plugin_manager())
     assert student.api.usable
     [warning] = student.api.warnings
     assert warning.startswith("cell 2 raised, and the notebook was loaded without it: ")
-    assert "ModuleNotFoundError: No module named 'testCases'" in warning
+    assert "ModuleNotFoundError: No module named 'course_helpers_not_submitted'" in warning
 
 
 def test_a_student_traceback_names_the_cell_and_shows_its_line(tmp_path: Path) -> None:

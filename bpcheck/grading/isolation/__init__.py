@@ -118,11 +118,12 @@ from bpcheck.grading.isolation._describe import describe_isolation, weaker_warni
 from bpcheck.grading.isolation._limits import Limits
 from bpcheck.grading.isolation._machine import LEVELS, Machine, adopt, machine
 from bpcheck.grading.isolation._staging import MODULE_SUFFIXES, find_module, printable
-from bpcheck.grading.isolation._worker import WorkerStudent
+from bpcheck.grading.isolation._worker import NOT_STARTED, WorkerStudent
 
 __all__ = [
     "LEVELS",
     "MODULE_SUFFIXES",
+    "NOT_STARTED",
     "Limits",
     "Machine",
     "WorkerStudent",

@@ -44,8 +44,8 @@ from bpcheck.grading.isolation._protocol import (
     hello_report,
     replies_of,
 )
-from bpcheck.grading.isolation._shared import WATCHED, SharedInputs
 from bpcheck.grading.isolation._resources import Resources
+from bpcheck.grading.isolation._shared import WATCHED, SharedInputs
 from bpcheck.grading.isolation._staging import (
     TooLarge,
     find_module,
@@ -72,6 +72,8 @@ from bpcheck.grading.isolation._wire import WireError
 BOOT_TIMEOUT = 60.0
 #: Free bytes under which the worker's writable space counts as full.
 DISK_SLACK = 128 << 10
+#: The isolation of a submission whose worker never started (nothing of it ran).
+NOT_STARTED = "not started"
 
 
 class _Stop(Exception):
@@ -121,7 +123,7 @@ class WorkerStudent:
         #: The name and the path reports show (printable: see :func:`printable`).
         self.name = printable(submission.name if submission.is_dir() else submission.stem)
         self.spec = printable(module if module is not None else submission)
-        self.isolation = "not started"
+        self.isolation = NOT_STARTED
         if problem is not None or module is None:
             self.api = ApiReport(import_error=StudentError("import", problem or "no module"))
             return
