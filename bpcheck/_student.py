@@ -190,7 +190,11 @@ class InProcessStudent:
         except (Exception, SystemExit) as exc:
             self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
             return
-        adapted = translate(adapter.translation, module, dict(adapter.settings))
+        try:  # translating reads the module's attributes: student code (properties, __getattr__)
+            adapted = translate(adapter.translation, module, dict(adapter.settings))
+        except (Exception, SystemExit) as exc:  # as the worker reports it
+            self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
+            return
         self._functions = adapted.functions
         found = inspect_functions(self._functions)
         problems = adapter.problems or adapted.problems or found.problems

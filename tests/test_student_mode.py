@@ -101,3 +101,12 @@ def test_a_student_traceback_starts_at_the_students_own_code(tmp_path: Path) -> 
     assert error is not None and "ValueError: mine" in error.traceback
     frames = [line for line in error.traceback.splitlines() if line.strip().startswith("File ")]
     assert frames and all(str(broken) in frame for frame in frames), frames
+
+
+def test_a_module_whose_attributes_raise_is_an_import_error_as_in_the_worker(tmp_path: Path) -> None:
+    """Adapting a module reads its attributes, which student code can make raise."""
+    module = tmp_path / "mlp.py"
+    module.write_text("def __getattr__(name):\n    raise RuntimeError('no ' + name)\n")
+    student = InProcessStudent(str(module), get_plugin_manager())
+    assert student.api.import_error is not None
+    assert student.api.import_error.summary == f"importing {module} raised RuntimeError: no forward"

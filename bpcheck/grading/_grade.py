@@ -188,6 +188,7 @@ def student_spec(submission: Path) -> str:
 
 
 def check_isolation(isolation: str) -> None:
+    """Raise :class:`ConfigError` unless ``isolation`` is one of :data:`ISOLATIONS`."""
     if isolation not in ISOLATIONS:
         raise ConfigError("isolation", "the grading job", " or ".join(ISOLATIONS), isolation)
 

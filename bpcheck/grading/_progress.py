@@ -45,6 +45,7 @@ class Progress:
         )
 
     def tick(self, submission: str, check: str) -> None:
+        """One check result of ``submission`` made (ignored once it has finished)."""
         with self._lock:
             if submission in self._finished:
                 return
