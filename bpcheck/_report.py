@@ -64,7 +64,12 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 
 @functools.cache
 def _umask() -> int:
-    """This process's umask (read once: setting it is the only way to read it)."""
+    """This process's umask, read once: from ``/proc/self/status`` where Linux
+    has it, else by setting it and back (which races with threads creating files)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
