@@ -159,7 +159,7 @@ def bpcheck_write_report(report: RunReport, directory: Path) -> list[Path]:
         for result in heatmaps(report.checks)
     }
     keep = {path for path, _ in pictures.values()}
-    for old in directory.glob(pictures_of(stem)):
+    for old in pictures_of(directory, stem):
         if old not in keep:
             old.unlink(missing_ok=True)
     for path, picture in pictures.values():

@@ -88,6 +88,10 @@ def test_one_heatmap_per_distinct_diagnosis_named_by_pattern_an_earlier_ones_rem
         "mlp.partial.heatmap.activation_gating-relu-mse.png",
     ]
     assert "](mlp.heatmap.gradient_values-relu-mse.png)" in (tmp_path / "mlp.md").read_text()
+    other = tmp_path / "mlp.heatmap.x.heatmap.gradient_values-relu-mse.png"  # student mlp.heatmap.x's
+    other.write_bytes(b"\x89PNG")
+    write(RunReport("mlp", 0, "grade", "0", checks[:1]))
+    assert other.exists()
 
 
 def test_every_report_file_gets_the_mode_a_plain_open_gives(tmp_path: Path) -> None:

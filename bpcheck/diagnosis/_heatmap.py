@@ -13,12 +13,14 @@ import glob
 import importlib.util
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 
 from bpcheck._results import CheckResult, LayerRow, diagnosis_key
 
-#: The glob of a report's pictures, given its file stem (``mlp``, ``mlp.partial``).
+#: The glob of a report's pictures, given its file stem (``mlp``, ``mlp.partial``);
+#: :func:`pictures_of` narrows it to that report's own.
 PICTURES = "{stem}.heatmap.*.png"
 
 
@@ -32,9 +34,16 @@ def picture_name(stem: str, result: CheckResult) -> str:
     return f"{stem}.heatmap.{re.sub(r'[^A-Za-z0-9_.-]+', '-', result.name).strip('-')}.png"
 
 
-def pictures_of(stem: str) -> str:
-    """The glob that matches every picture of the report named ``stem``, and no other file."""
-    return PICTURES.format(stem=glob.escape(stem))
+def pictures_of(directory: Path, stem: str) -> list[Path]:
+    """Every picture in ``directory`` of the report named ``stem``, and no other
+    file: not the pictures of a report whose name merely starts with it
+    (``mlp.heatmap.x``'s, which the glob also matches)."""
+    prefix = f"{stem}.heatmap."
+    return [
+        path
+        for path in directory.glob(PICTURES.format(stem=glob.escape(stem)))
+        if ".heatmap." not in path.name[len(prefix) :]
+    ]
 
 
 def _rows(result: CheckResult) -> list[LayerRow]:
