@@ -14,7 +14,7 @@ from pathlib import Path
 from bpcheck import __version__
 from bpcheck._errors import ConfigError
 from bpcheck._options import RawOption
-from bpcheck._running import collect_checks, plan
+from bpcheck._running import collect_checks
 from bpcheck.grading._config import GradingConfig, find_config, load_config
 from bpcheck.grading._dask import dask_executor
 from bpcheck.grading._grade import (
@@ -24,6 +24,7 @@ from bpcheck.grading._grade import (
     Tick,
     _manager,
     grade_all,
+    planned_checks,
 )
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._pool import local_executor, pool_ticks
@@ -150,8 +151,7 @@ def _grade_with_progress(
             )
     if config.scheduler is None:
         _check_isolation_level()
-    checks_each = len(plan(collect_checks(_manager()), config.options))
-    progress = Progress(len(submissions), checks_each)
+    progress = Progress({submission.name: planned_checks(submission, config) for submission in submissions})
     with _engine(config, progress.tick) as (executor, tick):
         print(_banner(config, len(submissions), out), file=sys.stderr)
         outcomes = grade_all(

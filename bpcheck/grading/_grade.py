@@ -47,6 +47,7 @@ from bpcheck._report import write_atomically
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._running import (
     PlannedCheck,
+    RunOptions,
     collect_checks,
     plan,
     run_plan,
@@ -282,12 +283,7 @@ def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
     and said in the report."""
     manager = _manager()
     name = job.submission.name
-    spec = student_spec(job.submission.path)
-    try:
-        options = with_adapter(job.config.options, spec, job.config.course, manager)
-    except ConfigError as conflict:  # this code's adapter runs nothing the course grades
-        options = dataclasses.replace(job.config.options, adapter=_outside_the_course(conflict))
-    options = with_plugin_mistakes(options, manager)
+    options = submission_options(job.submission, job.config)
     limits, isolation = job.config.limits, job.isolation
     with open_student(job.submission.path, limits, isolation, options.adapter) as student:
         planned = plan(collect_checks(manager), options)
@@ -306,6 +302,23 @@ def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
         name, options.seed, options.profile, __version__, results, adapter=options.adapter.describe()
     )
     return report, status, isolation, detail
+
+
+def submission_options(submission: Submission, config: GradingConfig) -> RunOptions:
+    """The run options of ``submission``: the course's, with the adapter chosen
+    from its source (read with :mod:`ast`, a notebook's cells parsed as JSON:
+    nothing of it runs) and every plugin's mistakes."""
+    manager = _manager()
+    try:
+        options = with_adapter(config.options, student_spec(submission.path), config.course, manager)
+    except ConfigError as conflict:  # this code's adapter runs nothing the course grades
+        options = dataclasses.replace(config.options, adapter=_outside_the_course(conflict))
+    return with_plugin_mistakes(options, manager)
+
+
+def planned_checks(submission: Submission, config: GradingConfig) -> int:
+    """How many check results grading ``submission`` makes (its adapter's plan)."""
+    return len(plan(collect_checks(_manager()), submission_options(submission, config)))
 
 
 def _outside_the_course(conflict: ConfigError) -> Adapter:

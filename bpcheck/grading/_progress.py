@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sys
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -20,16 +21,17 @@ BAR_WIDTH = 28
 
 
 class Progress:
-    """Counts check results out of ``submissions`` × ``checks_each``; call
+    """Counts check results out of every submission's planned checks (``planned``
+    maps each submission's name to how many its adapter's plan holds); call
     :meth:`tick` per check result (from any thread) and :meth:`advance` per
     finished submission. A check heard twice (a cluster retrying a unit of
     work) counts once."""
 
-    def __init__(self, submissions: int, checks_each: int, stream: TextIO | None = None) -> None:
+    def __init__(self, planned: Mapping[str, int], stream: TextIO | None = None) -> None:
         """``stream`` defaults to the current ``sys.stderr``."""
-        self.submissions, self.stream = submissions, stream or sys.stderr
-        self.total = submissions * checks_each
-        self.checks_each = checks_each
+        self.submissions, self.stream = len(planned), stream or sys.stderr
+        self.planned = dict(planned)
+        self.total = sum(self.planned.values())
         self.done = 0
         self.interactive = self.stream.isatty()
         self._heard: dict[str, set[str]] = {}
@@ -39,9 +41,9 @@ class Progress:
     @property
     def checks(self) -> int:
         """Check results heard so far, a finished submission's all counted."""
-        unfinished = (h for name, h in self._heard.items() if name not in self._finished)
-        return self.checks_each * len(self._finished) + sum(
-            min(len(heard), self.checks_each) for heard in unfinished
+        unfinished = ((name, h) for name, h in self._heard.items() if name not in self._finished)
+        return sum(self.planned.get(name, 0) for name in self._finished) + sum(
+            min(len(heard), self.planned.get(name, 0)) for name, heard in unfinished
         )
 
     def tick(self, submission: str, check: str) -> None:

@@ -589,3 +589,17 @@ def test_check_results_reach_this_process_from_pool_processes() -> None:
         assert executor is not None
         executor.submit(tick, "alice", "api").result()  # called in a pool process
     assert heard == [("alice", "api")]
+
+
+def test_the_progress_counts_each_submissions_own_plan(tmp_path: Path) -> None:
+    """A course adapter plans fewer families than the functional contract: the
+    bar's total is each submission's own count of check results."""
+    config = load_config(None, {"max_examples": RawOption(2, "the tests")}, [])
+    dlai, functional = find_submissions(
+        [Path(__file__).parents[1] / "adapters" / "courses" / "dlai_deep.py", CORRECT]
+    )
+    job = GradeJob(dlai, content_hash(dlai.path), "", config, tmp_path, isolation="in-process")
+    graded = grade_submission(job)
+    assert graded.report is not None and graded.status == "graded"
+    assert _grade.planned_checks(dlai, config) == len(graded.report.checks)
+    assert _grade.planned_checks(dlai, config) < _grade.planned_checks(functional, config)

@@ -155,7 +155,7 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
 ):
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
-        progress = Progress(2, 3, stream)
+        progress = Progress({"alice": 3, "dave": 3}, stream)
         progress.advance(CLASS[0])
         progress.advance(dataclasses.replace(CLASS[3], fresh=False))
     assert log.getvalue().splitlines() == [
@@ -169,7 +169,7 @@ def test_progress_redraws_one_bar_on_a_terminal_and_logs_one_line_per_submission
 
 def test_the_bar_moves_with_each_check_result_and_counts_a_retried_check_once() -> None:
     terminal = Terminal()
-    progress = Progress(2, 4, terminal)
+    progress = Progress({"alice": 4, "bob": 4}, terminal)
     for check in ("api", "forward", "api"):  # the cluster ran alice's unit of work again
         progress.tick("alice", check)
     assert progress.checks == 2
@@ -178,7 +178,7 @@ def test_the_bar_moves_with_each_check_result_and_counts_a_retried_check_once() 
     progress.advance(CLASS[0])
     progress.tick("alice", "update")  # late news of a finished submission changes nothing
     assert progress.checks == 4
-    assert Progress(2, 4, io.StringIO()).interactive is False
+    assert Progress({"alice": 4, "bob": 4}, io.StringIO()).interactive is False
 
 
 def test_the_summary_says_once_where_student_code_ran(tmp_path: Path) -> None:
