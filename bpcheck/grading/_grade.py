@@ -278,9 +278,8 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
 def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
     """The report, the status, the isolation used, and why the worker stopped ("" if it did not).
 
-    The adapter is chosen here, in the grader, from the module's source (read
-    with :mod:`ast`, a notebook's cells parsed as JSON: nothing of it runs),
-    and said in the report."""
+    The adapter is chosen in the grader (:func:`submission_options`), and said
+    in the report."""
     manager = _manager()
     name = job.submission.name
     options = submission_options(job.submission, job.config)
