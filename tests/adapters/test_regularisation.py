@@ -92,8 +92,9 @@ def test_each_disagreement_between_the_penalty_and_the_gradients_is_caught_and_n
     assert result.status == "failed" and words in result.message
     assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
     assert result.counterexample is not None
-    assert all(abs(b) >= 0.25 for name, values in result.counterexample["arrays"].items()
-               if name.startswith("params['b") for b in values)
+    biases = [b for name, values in result.counterexample["arrays"].items()
+              if name.startswith("params['b") for b in values]
+    assert biases and all(abs(b) >= 0.25 for b in biases)
 
 
 #: Functions (batch-first, W of shape (in, out), flat biases, class indices)
