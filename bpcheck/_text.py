@@ -90,10 +90,14 @@ def failure_text(result: CheckResult) -> str:
     return "\n".join(parts)
 
 
+def failure_headline(result: CheckResult) -> str:
+    """A failure in one line: its first diagnosis's summary, else its message's first line."""
+    return result.diagnoses[0]["summary"] if result.diagnoses else _first_line(result.message)
+
+
 def repeated_failure_text(result: CheckResult, first: str) -> str:
     """The one line shown for a failure whose diagnosis ``first`` already showed in full."""
-    what = result.diagnoses[0]["summary"] if result.diagnoses else _first_line(result.message)
-    return f"Same diagnosis as {first} above: {what}"
+    return f"Same diagnosis as {first} above: {failure_headline(result)}"
 
 
 def first_per_diagnosis(results: Sequence[CheckResult]) -> list[CheckResult]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pluggy
 import pytest
+from _pytest._code.code import ReprEntryNative, ReprExceptionInfo, ReprFileLocation, ReprTraceback
 
 from bpcheck import __version__
 from bpcheck._errors import ConfigError, PluginError
@@ -40,7 +41,7 @@ from bpcheck._sandbox.loading import student_name
 from bpcheck._locate import locate_student
 from bpcheck._student import DEFAULT_TIMEOUT, InProcessStudent
 from bpcheck._results import diagnosis_key
-from bpcheck._text import failure_text, last_screen, repeated_failure_text
+from bpcheck._text import failure_headline, failure_text, last_screen, repeated_failure_text
 from bpcheck.grading._config import course_entries
 
 #: (command-line flag, ini name, RunOptions field or None, help)
@@ -108,6 +109,24 @@ class BpcheckFailed(Exception):
         self.result = result
 
 
+def failure_repr(block: str, headline: str, path: Path) -> ReprExceptionInfo:
+    """A failure as pytest shows it: ``block`` in full where the failures are
+    shown, and only ``headline`` after the test's id in the short summary and as
+    the JUnit XML failure message.
+
+    A plain string would do for the first, but pytest then repeats the whole
+    string in the short summary under ``-vv`` and wherever the ``CI`` variable is
+    set (a course's autograder, say). The native-traceback form is the one pytest
+    and pytest-xdist serialise and print verbatim.
+    """
+    return ReprExceptionInfo(
+        reprtraceback=ReprTraceback(
+            reprentries=[ReprEntryNative([block + "\n"])], extraline=None, style="native"
+        ),
+        reprcrash=ReprFileLocation(path=str(path), lineno=0, message=headline),
+    )
+
+
 class BpcheckItem(pytest.Item):
     """One planned check against the student."""
 
@@ -128,7 +147,8 @@ class BpcheckItem(pytest.Item):
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         if isinstance(excinfo.value, BpcheckFailed):
-            return self.session_plugin.failure_block(excinfo.value.result, self.config)
+            result = excinfo.value.result
+            return failure_repr(failure_text(result), failure_headline(result), self.path)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, None, str]:
@@ -175,15 +195,7 @@ class BpcheckSession:
         self.report: RunReport | None = None
         #: The failure shown in full for each distinct diagnosis, by its key.
         self._shown: dict[tuple[str, ...], str] = {}
-
-    def failure_block(self, result: CheckResult, config: pytest.Config) -> str:
-        """A failure in full the first time its diagnosis shows (every time with
-        ``-v``), else one line pointing at the first."""
-        key = diagnosis_key(result)
-        first = self._shown.setdefault(key, result.name)
-        if first == result.name or config.get_verbosity() > 0:
-            return failure_text(result)
-        return repeated_failure_text(result, first)
+        self.verbosity = 0
 
     def adapt(self) -> None:
         """Choose the student's adapter, once conftest.py plugins are registered."""
@@ -268,7 +280,24 @@ class BpcheckSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
-                self.results.append(CheckResult.from_json(json.loads(str(value))))
+                result = CheckResult.from_json(json.loads(str(value)))
+                self.results.append(result)
+                if report.failed:
+                    self._shorten_repeated(report, result)
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.verbosity = session.config.get_verbosity()
+
+    def _shorten_repeated(self, report: pytest.TestReport, result: CheckResult) -> None:
+        """Show a failure in full the first time its diagnosis arrives (every time
+        with ``-v``), else as one line pointing at the first. Decided here, where
+        every report arrives (the xdist controller's too), so that one diagnosis
+        shows in full once however many workers found it."""
+        first = self._shown.setdefault(diagnosis_key(result), result.name)
+        if first != result.name and self.verbosity == 0:
+            report.longrepr = failure_repr(
+                repeated_failure_text(result, first), failure_headline(result), Path(report.fspath)
+            )
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Write the report, unless the run was interrupted (Ctrl-C): then none is

@@ -179,6 +179,8 @@ def test_xdist_runs_the_same_items_with_the_controllers_seed(pytester: pytest.Py
     assert report["seed"] == 5
     ids = _item_ids(pytester, "--student=buggy.py")
     assert [f"bpcheck::{c['id']}" + (f"[{c['family']}]" if c["family"] else "") for c in report["checks"]] == ids
+    # Both workers found the one mistake: the controller still shows it in full once.
+    assert sum(line.startswith("Minimal counterexample:") for line in result.outlines) == 1
 
 
 def test_with_student_only_the_checks_run_unless_test_paths_are_named(
@@ -227,11 +229,18 @@ def test_a_conftest_plugin_can_contribute_a_mistake_that_gets_named(pytester: py
     result.stdout.fnmatch_lines(["*weight_decay_in_gradient*"])
 
 
+@pytest.mark.parametrize("on_ci", [False, True], ids=["terminal", "CI"])
 def test_one_mistake_shows_once_in_full_and_the_run_ends_with_its_diagnosis(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, on_ci: bool
 ) -> None:
     """The README's failing example, run as a student runs it (every family, the
-    student profile): under 150 lines, the diagnosis and its fix in the last 40."""
+    student profile): under 150 lines, the diagnosis and its fix in the last 40.
+    The same on a CI system (``CI`` set), where pytest's short summary prints each
+    failure's whole message: there it is the diagnosis's one line."""
+    for variable in ("CI", "BUILD_NUMBER"):
+        monkeypatch.delenv(variable, raising=False)
+    if on_ci:
+        monkeypatch.setenv("CI", "true")
     result = pytester.runpytest(
         f"--student={BOB}", "--bpcheck-seed=3", "--bpcheck-examples=5", "-p", "no:cacheprovider"
     )
@@ -239,6 +248,8 @@ def test_one_mistake_shows_once_in_full_and_the_run_ends_with_its_diagnosis(
     lines = result.outlines
     failed = sum(line.startswith("FAILED bpcheck::") for line in lines)
     assert failed > 10 and len(lines) < 150, len(lines)
+    headline = "FAILED bpcheck::gradient_values[relu-mse] - Layer 1 (relu): your δ mi"
+    assert any(line.startswith(headline) for line in lines)
     assert sum(line.startswith("Minimal counterexample:") for line in lines) == 1
     assert sum(line.startswith("Same diagnosis as ") for line in lines) == failed - 1
     last = "\n".join(lines[-40:])
@@ -248,8 +259,11 @@ def test_one_mistake_shows_once_in_full_and_the_run_ends_with_its_diagnosis(
     assert lines[-1].startswith("=") and "failed" in lines[-1]
 
 
-def test_v_shows_every_failure_in_full(pytester: pytest.Pytester, buggy: Path) -> None:
-    result = pytester.runpytest("--student=buggy.py", "-v", "-k", "gradient_values", *QUICK)
+@pytest.mark.parametrize("verbose", ["-v", "-vv"])
+def test_v_shows_every_failure_in_full(pytester: pytest.Pytester, buggy: Path, verbose: str) -> None:
+    """Each failure in full, once each: -vv (where pytest's short summary prints
+    whole messages) does not repeat them there."""
+    result = pytester.runpytest("--student=buggy.py", verbose, "-k", "gradient_values", *QUICK)
     failed = sum(line.startswith("FAILED bpcheck::") for line in result.outlines)
     assert failed == 2
     assert sum(line.startswith("Minimal counterexample:") for line in result.outlines) == failed
