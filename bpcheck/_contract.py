@@ -30,11 +30,17 @@ def gradient_name(parameter: str) -> str:
 
 @dataclass(frozen=True)
 class Architecture:
-    """A network: ``widths`` = (n0, n1, ..., nL), one activation per layer, and a loss."""
+    """A network: ``widths`` = (n0, n1, ..., nL), one activation per layer, and a loss.
+
+    ``biases``: whether each layer has a bias bℓ (the lesson's z = W a + b). A
+    network without biases (z = W a) has no bℓ among its parameters and no dbℓ
+    among the gradients a student owes.
+    """
 
     widths: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
+    biases: bool = True
 
     def __post_init__(self) -> None:
         if len(self.widths) != len(self.activations) + 1:
@@ -51,15 +57,17 @@ class Architecture:
         shapes: dict[str, tuple[int, int]] = {}
         for layer in range(1, self.depth + 1):
             shapes[f"W{layer}"] = (self.widths[layer], self.widths[layer - 1])
-            shapes[f"b{layer}"] = (self.widths[layer], 1)
+            if self.biases:
+                shapes[f"b{layer}"] = (self.widths[layer], 1)
         return shapes
 
     def describe(self) -> str:
-        """``2 → 3 relu → 1 linear, mse``: readable in a failure message."""
+        """``2 → 3 relu → 1 linear, mse``: readable in a failure message
+        (``…, mse, no biases`` for a network without them)."""
         layers = " → ".join(
             f"{width} {activation}" for width, activation in zip(self.widths[1:], self.activations, strict=True)
         )
-        return f"{self.widths[0]} → {layers}, {self.loss}"
+        return f"{self.widths[0]} → {layers}, {self.loss}" + ("" if self.biases else ", no biases")
 
 
 @dataclass(frozen=True, order=True)

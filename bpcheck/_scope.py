@@ -44,6 +44,9 @@ class Scope:
     ``excluded_checks`` are checks outside the course's conventions.
     ``regularised``: the course's API takes an L2 regularisation strength
     (CS231n's ``reg``), so that the ``regularisation`` check applies.
+    ``biases``: False for a course whose networks have none (z = W a): the
+    strategies then draw no bℓ, no dbℓ is asked for, and the checks that
+    judge only biases are not applicable.
     """
 
     hidden_activations: tuple[str, ...] = HIDDEN_ACTIVATIONS
@@ -58,6 +61,7 @@ class Scope:
     hard_labels: bool = False
     excluded_checks: tuple[str, ...] = ()
     regularised: bool = False
+    biases: bool = True
 
     def outputs_for(self, loss: str) -> tuple[str, ...]:
         """The output activations this scope draws for ``loss``."""
@@ -99,7 +103,8 @@ class Scope:
             if self.square_hidden and len(widths) > 2:
                 widths_ok = widths_ok and len(set(widths[1:-1])) == 1
         return (
-            architecture.depth in self.depths
+            architecture.biases == self.biases
+            and architecture.depth in self.depths
             and architecture.loss in self.losses
             and activations[-1] in self.outputs_for(architecture.loss)
             and hidden_ok
@@ -134,6 +139,8 @@ class Scope:
         ]
         if self.hard_labels:
             parts.append("hard labels")
+        if not self.biases:
+            parts.append("no biases")
         if self.regularised:
             parts.append("L2 regularisation")
         if self.excluded_checks:
@@ -153,6 +160,7 @@ SCOPE_KEYS: dict[str, str] = {
     "output_activations": f"a list of names from {', '.join(OUTPUTS)}",
     "hard_labels": "true or false",
     "excluded_checks": "a list of check ids",
+    "biases": "true or false (false: the networks have no biases, z = W a)",
 }
 
 
@@ -178,7 +186,7 @@ def _scope_value(key: str, value: Any, source: str) -> dict[str, Any]:
         if not _whole(value):
             raise bad
         return {key: value}
-    if key in ("square_hidden", "hard_labels"):
+    if key in ("square_hidden", "hard_labels", "biases"):
         if not isinstance(value, bool):
             raise bad
         return {key: value}

@@ -84,6 +84,7 @@ def architectures(
     widths: Sequence[int] | None = None,
     output_width: int | None = None,
     square_hidden: bool = False,
+    biases: bool = True,
 ) -> st.SearchStrategy[Architecture]:
     """Networks of ``min_depth``..``max_depth`` layers, ``min_width``..``max_width`` units.
 
@@ -97,7 +98,8 @@ def architectures(
 
     ``widths`` (n0, …, nL) fixes every size, and so the depth, overriding the
     depth and width bounds; ``output_width`` fixes nL alone; ``square_hidden``
-    makes every hidden layer as wide as the first.
+    makes every hidden layer as wide as the first. ``biases=False`` draws
+    networks without biases (z = W a).
     """
     if widths is not None:
         if isinstance(widths, str) or not isinstance(widths, Sequence) or len(widths) < 2:
@@ -152,7 +154,9 @@ def architectures(
         output_width,
         bool(square_hidden),
     )
-    return _architectures(hidden, tuple(pairings), shape)
+    if not isinstance(biases, bool):
+        raise InvalidArgument(f"Expected bool but got biases={biases!r} (type={type(biases).__name__})")
+    return _architectures(hidden, tuple(pairings), shape, biases)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,11 @@ class _Shape:
 
 @st.composite
 def _architectures(
-    draw: st.DrawFn, hidden: tuple[str, ...], pairings: tuple[tuple[str, str], ...], shape: _Shape
+    draw: st.DrawFn,
+    hidden: tuple[str, ...],
+    pairings: tuple[tuple[str, str], ...],
+    shape: _Shape,
+    biases: bool,
 ) -> Architecture:
     loss, output = pairings[0] if len(pairings) == 1 else draw(st.sampled_from(pairings))
     if shape.widths is not None:
@@ -182,7 +190,7 @@ def _architectures(
         activations = hidden * (depth - 1) + (output,)
     else:
         activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
-    return Architecture(widths, activations, loss)
+    return Architecture(widths, activations, loss, biases)
 
 
 def _draw_widths(draw: st.DrawFn, depth: int, min_output: int, shape: _Shape) -> tuple[int, ...]:
@@ -271,29 +279,71 @@ def _seeds() -> st.SearchStrategy[int]:
 
 
 def repair_kinks(case: Case, margin: float = DEFAULT_KINK_MARGIN) -> Case:
-    """``case`` with ReLU biases nudged so every ReLU pre-activation has |z| ≥ margin.
+    """``case`` with ReLU pre-activations moved so every one has |z| ≥ margin.
 
     Layer by layer, each ReLU unit whose pre-activations come within ``margin``
-    of 0 gets the nearest bias that clears them all. Nothing else changes, so
-    finite differences never straddle a kink.
+    of 0 gets the nearest bias that clears them all. In a network without
+    biases its weights change instead, each by the least that clears the
+    examples it moves (at most :data:`MAX_WEIGHT_SHIFT`; an example whose
+    inputs to the unit are too small for that is left as it is, since no
+    weight moves its pre-activation either). Nothing else changes, so finite
+    differences never straddle a kink.
     """
     params = {name: value.copy() for name, value in case.params.items()}
     A = case.X
     for layer, activation in enumerate(case.architecture.activations, start=1):
-        W, b = params[f"W{layer}"], params[f"b{layer}"]
+        W, b = params[f"W{layer}"], params.get(f"b{layer}")
         if activation == "relu":
             products = W @ A
             for unit in range(W.shape[0]):
-                b[unit, 0] = _clear_bias(products[unit], b[unit, 0], margin)
-        A = reference.ACTIVATIONS[activation][0](W @ A + b)
+                if b is not None:
+                    b[unit, 0] = _nearest_clear(products[unit], np.ones(A.shape[1]), b[unit, 0], margin)
+                else:
+                    _clear_by_weight(W[unit], products[unit], A, margin)
+        A = reference.ACTIVATIONS[activation][0](W @ A + (0.0 if b is None else b))
     return case.with_params(params)
 
 
-def _clear_bias(products: Array, bias: float, margin: float) -> float:
-    """The bias nearest ``bias`` with |product + bias| ≥ margin for every product."""
-    candidates = [bias] + [edge for p in products for edge in (-p - margin, -p + margin)]
-    clear = [t for t in candidates if np.all(np.abs(products + t) >= margin * (1 - 1e-9))]
-    return float(min(clear, key=lambda t: abs(t - bias)))
+#: The largest change :func:`repair_kinks` makes to a weight of a network without biases.
+MAX_WEIGHT_SHIFT = 1.0
+
+
+def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> None:
+    """Clear a unit's pre-activations ``products = row @ A`` by changing its
+    weights ``row`` in place, one entry at a time, each by the least that
+    clears every example it moves (at most :data:`MAX_WEIGHT_SHIFT`). Examples
+    whose inputs are too small for such a change to clear them are left."""
+    reachable = np.abs(A).max(axis=0) * MAX_WEIGHT_SHIFT >= 2 * margin
+    for _ in range(row.shape[0]):
+        near = reachable & (np.abs(products) < margin * (1 - 1e-9))
+        if not near.any():
+            return
+        best: tuple[float, int, float] | None = None
+        for k in range(row.shape[0]):
+            moving = reachable & (A[k] != 0)
+            if not (near & moving).any():
+                continue
+            others = products[moving] - row[k] * A[k, moving]
+            weight = _nearest_clear(others, A[k, moving], row[k], margin)
+            shift = abs(weight - row[k])
+            if 0 < shift <= MAX_WEIGHT_SHIFT and (best is None or shift < best[0]):
+                best = (shift, k, weight)
+        if best is None:
+            return
+        _, k, weight = best
+        products = products + (weight - row[k]) * A[k]
+        row[k] = weight
+
+
+def _nearest_clear(products: Array, direction: Array, value: float, margin: float) -> float:
+    """The ``t`` nearest ``value`` with |products + t·direction| ≥ margin
+    everywhere; ``value`` itself when no ``t`` clears them all."""
+    moving = direction != 0
+    edges = [
+        (-p + sign * margin) / d for p, d in zip(products[moving], direction[moving], strict=True) for sign in (-1, 1)
+    ]
+    clear = [t for t in [value, *edges] if np.all(np.abs(products + t * direction) >= margin * (1 - 1e-9))]
+    return float(min(clear, key=lambda t: abs(t - value))) if clear else float(value)
 
 
 # ---------------------------------------------------------------------- cases

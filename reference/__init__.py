@@ -131,13 +131,14 @@ def forward(
 ) -> tuple[Array, dict[str, Array]]:
     """z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾ and a⁽ˡ⁾ = f_ℓ(z⁽ˡ⁾) for ℓ = 1..L.
 
-    Returns (AL, cache) where cache holds "A0".."AL" and "Z1".."ZL".
+    Returns (AL, cache) where cache holds "A0".."AL" and "Z1".."ZL". A network
+    without biases has no "bℓ" in ``params``: then z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾.
     """
     A = np.asarray(X, dtype=np.float64)
     cache = {"A0": A}
     for layer, name in enumerate(activations, start=1):
         f, _ = ACTIVATIONS[name]
-        Z = params[f"W{layer}"] @ A + params[f"b{layer}"]
+        Z = params[f"W{layer}"] @ A + params.get(f"b{layer}", 0.0)
         A = f(Z)
         cache[f"Z{layer}"], cache[f"A{layer}"] = Z, A
     return A, cache
@@ -154,7 +155,8 @@ def backward(
 
     δ⁽ᴸ⁾ = ŷ − y for sigmoid+bce and softmax+cce, else ∂L/∂ŷ ⊙ f_L′(z⁽ᴸ⁾);
     δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾) ⊙ f_ℓ′(z⁽ˡ⁾);
-    ∂L/∂W⁽ˡ⁾ = δ⁽ˡ⁾ (a⁽ˡ⁻¹⁾)ᵀ and ∂L/∂b⁽ˡ⁾ = Σ over the batch of δ⁽ˡ⁾.
+    ∂L/∂W⁽ˡ⁾ = δ⁽ˡ⁾ (a⁽ˡ⁻¹⁾)ᵀ and ∂L/∂b⁽ˡ⁾ = Σ over the batch of δ⁽ˡ⁾
+    (only for the biases ``params`` has: a network without them has no dbℓ).
     """
     L = len(activations)
     Y = np.asarray(Y, dtype=np.float64)
@@ -167,7 +169,8 @@ def backward(
     grads: dict[str, Array] = {}
     for layer in range(L, 0, -1):
         grads[f"dW{layer}"] = delta @ cache[f"A{layer - 1}"].T
-        grads[f"db{layer}"] = delta.sum(axis=1, keepdims=True)
+        if f"b{layer}" in params:
+            grads[f"db{layer}"] = delta.sum(axis=1, keepdims=True)
         if layer > 1:
             f_prime = ACTIVATIONS[activations[layer - 2]][1]
             delta = (params[f"W{layer}"].T @ delta) * f_prime(cache[f"Z{layer - 1}"])

@@ -38,6 +38,7 @@ DETERMINISTIC = settings(derandomize=True, database=None, deadline=None)
         (lambda: strategies.parameters((2, 3)), "Expected Architecture but got architecture=(2, 3)"),
         (lambda: strategies.cases(architecture=Architecture((1, 1), ("linear",), "mse")), "Expected a strategy"),
         (lambda: strategies.cases(kink_margin=-1), "kink_margin=-1 must be a number ≥ 0"),
+        (lambda: strategies.architectures(biases="no"), "Expected bool but got biases='no' (type=str)"),
     ],
 )
 def test_bad_arguments_are_rejected_with_a_formula(make: Any, message: str) -> None:
@@ -121,3 +122,29 @@ def test_kink_repair_moves_only_biases_that_need_it() -> None:
     )
     assert case.params["b1"][1, 0] == 3.0
     assert abs(case.params["b1"][0, 0]) >= 0.05 and abs(case.params["b1"][0, 0] - 0.01) <= 0.05
+
+
+def test_networks_without_biases_have_no_b_and_no_relu_kink() -> None:
+    """Kink repair moves weights where there is no bias: every ReLU
+    pre-activation is at least the margin from 0, or its unit's inputs are all
+    about 0 (then no capped change of weight can move it, and none is made)."""
+    drawn = draws(
+        strategies.cases(
+            architecture=strategies.architectures(hidden_activations=["relu"], min_depth=2, biases=False)
+        ),
+        count=150,
+    )
+    assert all(not case.architecture.biases and set(case.params) == {f"W{l}" for l in range(1, case.architecture.depth + 1)} for case in drawn)
+    repaired = 0
+    for case in drawn:
+        _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+        for layer, activation in enumerate(case.architecture.activations, start=1):
+            if activation != "relu":
+                continue
+            Z, A = cache[f"Z{layer}"], cache[f"A{layer - 1}"]
+            near = np.abs(Z) < strategies.DEFAULT_KINK_MARGIN * (1 - 1e-9)
+            # examples whose inputs are too small for a capped weight change to clear
+            stuck = np.abs(A).max(axis=0) * strategies.MAX_WEIGHT_SHIFT < 2 * strategies.DEFAULT_KINK_MARGIN
+            assert not np.any(near & ~stuck[None, :]), (case.describe(), Z)
+            repaired += int(np.any(np.abs(Z) < 1.0))
+    assert repaired > 20  # the margin was tested, not passed by luck

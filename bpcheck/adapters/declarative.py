@@ -14,7 +14,7 @@ optional (see ``docs/adapters/declarative.md``)::
     backward_returns = ["grads"]     # from grads, loss, weight_gradients, bias_gradients, _
     layout = "batch_by_features"     # or features_by_batch
     weights = "in_out"               # or out_in
-    bias = "flat"                    # column (out, 1), row (1, out), flat (out,), augmented
+    bias = "flat"                    # column (out, 1), row (1, out), flat (out,), augmented, absent
     labels = "indices"               # or one_hot
     reduction = "sum"                # or mean
     scale = 0.5                      # the course's loss is scale × the lesson's (½ in squared error)
@@ -25,7 +25,7 @@ Where the API takes an L2 strength, its backward must return the loss too
 scope.
 
 Default scope: the functional contract's, with hard labels and no mse when
-labels are class indices. It is chosen whenever the configuration has the
+labels are class indices, and networks without biases for ``bias = "absent"``. It is chosen whenever the configuration has the
 table; naming it without one is a configuration error.
 """
 
@@ -48,7 +48,7 @@ _CHOICES = {
     "output": ("probabilities", "logits"),
     "layout": ("features_by_batch", "batch_by_features"),
     "weights": ("out_in", "in_out"),
-    "bias": ("column", "row", "flat", "augmented"),
+    "bias": ("column", "row", "flat", "augmented", "absent"),
     "labels": ("one_hot", "indices"),
     "reduction": ("mean", "sum"),
 }
@@ -151,10 +151,10 @@ def settings_of(table: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def _scope(settings: Mapping[str, Any]) -> Scope:
-    regularised = regularises(settings)
+    common = {"regularised": regularises(settings), "biases": settings["bias"] != "absent"}
     if settings["labels"] == "indices":
-        return Scope(losses=("bce", "cce"), hard_labels=True, regularised=regularised)
-    return Scope(regularised=regularised)
+        return Scope(losses=("bce", "cce"), hard_labels=True, **common)
+    return Scope(**common)
 
 
 def _vocabulary(settings: Mapping[str, Any], source: str) -> Vocabulary:

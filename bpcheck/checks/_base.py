@@ -190,6 +190,7 @@ def family_cases(context: CheckContext) -> st.SearchStrategy[Case]:
             widths=scope.widths,
             output_width=scope.output_width,
             square_hidden=scope.square_hidden,
+            biases=scope.biases,
         ),
         hard_labels=scope.hard_labels,
     )

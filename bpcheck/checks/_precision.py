@@ -90,9 +90,10 @@ def float32_departure(case: Case) -> float:
     A = case.X.astype(np.float32)
     with np.errstate(all="ignore"):
         for layer, name in enumerate(activations, start=1):
-            W = case.params[f"W{layer}"].astype(np.float32)
-            b = case.params[f"b{layer}"].astype(np.float32)
-            A = reference.ACTIVATIONS[name][0](W @ A + b).astype(np.float32)
+            Z = case.params[f"W{layer}"].astype(np.float32) @ A
+            if f"b{layer}" in case.params:  # a network without biases has none
+                Z = Z + case.params[f"b{layer}"].astype(np.float32)
+            A = reference.ACTIVATIONS[name][0](Z).astype(np.float32)
         return relative_error(A, exact, floor=1e-300)
 
 

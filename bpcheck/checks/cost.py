@@ -77,7 +77,7 @@ def cost_case(scope: Scope, families: tuple[Family, ...]) -> Case:
     widths = cost_widths(scope, family.loss)
     output = scope.outputs_for(family.loss)[0]
     activations = (family.hidden,) * (len(widths) - 2) + (output,)
-    architecture = Architecture(widths, activations, family.loss)
+    architecture = Architecture(widths, activations, family.loss, scope.biases)
     rng = np.random.default_rng(20261201)
     params = {
         name: rng.normal(0.0, 1.0, shape) / np.sqrt(architecture.widths[int(name[1:]) - 1])

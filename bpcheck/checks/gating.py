@@ -10,7 +10,7 @@ import numpy as np
 from bpcheck._contract import Array, Case
 from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call
-from bpcheck.checks._base import at_least, check, family_cases
+from bpcheck.checks._base import check, family_cases
 from bpcheck.checks._context import CheckContext, gradient_call
 from bpcheck.checks._differences import case_seed
 from bpcheck.checks._expect import expect
@@ -29,23 +29,46 @@ def _gated(activation: str, Z: Array) -> Array:
 
 
 @per_case
-def gated_case(case: Case) -> Case:
+def gated_case(case: Case) -> Case | None:
     """``case`` with one hidden unit, chosen by the case's seed, forced dead
-    (ReLU) or saturated (sigmoid, tanh) across the whole batch."""
-    choice = case_seed(case)
-    hidden = case.architecture.depth - 1
-    layer = 1 + choice % hidden
-    unit = choice // hidden % case.architecture.widths[layer]
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
-    params = {name: value.copy() for name, value in case.params.items()}
-    reach = float(np.max(np.abs(params[f"W{layer}"][unit] @ cache[f"A{layer - 1}"]))) + 1.0
-    offset = -reach if case.architecture.activations[layer - 1] == "relu" else reach + SATURATED
-    params[f"b{layer}"][unit, 0] = offset
-    return case.with_params(params)
+    (ReLU) or saturated (sigmoid, tanh) across the whole batch: by its bias,
+    or, in a network without biases, by the least-squares weights that put
+    every pre-activation there (trying the other units when the batch's inputs
+    allow that for none of it; None when they allow it for no unit)."""
+    architecture, choice = case.architecture, case_seed(case)
+    hidden = architecture.depth - 1
+    _, cache = reference.forward(case.params, case.X, architecture.activations)
+    chosen = 1 + choice % hidden
+    chosen_unit = (chosen, choice // hidden % architecture.widths[chosen])
+    others = [(layer, unit) for layer in range(1, hidden + 1) for unit in range(architecture.widths[layer])]
+    for layer, unit in [chosen_unit, *(other for other in others if other != chosen_unit)]:
+        params = {name: value.copy() for name, value in case.params.items()}
+        inputs, activation = cache[f"A{layer - 1}"], architecture.activations[layer - 1]
+        reach = float(np.max(np.abs(params[f"W{layer}"][unit] @ inputs))) + 1.0
+        target = -reach if activation == "relu" else reach + SATURATED
+        if architecture.biases:
+            params[f"b{layer}"][unit, 0] = target
+            return case.with_params(params)
+        row, *_ = np.linalg.lstsq(inputs.T, np.full(inputs.shape[1], target), rcond=None)
+        if _gated(activation, (row @ inputs)[None, :])[0]:
+            params[f"W{layer}"][unit] = row
+            return case.with_params(params)
+    return None
+
+
+def _gatable(case: Case) -> Case | None:
+    """The shared cases at least two layers deep in which a unit can be gated."""
+    return case if case.architecture.depth >= 2 and gated_case(case) is not None else None
+
+
+def _gated_case(case: Case) -> Case:
+    gated = gated_case(case)
+    assert gated is not None, "prepare=_gatable keeps only cases with a gated unit"
+    return gated
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
-    return [gradient_call(gated_case(case))]
+    return [gradient_call(_gated_case(case))]
 
 
 @check(
@@ -54,30 +77,32 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
     "zero row in dW and a zero entry in db.",
     points=10,
     cases=family_cases,
-    prepare=at_least(depth=2),
+    prepare=_gatable,
     requests=_requests,
     applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
     applies_within=lambda scope: scope.depths.stop > 2,
     outside_scope="the assignment's networks have no hidden layer to gate",
 )
 def activation_gating(context: CheckContext, case: Case) -> None:
-    case = gated_case(case)
+    case = _gated_case(case)
     reply = context.gradients(case)
     grads = context.usable_gradients(reply, case)
     _, cache = reference.forward(case.params, case.X, case.architecture.activations)
     leaks = []
     for layer, activation in enumerate(case.architecture.activations[:-1], start=1):
-        dW, db = grads[f"dW{layer}"], grads[f"db{layer}"]
-        scale = max(float(np.abs(dW).max()), float(np.abs(db).max()), 1.0)
+        # A unit's row of dW, and its entry of db where the network has biases.
+        rows = [(key, grads[key]) for key in (f"dW{layer}", f"db{layer}") if key in grads]
+        scale = max(*(float(np.abs(value).max()) for _, value in rows), 1.0)
         for unit in np.flatnonzero(_gated(activation, cache[f"Z{layer}"])):
             allowed = 0.0 if activation == "relu" else VANISHING * scale
-            leak = max(float(np.abs(dW[unit]).max()), float(np.abs(db[unit]).max()))
+            leak = max(float(np.abs(value[unit]).max()) for _, value in rows)
             if leak > allowed:
                 z = cache[f"Z{layer}"][unit]
                 leaks.append(
                     f"layer {layer} ({activation}) unit {unit}: z in [{z.min():.3g}, {z.max():.3g}] "
                     f"so f′(z) {'= 0' if activation == 'relu' else '≈ 0'}, yet "
-                    f"|dW{layer}[{unit}]|, |db{layer}[{unit}]| reach {leak:.3g}"
+                    + ", ".join(f"|{key}[{unit}]|" for key, _ in rows)
+                    + f" reach{'es' if len(rows) == 1 else ''} {leak:.3g}"
                 )
     expect(
         not leaks,

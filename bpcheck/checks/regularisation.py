@@ -54,19 +54,21 @@ def with_nonzero_parameters(case: Case) -> Case:
 @per_case
 def regularised_calls(case: Case) -> tuple[RegularisedCall, ...]:
     """The student's loss and gradients with λ and without, at the case's
-    parameters, then with every bias zeroed (the same objects each time)."""
+    parameters, then with every bias zeroed (the same objects each time; a
+    network without biases has only the first two)."""
     architecture = case.architecture
     zeroed = {name: value if name.startswith("W") else np.zeros_like(value) for name, value in case.params.items()}
     return tuple(
         RegularisedCall(params, case.X, case.Y, architecture.activations, architecture.loss, reg)
-        for params in (case.params, zeroed)
+        for params in ((case.params, zeroed) if architecture.biases else (case.params,))
         for reg in (REG, 0.0)
     )
 
 
 @dataclass(frozen=True)
 class Penalty:
-    """The L2 terms of one case, per kind of parameter ("W", "b"): the loss's
+    """The L2 terms of one case, per kind of parameter ("W", and "b" where the
+    network has biases: the keys of ``coefficient``): the loss's
     coefficient a_K (its penalty is Σ a_K ‖K‖²), and per parameter how the
     gradients change with λ (``got``), how they should (2 a_K K,
     ``expected``) and the size of a plain L2 term, λ·K (``unit``)."""
@@ -131,10 +133,14 @@ def penalty_of(case: Case, replies: Sequence[Reply], grads: Sequence[dict[str, A
     """The :class:`Penalty` of ``case`` from the replies to :func:`regularised_calls`
     and their gradients (the contract's keys, checked)."""
     losses = [float(reply.loss) for reply in replies]  # type: ignore[arg-type]
-    total, weights = losses[0] - losses[1], losses[2] - losses[3]
-    squares = {kind: sum(float(np.sum(v * v)) for n, v in case.params.items() if n[0] == kind) for kind in KINDS}
-    coefficient = {"W": weights / squares["W"], "b": (total - weights) / squares["b"]}
     params = case.params
+    squares = {kind: sum(float(np.sum(v * v)) for n, v in params.items() if n[0] == kind) for kind in KINDS}
+    total = losses[0] - losses[1]
+    if not case.architecture.biases:
+        coefficient = {"W": total / squares["W"]}
+    else:
+        weights = losses[2] - losses[3]
+        coefficient = {"W": weights / squares["W"], "b": (total - weights) / squares["b"]}
     return Penalty(
         coefficient,
         got={name: grads[0][f"d{name}"] - grads[1][f"d{name}"] for name in params},
@@ -190,13 +196,14 @@ def regularisation(context: CheckContext, case: Case) -> None:
             case=case,
         ) from None
     penalty = penalty_of(case, replies, grads)
-    if not penalty.in_loss("W") and not penalty.in_loss("b") and penalty.close("W", 0.0) and penalty.close("b", 0.0):
+    kinds = list(penalty.coefficient)
+    if not any(penalty.in_loss(kind) or not penalty.close(kind, 0.0) for kind in kinds):
         raise CheckFailure(
             f"with reg = {REG:g} neither your loss nor your gradients change: the L2 penalty "
             "(the course's ½·reg·Σ‖W‖², added to the loss, and reg·W added to each dW) is missing",
             case=case,
         )
-    wrong = [kind for kind in KINDS if not penalty.close(kind, 1.0)]
+    wrong = [kind for kind in kinds if not penalty.close(kind, 1.0)]
     if wrong:
         raise CheckFailure(
             "your gradients do not follow your loss's L2 penalty: "

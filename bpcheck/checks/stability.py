@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import bpcheck_reference as reference
 import numpy as np
 
-from bpcheck._contract import Case
+from bpcheck._contract import Array, Case
 from bpcheck._memo import per_case
 from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import Call
@@ -31,22 +32,40 @@ HINTS = {
 }
 
 
+def shifted_logits(case: Case, shift: Array) -> Case:
+    """``case`` with ``shift`` added to the output pre-activations z⁽ᴸ⁾: a
+    column (n_L, 1), the same for every example, through the output biases; in
+    a network without biases, ``shift`` may also be (n_L, M), and goes through
+    the least-squares change of the output weights that adds it (exactly when
+    the batch's inputs to that layer are independent, else as nearly as they
+    allow; a shift equal across units stays equal, so softmax is unchanged)."""
+    depth = case.architecture.depth
+    params = {name: value.copy() for name, value in case.params.items()}
+    if case.architecture.biases:
+        params[f"b{depth}"] += shift
+    else:
+        _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+        inputs = cache[f"A{depth - 1}"]
+        target = np.broadcast_to(shift, (shift.shape[0], inputs.shape[1]))
+        change, *_ = np.linalg.lstsq(inputs.T, target.T, rcond=None)
+        params[f"W{depth}"] += change.T
+    return case.with_params(params)
+
+
 @per_case
 def large_logit_case(case: Case) -> Case:
-    """Shift the output biases by about 1e3.
+    """Shift the output logits by about 1e3 (:func:`shifted_logits`).
 
     softmax gets the same +1e3 on every logit, which leaves ŷ unchanged but
     overflows an exp taken without max-subtraction; sigmoid gets ±1e3
     alternately, saturating ŷ to exactly 0 and 1.
     """
-    depth = case.architecture.depth
-    params = {name: value.copy() for name, value in case.params.items()}
-    b = params[f"b{depth}"]
+    units = case.architecture.widths[-1]
     if case.architecture.activations[-1] == "softmax":
-        b += LARGE_LOGIT
+        shift = np.full((units, 1), LARGE_LOGIT)
     else:
-        b += LARGE_LOGIT * np.where(np.arange(b.shape[0]) % 2 == 0, 1.0, -1.0)[:, None]
-    return case.with_params(params)
+        shift = LARGE_LOGIT * np.where(np.arange(units) % 2 == 0, 1.0, -1.0)[:, None]
+    return shifted_logits(case, shift)
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:

@@ -100,7 +100,7 @@ def square_case(case: Case) -> Case:
     old = case.architecture
     width = max(max(old.widths), MIN_OUTPUT_WIDTH[old.loss])
     return variant_case(
-        Case(Architecture((width - 2,) * len(old.widths), old.activations, old.loss), case.params, case.X, case.Y)
+        Case(Architecture((width - 2,) * len(old.widths), old.activations, old.loss, old.biases), case.params, case.X, case.Y)
     )
 
 

@@ -25,6 +25,7 @@ from bpcheck.checks._base import reference_gradients
 from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.checks.regularisation import Penalty, measure
+from bpcheck.checks.stability import shifted_logits
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
@@ -309,7 +310,7 @@ class Evidence:
             assert self.case is not None
             architecture = self.case.architecture
             self._readings[activation] = read_derivative(
-                self.student, activation, architecture.activations[-1], architecture.loss
+                self.student, activation, architecture.activations[-1], architecture.loss, architecture.biases
             )
         return self._readings[activation]
 
@@ -354,11 +355,16 @@ def _replayed(
 
 
 def _logits_shifted_down(case: Case) -> Case:
-    """``case`` with the output biases shifted so the largest is 0: softmax is unchanged."""
-    params = dict(case.params)
-    name = f"b{case.architecture.depth}"
-    params[name] = params[name] - params[name].max()
-    return case.with_params(params)
+    """``case`` with each example's output logits shifted by one amount, so that
+    the largest is about 0: softmax is unchanged (:func:`shifted_logits`; with
+    biases, the output biases move so that the largest is 0)."""
+    depth = case.architecture.depth
+    if case.architecture.biases:
+        bias = case.params[f"b{depth}"]
+        return shifted_logits(case, np.full(bias.shape, -bias.max()))
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    logits = cache[f"Z{depth}"]
+    return shifted_logits(case, np.repeat(-logits.max(axis=0, keepdims=True), logits.shape[0], axis=0))
 
 
 def variant_case(case: Case) -> Case:
@@ -368,7 +374,7 @@ def variant_case(case: Case) -> Case:
     shows, and no factor of M can pass for a factor of a width."""
     rng = np.random.default_rng(20261128)
     old = case.architecture
-    architecture = Architecture(tuple(width + 2 for width in old.widths), old.activations, old.loss)
+    architecture = Architecture(tuple(width + 2 for width in old.widths), old.activations, old.loss, old.biases)
     batch = max(architecture.widths) + 1
     X = rng.normal(0.0, 1.0, (architecture.widths[0], batch))
     Y = draw_targets(rng, old.loss, architecture.widths[-1], batch)

@@ -91,7 +91,8 @@ def updated_recurrence(case: Case, eta: float) -> dict[str, Array]:
     grads: dict[str, Array] = {}
     for layer in range(L, 0, -1):
         grads[f"dW{layer}"] = delta @ cache[f"A{layer - 1}"].T
-        grads[f"db{layer}"] = delta.sum(axis=1, keepdims=True)
+        if case.architecture.biases:
+            grads[f"db{layer}"] = delta.sum(axis=1, keepdims=True)
         if layer > 1:
             W = case.params[f"W{layer}"] - eta * grads[f"dW{layer}"]
             f_prime = reference.ACTIVATIONS[activations[layer - 2]][1]

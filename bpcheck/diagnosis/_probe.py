@@ -3,6 +3,8 @@
 With one hidden layer and a batch of 1, the lesson's recurrence gives
 δ⁽¹⁾ = (W⁽²⁾ᵀ δ⁽²⁾) ⊙ f′(z⁽¹⁾) and db⁽ˡ⁾ = δ⁽ˡ⁾, so the student's own
 db₁ ÷ (W₂ᵀ db₂) is the f′ they used, at pre-activations z⁽¹⁾ the probe chooses.
+A network without biases is probed with X = 1, where dW₁ = δ⁽¹⁾ and a column
+of dW₂ is δ⁽²⁾ times its unit's activation.
 Any uniform factor (sign, 1/M, the 2 of mse) cancels in the quotient. The probe
 is run for two targets and with a repeated z: only when every reading agrees is
 the result a function of z alone, and only then is it reported.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case
@@ -63,48 +66,72 @@ class Reading:
         )
 
 
-def _probe_case(activation: str, output: str, loss: str, target: int) -> Case:
+def _probe_case(activation: str, output: str, loss: str, target: int, biases: bool) -> Case:
+    """One hidden layer of :data:`GRID`'s size, X = 1, so that z⁽¹⁾ = GRID."""
     outputs = 2 if loss == "cce" else 1
     units = GRID.size
     W2 = 0.3 * np.ones((outputs, units))
     if outputs == 2:
         W2[1] *= -1
-    params = {
-        "W1": 0.5 * np.ones((units, 1)),
-        "b1": (GRID - 0.5).reshape(-1, 1),
-        "W2": W2,
-        "b2": np.zeros((outputs, 1)),
-    }
+    if biases:
+        params = {
+            "W1": 0.5 * np.ones((units, 1)),
+            "b1": (GRID - 0.5).reshape(-1, 1),
+            "W2": W2,
+            "b2": np.zeros((outputs, 1)),
+        }
+    else:
+        params = {"W1": GRID.reshape(-1, 1).copy(), "W2": W2}
     if loss == "cce":
         Y = np.eye(2)[:, [target]]
     elif loss == "bce":
         Y = np.array([[float(target)]])
     else:
         Y = np.array([[5.0 - 10.0 * target]])
-    return Case(
-        Architecture((1, units, outputs), (activation, output), loss), params, np.ones((1, 1)), Y
-    )
+    architecture = Architecture((1, units, outputs), (activation, output), loss, biases)
+    return Case(architecture, params, np.ones((1, 1)), Y)
+
+
+def _deltas(grads: dict[str, Array], case: Case) -> tuple[Array, Array] | None:
+    """The student's own δ⁽¹⁾ and δ⁽²⁾ on a probe case, from their gradients:
+    db₁ and db₂; without biases dW₁ (X = 1) and the column of dW₂ of the most
+    active hidden unit divided by that unit's activation."""
+    if case.architecture.biases:
+        first, second = grads.get("db1"), grads.get("db2")
+    else:
+        first, dW2 = grads.get("dW1"), grads.get("dW2")
+        A1 = reference.ACTIVATIONS[case.architecture.activations[0]][0](GRID)
+        unit = int(np.argmax(np.abs(A1)))
+        second = None if dW2 is None or dW2.shape != case.params["W2"].shape else dW2[:, unit] / A1[unit]
+    if first is None or second is None or first.size != GRID.size or second.size != case.Y.shape[0]:
+        return None
+    return first, second
 
 
 def _read(student: Student, case: Case) -> Array | None:
     reply = student.call(gradient_call(case))
     if reply.error is not None or not reply.gradients:
         return None
-    grads = reply.grads
-    db1, db2 = grads.get("db1"), grads.get("db2")
-    if db1 is None or db2 is None or db1.size != GRID.size or db2.size != case.Y.shape[0]:
+    deltas = _deltas(reply.grads, case)
+    if deltas is None:
         return None
-    back = case.params["W2"].T @ db2.reshape(-1, 1)
-    if np.any(np.abs(back) < 1e-12) or not np.all(np.isfinite(db1)):
+    first, second = deltas
+    back = case.params["W2"].T @ second.reshape(-1, 1)
+    if np.any(np.abs(back) < 1e-12) or not np.all(np.isfinite(first)):
         return None
-    return (db1.reshape(-1, 1) / back).ravel().astype(db1.dtype)
+    return (first.reshape(-1, 1) / back).ravel().astype(first.dtype)
 
 
-def read_derivative(student: Student, activation: str, output: str, loss: str) -> Reading | None:
+def read_derivative(
+    student: Student, activation: str, output: str, loss: str, biases: bool = True
+) -> Reading | None:
     """The student's f′ of hidden ``activation``, read through a network with
-    that output activation and loss; None when the readings disagree (the
-    factor is not a function of z alone) or the student cannot run the probe."""
-    readings = [_read(student, _probe_case(activation, output, loss, target)) for target in (0, 1)]
+    that output activation and loss (and biases, or none); None when the
+    readings disagree (the factor is not a function of z alone) or the student
+    cannot run the probe."""
+    readings = [
+        _read(student, _probe_case(activation, output, loss, target, biases)) for target in (0, 1)
+    ]
     first, second = readings
     if first is None or second is None or not _same(first, second):
         return None

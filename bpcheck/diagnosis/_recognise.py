@@ -8,7 +8,6 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._sandbox.calls import ForwardCall
-from bpcheck.checks.regularisation import KINDS
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
@@ -220,9 +219,11 @@ def unstable_softmax(evidence: Evidence) -> Finding | None:
     assert evidence.reply.AL is not None
     AL = evidence.reply.AL
     state = "contains nan or inf" if not np.all(np.isfinite(AL)) else "is wrong"
-    logits = float(evidence.case.params[f"b{evidence.case.architecture.depth}"].max())
+    case = evidence.case
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    logits = float(cache[f"Z{case.architecture.depth}"].max())
     return Finding(
-        f"With output biases near {logits:.3g} your softmax output {state}; shifting every logit "
+        f"With output logits near {logits:.3g} your softmax output {state}; shifting every logit "
         "down by the same amount (which leaves softmax unchanged) makes it right. np.exp overflows "
         "without the max-subtraction.",
         (evidence.case.architecture.depth,),
@@ -320,7 +321,7 @@ def unstable_output_delta(evidence: Evidence) -> Finding | None:
     if evidence.check != "numerical_stability" or case is None or reply is None or not reply.gradients:
         return None
     architecture = case.architecture
-    key = f"db{architecture.depth}"
+    key = f"{'db' if architecture.biases else 'dW'}{architecture.depth}"  # δ⁽ᴸ⁾ summed, or δ⁽ᴸ⁾ aᵀ
     if architecture.loss != "bce" or key not in reply.grads or reply.AL is None:
         return None
     expected_AL, _ = reference.forward(case.params, case.X, architecture.activations)
@@ -354,7 +355,7 @@ def regularisation(mistake: str) -> Recogniser:
         penalty = evidence.penalty
         if penalty is None:
             return None
-        kinds = [kind for kind in KINDS if penalty.mistake(kind) == mistake]
+        kinds = [kind for kind in penalty.coefficient if penalty.mistake(kind) == mistake]
         if not kinds:
             return None
         return Finding("; ".join(penalty.describe(kind) for kind in kinds) + ".")

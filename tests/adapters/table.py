@@ -35,7 +35,7 @@ class Course:
     def settings(self, request: str = "auto") -> CourseSettings:
         if self.table is not None:
             return CourseSettings(AdapterRequest("declarative", self.table, "the test table"), self.scope, "the test table")
-        return CourseSettings(AdapterRequest(request, None, "the test"))
+        return CourseSettings(AdapterRequest(request, None, "the test"), self.scope, "the test")
 
     def options(self, base: RunOptions) -> RunOptions:
         if self.families is not None:

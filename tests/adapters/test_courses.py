@@ -17,7 +17,7 @@ BUGGY = [c for c in COURSES if c.mistake is not None]
 
 
 def test_every_adapter_has_correct_and_buggy_code_in_the_table() -> None:
-    assert {c.adapter for c in CORRECT} == {"dlai", "cs231n", "nielsen", "declarative"}
+    assert {c.adapter for c in CORRECT} == {"dlai", "cs231n", "nielsen", "declarative", "functional"}
     assert {c.adapter for c in BUGGY} >= {"dlai", "cs231n", "nielsen"}
     assert any(c.path.suffix == ".ipynb" for c in CORRECT)
 
@@ -47,6 +47,8 @@ def test_a_classic_mistake_is_caught_and_named_in_the_course_words(course: Cours
         "cs231n": ("grads['W1']", "grads['"),
         "nielsen": ("nabla_w[0]", "nabla_"),
         "dlai": ("dW1", "d"),
+        "functional": ("dW1", "d"),
+        "declarative": ("dW1", "d"),
     }[course.adapter]
     assert words in failed.message
     assert failed.layers and all(row.parameter.startswith(prefix) for row in failed.layers)

@@ -89,7 +89,7 @@ GOOD = {"forward": "forward", "backward": "backward"}
     ("table", "setting", "expected"),
     [
         ({**GOOD, "layuot": "batch_by_features"}, "adapter.layuot", "did you mean 'adapter.layout'?"),
-        ({**GOOD, "bias": "(out,)"}, "adapter.bias", "column or row or flat or augmented"),
+        ({**GOOD, "bias": "(out,)"}, "adapter.bias", "column or row or flat or augmented or absent"),
         ({**GOOD, "labels": "onehot"}, "adapter.labels", "one_hot or indices"),
         ({**GOOD, "scale": 0}, "adapter.scale", "a number > 0"),
         ({**GOOD, "learning_rate": "1"}, "adapter.learning_rate", "a number > 0"),

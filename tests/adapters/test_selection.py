@@ -132,7 +132,7 @@ def _assert_full_marks(result: pytest.RunResult) -> None:
 def test_a_bad_table_stops_pytest_with_a_configuration_error(pytester: pytest.Pytester, reference_copy: Path) -> None:
     pytester.makepyprojecttoml('[tool.bpcheck.adapter]\nforward = "forward"\nbackward = "backward"\nbias = "(out,)"\n')
     result = pytester.runpytest(f"--student={reference_copy}")
-    result.stderr.fnmatch_lines(["*bpcheck: adapter.bias (from *pyproject.toml *): expected column or row or flat or augmented; got *(out,)*"])
+    result.stderr.fnmatch_lines(["*bpcheck: adapter.bias (from *pyproject.toml *): expected column or row or flat or augmented or absent; got *(out,)*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 

@@ -5,7 +5,9 @@ The grader validates the ``[tool.bpcheck.adapter]`` table
 names of the functions (or, with ``model``, methods) and their arguments and
 results; where the parameters live; the layout (batch-first or not, W as
 (in, out) or (out, in), the bias shape, class indices or one-hot labels);
-the loss convention (sum or mean, a scale such as ½); whether ŷ comes back
+the loss convention (sum or mean, a scale such as ½); ``bias = "absent"`` for
+networks without biases (the course's code then gets only the weights, and
+owes only their gradients); whether ŷ comes back
 as logits; ``step``, a training step that updates the parameters in
 place, whose gradient is read back as (before − after) / η; and where the
 API takes an L2 strength ``reg`` (a constructor or backward argument, or a
@@ -49,12 +51,16 @@ class _Course:
         return str(template).format(layer=layer, index=layer - 1)
 
     def parameters(self, params: Mapping[str, Array], copy: bool) -> tuple[list[Array], list[Array | None]]:
-        """Each layer's W and b in the course's layout (views unless ``copy``)."""
+        """Each layer's W and b in the course's layout (views unless ``copy``);
+        None for b when it is in W (augmented) or absent."""
         weights: list[Array] = []
         biases: list[Array | None] = []
         for layer in range(1, depth_of(params) + 1):
-            W, b = params[f"W{layer}"], params[f"b{layer}"]
-            if self.bias == "augmented":
+            W, b = params[f"W{layer}"], params.get(f"b{layer}")
+            if b is None:  # the network has no biases
+                weights.append(course_weight(W, self.in_out))
+                biases.append(None)
+            elif self.bias == "augmented":
                 weights.append(course_weight(np.hstack([W, b]), self.in_out))
                 biases.append(None)
             else:
@@ -69,6 +75,14 @@ class _Course:
         held = {self.key("W", layer): w for layer, w in enumerate(weights, start=1)}
         held |= {self.key("b", layer): b for layer, b in enumerate(biases, start=1) if b is not None}
         return held
+
+    def held(self, weights: list[Array], biases: list[Array | None]) -> Any:
+        """What holds the parameters for the course's code: a dict by the key
+        templates, or the lists (weights, biases), or the weights alone when
+        the network has no biases."""
+        if self.s["parameters"] == "dict":
+            return self.as_dict(weights, biases)
+        return weights if self.bias == "absent" else (weights, biases)
 
     def X(self, X: Array) -> Array:
         return X.T if self.batch_first else X
@@ -130,7 +144,7 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
         """The model built with L2 strength ``reg`` and its parameters overwritten
         (or None for functions), and what holds them."""
         weights, biases = course.parameters(params, copy)
-        held: Any = course.as_dict(weights, biases) if s["parameters"] == "dict" else (weights, biases)
+        held = course.held(weights, biases)
         if model_class is None:
             return None, held
         sizes = widths_of(params, X)
@@ -141,7 +155,8 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
             setattr(model, s["parameters_attribute"], held)
         else:
             setattr(model, s["weights_attribute"], weights)
-            setattr(model, s["biases_attribute"], biases)
+            if course.bias != "absent":
+                setattr(model, s["biases_attribute"], biases)
         return model, held
 
     def call(model: Any, name: str, arguments: list[str], values: Mapping[str, Any]) -> Any:
@@ -202,6 +217,9 @@ def adapt(module: ModuleType, settings: dict[str, Any]) -> Adapted:
             now = getattr(model, s["parameters_attribute"]) if model is not None else held
             after_w = [now[course.key("W", l)] for l in range(1, len(before_w) + 1)]
             after_b = [now.get(course.key("b", l)) for l in range(1, len(before_w) + 1)]
+        elif course.bias == "absent":
+            after_w = getattr(model, s["weights_attribute"]) if model is not None else held
+            after_b = [None] * len(before_w)
         else:
             after_w, after_b = (getattr(model, s["weights_attribute"]), getattr(model, s["biases_attribute"])) if model is not None else held
         weights = [(b - a) / rate for b, a in zip(before_w, after_w)]
