@@ -56,6 +56,9 @@ class Adapter:
     override it); ``reason`` says why this adapter was chosen, for the header
     and the report. ``problems`` are what the module lacks, found from its
     source: set when no adapter matched, and reported by the ``api`` check.
+    ``biases`` are the values of :attr:`Scope.biases` the translation can
+    run: a course whose code always has biases (the default) cannot be
+    graded on networks without them, and the reverse.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Adapter:
     settings: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
     problems: tuple[str, ...] = ()
+    biases: tuple[bool, ...] = (True,)
 
     def describe(self) -> str:
         """``dlai (auto: the module defines L_model_forward, L_model_backward)``."""

@@ -14,12 +14,13 @@ from bpcheck.adapters._adapter import AUTO, Adapter, AdapterRequest, StudentSour
 class Variant:
     """One form of a course's API: the names that identify it (top-level
     names, or "Class.method"), and the scope, vocabulary and translation
-    settings that go with it."""
+    settings that go with it, and :attr:`Adapter.biases`."""
 
     needs: tuple[str, ...]
     scope: Scope
     vocabulary: Vocabulary
     settings: Mapping[str, Any] = field(default_factory=dict)
+    biases: tuple[bool, ...] = (True,)
 
 
 def claim(
@@ -51,4 +52,6 @@ def claim(
 
 
 def _adapter(name: str, variant: Variant, reason: str) -> Adapter:
-    return Adapter(name, name, variant.scope, variant.vocabulary, dict(variant.settings), reason)
+    return Adapter(
+        name, name, variant.scope, variant.vocabulary, dict(variant.settings), reason, biases=variant.biases
+    )

@@ -52,6 +52,7 @@ def choose_adapter(
             "none",
             FALLBACK,
             reason="auto: no adapter recognised the module",
+            biases=(True, False),  # the functional translation, which runs either
             problems=(
                 f"bpcheck could not tell which course's API {source.path} follows{why}: "
                 + "; ".join(declined)
@@ -61,6 +62,15 @@ def choose_adapter(
         )
     if scope:
         adapter = replace(adapter, scope=scope_from_settings(adapter.scope, scope, scope_source))
+    if adapter.scope.biases not in adapter.biases:
+        kind = "with" if adapter.biases[0] else "without"
+        raise ConfigError(
+            "scope.biases",
+            scope_source,
+            f"{str(adapter.biases[0]).lower()}: the {adapter.name} adapter runs only networks {kind} biases"
+            + ("" if adapter.biases[0] else ' (its table says bias = "absent")'),
+            adapter.scope.biases,
+        )
     return adapter
 
 

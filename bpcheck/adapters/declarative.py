@@ -190,5 +190,6 @@ def bpcheck_adapter(
         return None
     settings = settings_of(request.table, request.source)
     return Adapter(
-        NAME, NAME, _scope(settings), _vocabulary(settings, request.source), settings, f"the table in {request.source}"
+        NAME, NAME, _scope(settings), _vocabulary(settings, request.source), settings,
+        f"the table in {request.source}", biases=(settings["bias"] != "absent",),
     )

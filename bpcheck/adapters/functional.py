@@ -25,7 +25,8 @@ from bpcheck.adapters._adapter import Adapter, AdapterRequest, StudentSource, Vo
 from bpcheck.adapters._claim import Variant, claim
 
 NAME = "functional"
-VARIANTS = (Variant(("forward", "backward"), Scope(), Vocabulary()),)
+#: The contract's params dict simply lacks the bℓ of a network without biases.
+VARIANTS = (Variant(("forward", "backward"), Scope(), Vocabulary(), biases=(True, False)),)
 
 
 @hookimpl(trylast=True)

@@ -44,8 +44,8 @@ REPEATS = 5
 HOPELESS = 10.0
 
 
-def _parameters(widths: tuple[int, ...]) -> int:
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(widths, widths[1:]))
+def _parameters(widths: tuple[int, ...], biases: bool) -> int:
+    return sum(n_in * n_out + (n_out if biases else 0) for n_in, n_out in zip(widths, widths[1:]))
 
 
 def cost_widths(scope: Scope, loss: str) -> tuple[int, ...]:
@@ -58,14 +58,14 @@ def cost_widths(scope: Scope, loss: str) -> tuple[int, ...]:
     depth = min(max(DEPTH, depths.start), depths.stop - 1)
     output = scope.output_width or max(OUTPUT_WIDTH, MIN_OUTPUT_WIDTH[loss])
     width = 1
-    while _parameters((width,) * depth + (output,)) < PARAMETERS:
+    while _parameters((width,) * depth + (output,), scope.biases) < PARAMETERS:
         width += 1 if depth > 1 else max(1, width // 8)
     return (width,) * depth + (output,)
 
 
 def fits(scope: Scope) -> bool:
     """Whether the scope admits a network large enough to time (fixed widths may not)."""
-    return scope.widths is None or _parameters(scope.widths) >= PARAMETERS
+    return scope.widths is None or _parameters(scope.widths, scope.biases) >= PARAMETERS
 
 
 def cost_case(scope: Scope, families: tuple[Family, ...]) -> Case:

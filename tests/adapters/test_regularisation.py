@@ -131,13 +131,13 @@ TABLE = {
 }
 
 
-def declarative_result(tmp_path: Path, source: str):  # type: ignore[no-untyped-def]
-    """The regularisation result of ``source``, described by :data:`TABLE`."""
+def declarative_result(tmp_path: Path, source: str, table: dict[str, object] = TABLE):  # type: ignore[no-untyped-def]
+    """The regularisation result of ``source``, described by ``table``."""
     module = tmp_path / "net.py"
     module.write_text(source)
     manager = get_plugin_manager()
     settings = CourseSettings(
-        AdapterRequest("declarative", TABLE, "bpcheck.toml [adapter]"), {"depth": 2}, "bpcheck.toml [scope]"
+        AdapterRequest("declarative", table, "bpcheck.toml [adapter]"), {"depth": 2}, "bpcheck.toml [scope]"
     )
     run = RunOptions(profile="grade", seed=0, max_examples=5, hidden_activations=("relu",), losses=("cce",))
     options = with_adapter(run, str(module), settings, manager)
@@ -154,6 +154,22 @@ def test_a_table_that_passes_reg_to_backward_brings_the_check_into_scope(
     result = declarative_result(tmp_path, FUNCTIONS.replace("GRAD_W", str(factor)))
     assert result.status == ("passed" if mistake is None else "failed"), result.message
     assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
+
+
+#: :data:`FUNCTIONS` for a network without biases.
+NO_BIASES = (
+    FUNCTIONS.replace(' + params["b1"]', "").replace(' + params["b2"]', "")
+    .replace(', "b2": d.sum(axis=0)', "").replace(', "b1": dh.sum(axis=0)', "")
+)
+
+
+@pytest.mark.parametrize(("factor", "mistake"), [(1.0, None), (0.0, "regularisation_gradient_missing"), (2.0, "regularisation_gradient_doubled")])
+def test_without_biases_the_check_judges_the_weights_alone(tmp_path: Path, factor: float, mistake: str | None) -> None:
+    assert "b1" not in NO_BIASES
+    result = declarative_result(tmp_path, NO_BIASES.replace("GRAD_W", str(factor)), {**TABLE, "bias": "absent"})
+    assert result.status == ("passed" if mistake is None else "failed"), result.message
+    assert [d["mistake"] for d in result.diagnoses if d["mistake"]] == ([mistake] if mistake else [])
+    assert "biases" not in result.message
 
 
 def test_gradients_that_break_the_contract_only_with_reg_fail_this_check_saying_so(tmp_path: Path) -> None:

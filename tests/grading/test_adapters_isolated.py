@@ -94,8 +94,11 @@ def test_every_course_gets_the_same_verdicts_in_bwrap_workers_as_in_process(tmp_
 
 
 @pytest.mark.usefixtures("no_heatmaps")
-def test_grade_adapter_declarative_takes_the_configurations_table(tmp_path: Path) -> None:
-    [course] = [c for c in courses() if c.path.stem == "declarative_mlp"]
+@pytest.mark.parametrize("stem", ["declarative_mlp", "declarative_no_biases"])
+def test_grade_adapter_declarative_takes_the_configurations_table(tmp_path: Path, stem: str) -> None:
+    """A table (here one for a network with, and one without, biases) in
+    bpcheck.toml grades in bwrap workers as it does in-process."""
+    [course] = [c for c in courses() if c.path.stem == stem]
     assert course.table is not None and course.scope is not None and course.families is not None
     lines = [f"activations = {json.dumps(course.families[0][0])}", f"losses = {json.dumps(course.families[1][0])}"]
     lines += ["max_examples = 3", "[adapter]"] + [f"{key} = {json.dumps(value)}" for key, value in course.table.items()]
@@ -104,7 +107,7 @@ def test_grade_adapter_declarative_takes_the_configurations_table(tmp_path: Path
     out = tmp_path / "out"
     flags = ["--config", str(tmp_path / "bpcheck.toml"), "--out", str(out), "--jobs", "1"]
     assert main(["grade", str(course.path), *flags, "--adapter", "declarative"]) == 0
-    report = RunReport.from_json(json.loads((out / "students" / "declarative_mlp.json").read_text()))
+    report = RunReport.from_json(json.loads((out / "students" / f"{stem}.json").read_text()))
     assert report.adapter.startswith(f"declarative (the table in {tmp_path / 'bpcheck.toml'}")
     assert verdicts(report) == verdicts(in_process(course, course.path))
     assert report.score == report.max_score

@@ -1,0 +1,161 @@
+"""Networks without biases (z = W a): the checks that once moved a bias to make
+their case (a dead unit, large logits, a kink-free ReLU) do it through the
+weights, and still fail the mistakes they target; nothing asks for a db."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpcheck_reference as reference
+from bpcheck import Architecture, Case, RunOptions, RunReport
+from bpcheck._errors import ConfigError
+from bpcheck._scope import Scope, scope_from_settings
+from bpcheck.checks.gating import SATURATED, gated_case
+from bpcheck.checks.stability import LARGE_LOGIT, large_logit_case
+from bpcheck.strategies import repair_kinks
+from tests.adapters.table import COURSES, Course, courses, run
+
+CORRECT = COURSES / "functional_no_biases.py"
+OPTIONS = RunOptions(profile="grade", seed=0, max_examples=8)
+
+
+def graded(tmp_path: Path, replacements: dict[str, str], families: tuple[str, str]) -> RunReport:
+    """The correct bias-free module with ``replacements`` made, graded on one family."""
+    source = CORRECT.read_text()
+    for old, new in replacements.items():
+        assert old in source, old
+        source = source.replace(old, new)
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    course = Course(path, "functional", None, scope={"biases": False}, families=((families[0],), (families[1],)))
+    return run(course, OPTIONS)
+
+
+def status(report: RunReport, check: str) -> set[str]:
+    return {result.status for result in report.checks if result.id == check}
+
+
+def case_of(widths: tuple[int, ...], activations: tuple[str, ...], loss: str, batch: int, seed: int = 0) -> Case:
+    rng = np.random.default_rng(seed)
+    architecture = Architecture(widths, activations, loss, biases=False)
+    params = {f"W{l}": rng.normal(0, 1, (widths[l], widths[l - 1])) for l in range(1, len(widths))}
+    X = rng.normal(0, 1, (widths[0], batch))
+    Y = np.eye(widths[-1])[:, rng.integers(0, widths[-1], batch)] if loss == "cce" else rng.integers(0, 2, (widths[-1], batch)).astype(float)
+    return repair_kinks(Case(architecture, params, X, Y))
+
+
+def test_the_reference_without_biases_is_z_equals_w_a_and_owes_no_db() -> None:
+    case = case_of((3, 4, 2), ("tanh", "softmax"), "cce", 5)
+    AL, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    assert np.allclose(cache["Z1"], case.params["W1"] @ case.X)
+    grads = reference.backward(case.params, cache, case.Y, case.architecture.activations, "cce")
+    assert set(grads) == {"dW1", "dW2"} == {f"d{name}" for name in case.architecture.parameter_shapes()}
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_a_unit_is_gated_through_its_weights(activation: str) -> None:
+    case = case_of((3, 4, 4, 1), (activation, activation, "sigmoid"), "bce", 3)
+    gated = gated_case(case)
+    assert gated is not None and set(gated.params) == set(case.params)
+    _, cache = reference.forward(gated.params, gated.X, gated.architecture.activations)
+    Z = np.concatenate([cache["Z1"], cache["Z2"]])
+    dead = np.all(Z < 0, axis=1) if activation == "relu" else np.all(np.abs(Z) > SATURATED, axis=1)
+    assert dead.any()
+
+
+def test_a_batch_no_weights_can_gate_is_passed_over() -> None:
+    """One input and examples of both signs: no weight makes w·x < 0 for all."""
+    case = case_of((1, 1, 1), ("relu", "sigmoid"), "bce", 2)
+    case = Case(case.architecture, case.params, np.array([[1.0, -1.0]]), case.Y)
+    assert gated_case(case) is None
+
+
+@pytest.mark.parametrize(("output", "loss"), [("softmax", "cce"), ("sigmoid", "bce")])
+def test_large_logits_go_through_the_output_weights(output: str, loss: str) -> None:
+    case = case_of((3, 4, 2), ("tanh", output), loss, 3)  # tanh: the 3 examples' inputs are independent
+    shifted = large_logit_case(case)
+    _, before = reference.forward(case.params, case.X, case.architecture.activations)
+    _, after = reference.forward(shifted.params, shifted.X, shifted.architecture.activations)
+    change = after["Z2"] - before["Z2"]
+    expected = np.full((2, 1), LARGE_LOGIT) if output == "softmax" else np.array([[LARGE_LOGIT], [-LARGE_LOGIT]])
+    assert np.allclose(change, expected)  # 3 examples, 4 inputs: exactly
+    assert np.allclose(shifted.params["W1"], case.params["W1"])
+
+
+def test_the_correct_module_earns_every_check_that_applies(tmp_path: Path) -> None:
+    report = graded(tmp_path, {}, ("relu", "cce"))
+    ran = {result.id for result in report.checks if result.status == "passed"}
+    assert {"activation_gating", "numerical_stability", "bias_batch_sum", "finite_differences"} <= ran
+    assert report.score == report.max_score
+    [examples] = [result for result in report.checks if result.id == "worked_examples"]
+    assert examples.status == "skipped" and "no biases" in examples.message
+
+
+def test_a_softmax_without_max_subtraction_fails_numerical_stability(tmp_path: Path) -> None:
+    report = graded(tmp_path, {"np.exp(z - z.max(axis=0, keepdims=True))": "np.exp(z)"}, ("relu", "cce"))
+    assert status(report, "numerical_stability") == {"failed"}
+    assert status(report, "gradient_values") == {"passed"}
+    assert "unstable_softmax" in {entry["mistake"] for entry in report.diagnoses}
+
+
+def test_the_textbook_bce_delta_fails_numerical_stability(tmp_path: Path) -> None:
+    textbook = "delta = (AL - Y) / (AL * (1 - AL)) / M * F[activations[-1]][1](cache[f\"Z{L}\"])"
+    report = graded(tmp_path, {"delta = (AL - Y) / M": textbook}, ("tanh", "bce"))
+    assert status(report, "numerical_stability") == {"failed"}
+    assert "unstable_output_delta" in {entry["mistake"] for entry in report.diagnoses}
+
+
+def test_a_relu_derivative_of_one_fails_activation_gating_and_is_named(tmp_path: Path) -> None:
+    report = graded(tmp_path, {"(z > 0).astype(float)": "np.ones_like(z)"}, ("relu", "mse"))
+    assert status(report, "activation_gating") == {"failed"}
+    [gating] = [result for result in report.checks if result.id == "activation_gating"]
+    assert "|dW" in gating.message and "|db" not in gating.message
+    assert "missing_activation_derivative" in {entry["mistake"] for entry in report.diagnoses}
+
+
+def test_a_scope_says_biases_true_or_false() -> None:
+    scope = scope_from_settings(Scope(), {"biases": False}, "pyproject.toml [tool.bpcheck]")
+    assert not scope.biases and "no biases" in scope.describe()
+    assert not scope.admits(Architecture((1, 1), ("linear",), "mse"))
+    assert scope.admits(Architecture((1, 1), ("linear",), "mse", biases=False))
+    with pytest.raises(ConfigError, match="scope.biases.*true or false"):
+        scope_from_settings(Scope(), {"biases": "no"}, "pyproject.toml [tool.bpcheck]")
+
+
+@pytest.mark.parametrize(
+    ("stem", "biases", "expected"),
+    [
+        ("dlai_deep", False, "true: the dlai adapter runs only networks with biases"),
+        ("declarative_no_biases", True, 'false: the declarative adapter runs only networks without biases (its table says bias = "absent")'),
+    ],
+)
+def test_a_scope_the_adapter_cannot_run_is_a_configuration_error(stem: str, biases: bool, expected: str) -> None:
+    [course] = [c for c in courses() if c.path.stem == stem]
+    overridden = dataclasses.replace(course, scope={**(course.scope or {}), "biases": biases})
+    with pytest.raises(ConfigError, match="scope.biases") as raised:
+        overridden.options(OPTIONS)
+    assert expected in str(raised.value)
+
+
+#: (the mistake made in the correct bias-free module, the family, the mistake named)
+MISTAKES = [
+    ({"delta @ cache[f\"A{l - 1}\"].T": "cache[f\"A{l - 1}\"] @ delta.T"}, ("relu", "mse"), "transposed_weight_gradient"),
+    ({"delta = (AL - Y) / M": "delta = (Y - AL) / M"}, ("tanh", "cce"), "output_delta_sign"),
+    ({"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M"}, ("sigmoid", "mse"), "mse_missing_factor_two"),
+    ({"delta = (AL - Y) / M": "delta = AL - Y"}, ("relu", "bce"), "batch_mean_missing"),
+    ({"lambda z: 1 - np.tanh(z) ** 2": "lambda z: 1 - z ** 2"}, ("tanh", "mse"), "wrong_activation_derivative"),
+    ({"(params[f\"W{l}\"].T @ delta)": "(params[f\"W{l - 1}\"].T @ delta)"}, ("relu", "mse"), "wrong_layer_in_recurrence"),
+]
+
+
+@pytest.mark.parametrize(("replacements", "family", "mistake"), MISTAKES, ids=[m for _, _, m in MISTAKES])
+def test_a_classic_mistake_without_biases_is_caught_and_named(
+    tmp_path: Path, replacements: dict[str, str], family: tuple[str, str], mistake: str
+) -> None:
+    report = graded(tmp_path, replacements, family)
+    assert report.status == "failed"
+    assert mistake in {str(entry["mistake"]) for entry in report.diagnoses}, report.diagnoses
