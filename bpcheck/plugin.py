@@ -196,6 +196,8 @@ class BpcheckSession:
         #: The failure shown in full for each distinct diagnosis, by its key.
         self._shown: dict[tuple[str, ...], str] = {}
         self.verbosity = 0
+        #: An xdist worker sends every failure in full: the controller shortens.
+        self.in_xdist_worker = False
 
     def adapt(self) -> None:
         """Choose the student's adapter, once conftest.py plugins are registered."""
@@ -282,11 +284,12 @@ class BpcheckSession:
             if name == RESULT_PROPERTY:
                 result = CheckResult.from_json(json.loads(str(value)))
                 self.results.append(result)
-                if report.failed:
+                if report.failed and not self.in_xdist_worker:
                     self._shorten_repeated(report, result)
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.verbosity = session.config.get_verbosity()
+        self.in_xdist_worker = hasattr(session.config, "workerinput")
 
     def _shorten_repeated(self, report: pytest.TestReport, result: CheckResult) -> None:
         """Show a failure in full the first time its diagnosis arrives (every time

@@ -285,9 +285,9 @@ def repair_kinks(case: Case, margin: float = DEFAULT_KINK_MARGIN) -> Case:
     of 0 gets the nearest bias that clears them all. In a network without
     biases its weights change instead, each by the least that clears the
     examples it moves (at most :data:`MAX_WEIGHT_SHIFT`; an example whose
-    inputs to the unit are too small for that is left as it is, since no
-    weight moves its pre-activation either). Nothing else changes, so finite
-    differences never straddle a kink.
+    inputs to the unit are too small for that is left as it is: no change of
+    weight that small moves its pre-activation far). Nothing else changes, so
+    finite differences never straddle a kink.
     """
     params = {name: value.copy() for name, value in case.params.items()}
     A = case.X
