@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import bpcheck_reference as reference
 import numpy as np
 
-from bpcheck._contract import Array, Case
+from bpcheck._contract import Case
 from bpcheck._memo import per_case
 from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import Call
@@ -32,40 +32,49 @@ HINTS = {
 }
 
 
-def shifted_logits(case: Case, shift: Array) -> Case:
-    """``case`` with ``shift`` added to the output pre-activations z⁽ᴸ⁾: a
-    column (n_L, 1), the same for every example, through the output biases; in
-    a network without biases, ``shift`` may also be (n_L, M), and goes through
-    the least-squares change of the output weights that adds it (exactly when
-    the batch's inputs to that layer are independent, else as nearly as they
-    allow; a shift equal across units stays equal, so softmax is unchanged)."""
+def scaled_output_weights(case: Case, largest: float) -> Case:
+    """``case`` with its output weights scaled so that its largest |logit| is
+    ``largest`` (unchanged when every logit is 0)."""
     depth = case.architecture.depth
-    params = {name: value.copy() for name, value in case.params.items()}
-    if case.architecture.biases:
-        params[f"b{depth}"] += shift
-    else:
-        _, cache = reference.forward(case.params, case.X, case.architecture.activations)
-        inputs = cache[f"A{depth - 1}"]
-        target = np.broadcast_to(shift, (shift.shape[0], inputs.shape[1]))
-        change, *_ = np.linalg.lstsq(inputs.T, target.T, rcond=None)
-        params[f"W{depth}"] += change.T
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    now = float(np.max(np.abs(cache[f"Z{depth}"])))
+    params = dict(case.params)
+    if now > 0:
+        params[f"W{depth}"] = case.params[f"W{depth}"] * (largest / now)
     return case.with_params(params)
 
 
 @per_case
 def large_logit_case(case: Case) -> Case:
-    """Shift the output logits by about 1e3 (:func:`shifted_logits`).
+    """Output logits of about 1e3.
 
-    softmax gets the same +1e3 on every logit, which leaves ŷ unchanged but
-    overflows an exp taken without max-subtraction; sigmoid gets ±1e3
-    alternately, saturating ŷ to exactly 0 and 1.
+    With biases, the output biases shift: softmax gets the same +1e3 on every
+    logit, which leaves ŷ unchanged but overflows an exp taken without
+    max-subtraction; sigmoid gets ±1e3 alternately, saturating ŷ to exactly 0
+    and 1. Without biases, the output weights are scaled until the largest
+    |logit| is 1e3: softmax and sigmoid saturate, and an exp taken without
+    max-subtraction overflows. (Shifting through the weights instead would
+    make them large along a direction the gradients then amplify round-off in.)
     """
-    units = case.architecture.widths[-1]
+    if not case.architecture.biases:
+        return scaled_output_weights(case, LARGE_LOGIT)
+    depth = case.architecture.depth
+    params = {name: value.copy() for name, value in case.params.items()}
+    b = params[f"b{depth}"]
     if case.architecture.activations[-1] == "softmax":
-        shift = np.full((units, 1), LARGE_LOGIT)
+        b += LARGE_LOGIT
     else:
-        shift = LARGE_LOGIT * np.where(np.arange(units) % 2 == 0, 1.0, -1.0)[:, None]
-    return shifted_logits(case, shift)
+        b += LARGE_LOGIT * np.where(np.arange(b.shape[0]) % 2 == 0, 1.0, -1.0)[:, None]
+    return case.with_params(params)
+
+
+def logit_magnitude(case: Case) -> float:
+    """The largest Σ|terms| of an output pre-activation z = W a + b of ``case``:
+    the scale of the round-off any computation of its logits makes."""
+    depth = case.architecture.depth
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    terms = np.abs(case.params[f"W{depth}"]) @ np.abs(cache[f"A{depth - 1}"])
+    return float(np.max(terms + np.abs(case.params.get(f"b{depth}", 0.0))))
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
@@ -123,8 +132,10 @@ def numerical_stability(context: CheckContext, case: Case) -> None:
         context.judge(context.shared(ordinary), ordinary),
         key=lambda judged: judged.unit_roundoff,
     )
-    # Logits near 1e3 carry only about u·1e3 of absolute precision themselves.
-    tolerance = max(precision.exact, LOGIT_ROUNDING * precision.unit_roundoff * LARGE_LOGIT)
+    # Logits near 1e3 carry only about u·1e3 of absolute precision themselves
+    # (u · Σ|W a| + |b| where the sum cancels down to them).
+    magnitude = max(LARGE_LOGIT, logit_magnitude(case))
+    tolerance = max(precision.exact, LOGIT_ROUNDING * precision.unit_roundoff * magnitude)
     expect_close(f"AL {at}", reply.AL, expected_AL, tolerance, case)
     try:
         expect_gradients_match(

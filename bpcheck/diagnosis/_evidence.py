@@ -25,7 +25,7 @@ from bpcheck.checks._base import reference_gradients
 from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.checks.regularisation import Penalty, measure
-from bpcheck.checks.stability import shifted_logits
+from bpcheck.checks.stability import scaled_output_weights
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
 from bpcheck.strategies import _draw_parameters as draw_parameters
@@ -355,16 +355,15 @@ def _replayed(
 
 
 def _logits_shifted_down(case: Case) -> Case:
-    """``case`` with each example's output logits shifted by one amount, so that
-    the largest is about 0: softmax is unchanged (:func:`shifted_logits`; with
-    biases, the output biases move so that the largest is 0)."""
-    depth = case.architecture.depth
-    if case.architecture.biases:
-        bias = case.params[f"b{depth}"]
-        return shifted_logits(case, np.full(bias.shape, -bias.max()))
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
-    logits = cache[f"Z{depth}"]
-    return shifted_logits(case, np.repeat(-logits.max(axis=0, keepdims=True), logits.shape[0], axis=0))
+    """``case`` at ordinary logits: the output biases shifted so the largest is
+    0 (softmax is unchanged), or, without biases, the output weights scaled
+    down until the largest |logit| is 1."""
+    if not case.architecture.biases:
+        return scaled_output_weights(case, 1.0)
+    params = dict(case.params)
+    name = f"b{case.architecture.depth}"
+    params[name] = params[name] - params[name].max()
+    return case.with_params(params)
 
 
 def variant_case(case: Case) -> Case:
