@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -313,7 +314,7 @@ def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> No
     weights ``row`` in place, one entry at a time, each by the least that
     clears every example it moves (at most :data:`MAX_WEIGHT_SHIFT`). Examples
     whose inputs are too small for such a change to clear them are left."""
-    reachable = np.abs(A).max(axis=0) * MAX_WEIGHT_SHIFT >= 2 * margin
+    reachable = np.abs(A).max(axis=0) * MAX_WEIGHT_SHIFT >= margin
     for _ in range(row.shape[0]):
         near = reachable & (np.abs(products) < margin * (1 - 1e-9))
         if not near.any():
@@ -362,7 +363,9 @@ def cases(
     :func:`architectures` (); ``batch_size`` one for M, by default
     :func:`batch_sizes` (). With ``kink_margin`` (default 0.1) every ReLU
     pre-activation is moved at least that far from 0 (see
-    :func:`repair_kinks`); pass None to keep kinks, e.g. for ReLU′(0) tests.
+    :func:`repair_kinks`; a network without biases whose kinks it cannot
+    clear is not drawn, see :func:`_clear_of_kinks`); pass None to keep
+    kinks, e.g. for ReLU′(0) tests.
     ``hard_labels`` draws targets as :func:`targets` does with it.
     """
     for name, value in (("architecture", architecture), ("batch_size", batch_size)):
@@ -395,4 +398,23 @@ def _cases(
     X = rng.normal(0.0, 1.0, size=(architecture.widths[0], batch))
     Y = _draw_targets(rng, architecture.loss, architecture.widths[-1], batch, hard_labels)
     case = Case(architecture, params, X, Y)
-    return case if kink_margin is None else repair_kinks(case, kink_margin)
+    if kink_margin is None:
+        return case
+    case = repair_kinks(case, kink_margin)
+    if not architecture.biases:  # a bias clears every kink; capped weight changes may not
+        assume(_clear_of_kinks(case, kink_margin))
+    return case
+
+
+def _clear_of_kinks(case: Case, margin: float) -> bool:
+    """Whether every ReLU pre-activation of ``case`` is at least ``margin`` from 0,
+    but for examples whose inputs to the layer are all exactly 0 (a dead layer
+    below): their z is 0 whatever the weights, and whichever ReLU′(0) a student
+    takes, no gradient passes through them (the dead layer's f′ stops it)."""
+    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    for layer, activation in enumerate(case.architecture.activations, start=1):
+        if activation == "relu":
+            live = np.any(cache[f"A{layer - 1}"] != 0, axis=0)
+            if not np.all(np.abs(cache[f"Z{layer}"][:, live]) >= margin * (1 - 1e-9)):
+                return False
+    return True

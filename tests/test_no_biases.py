@@ -67,11 +67,17 @@ def test_a_unit_is_gated_through_its_weights(activation: str) -> None:
     assert dead.any()
 
 
-def test_a_batch_no_weights_can_gate_is_passed_over() -> None:
-    """One input and examples of both signs: no weight makes w·x < 0 for all."""
-    case = case_of((1, 1, 1), ("relu", "sigmoid"), "bce", 2)
-    case = Case(case.architecture, case.params, np.array([[1.0, -1.0]]), case.Y)
-    assert gated_case(case) is None
+@pytest.mark.parametrize(
+    "X",
+    [
+        [[1.0, -1.0]],  # one input, examples of both signs: no w makes w·x < 0 for both
+        [[1.0, 1e-3], [1.0, -1e-3]],  # only with terms 1000 × their sum, which float32 rounds off
+    ],
+)
+def test_a_batch_no_weights_can_gate_well_is_passed_over(X: list[list[float]]) -> None:
+    inputs = np.array(X)
+    case = case_of((inputs.shape[0], 1, 1), ("relu", "sigmoid"), "bce", inputs.shape[1])
+    assert gated_case(Case(case.architecture, case.params, inputs, case.Y)) is None
 
 
 @pytest.mark.parametrize(("output", "loss"), [("softmax", "cce"), ("sigmoid", "bce")])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import bpcheck_reference as reference
-from bpcheck import Architecture, strategies
+from bpcheck import Architecture, Case, strategies
 
 DETERMINISTIC = settings(derandomize=True, database=None, deadline=None)
 
@@ -125,9 +125,10 @@ def test_kink_repair_moves_only_biases_that_need_it() -> None:
 
 
 def test_networks_without_biases_have_no_b_and_no_relu_kink() -> None:
-    """Kink repair moves weights where there is no bias: every ReLU
-    pre-activation is at least the margin from 0, or its unit's inputs are all
-    about 0 (then no capped change of weight can move it, and none is made)."""
+    """Kink repair moves weights where there is no bias, and a case it cannot
+    clear (a unit whose inputs are all about 0, so that no capped change of
+    weight moves it) is not drawn: every ReLU pre-activation is at least the
+    margin from 0, but where a dead layer below gives it inputs of exactly 0."""
     drawn = draws(
         strategies.cases(
             architecture=strategies.architectures(hidden_activations=["relu"], min_depth=2, biases=False)
@@ -141,10 +142,19 @@ def test_networks_without_biases_have_no_b_and_no_relu_kink() -> None:
         for layer, activation in enumerate(case.architecture.activations, start=1):
             if activation != "relu":
                 continue
-            Z, A = cache[f"Z{layer}"], cache[f"A{layer - 1}"]
+            Z, dead_below = cache[f"Z{layer}"], np.all(cache[f"A{layer - 1}"] == 0, axis=0)
             near = np.abs(Z) < strategies.DEFAULT_KINK_MARGIN * (1 - 1e-9)
-            # examples whose inputs are too small for a capped weight change to clear
-            stuck = np.abs(A).max(axis=0) * strategies.MAX_WEIGHT_SHIFT < 2 * strategies.DEFAULT_KINK_MARGIN
-            assert not np.any(near & ~stuck[None, :]), (case.describe(), Z)
+            assert not np.any(near & ~dead_below), (case.describe(), Z)  # repaired, or not drawn
             repaired += int(np.any(np.abs(Z) < 1.0))
     assert repaired > 20  # the margin was tested, not passed by luck
+
+
+def test_kink_repair_without_biases_changes_the_fewest_weights_by_the_least() -> None:
+    X = np.array([[1.0, 2.0, -1.0], [0.5, 0.0, 1.0]])
+    W1 = np.array([[0.02, 0.3], [1.0, 2.0]])  # unit 0: z = 0.17, 0.04, 0.28 (0.04 near the kink)
+    case = Case(Architecture((2, 2, 1), ("relu", "linear"), "mse", biases=False), {"W1": W1, "W2": np.ones((1, 2))}, X, np.zeros((1, 3)))
+    repaired = strategies.repair_kinks(case)
+    changed = repaired.params["W1"] - W1
+    assert np.count_nonzero(changed) == 1 and 0 < np.abs(changed).max() <= strategies.MAX_WEIGHT_SHIFT
+    assert np.all(np.abs(repaired.params["W1"] @ X) >= strategies.DEFAULT_KINK_MARGIN * (1 - 1e-9))
+    assert np.array_equal(repaired.params["W2"], case.params["W2"])

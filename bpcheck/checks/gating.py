@@ -19,6 +19,10 @@ from bpcheck.checks._expect import expect
 SATURATED = 30.0
 #: A gated unit's gradient may be at most this fraction of its layer's.
 VANISHING = 1e-9
+#: How far the terms of a gated unit's w·a may exceed their sum, in a network
+#: without biases: beyond it, a float32 student's rounding could move z off
+#: the gate (and a correct student would be failed).
+CANCELLATION = 10.0
 
 
 def _gated(activation: str, Z: Array) -> Array:
@@ -33,8 +37,9 @@ def gated_case(case: Case) -> Case | None:
     """``case`` with one hidden unit, chosen by the case's seed, forced dead
     (ReLU) or saturated (sigmoid, tanh) across the whole batch: by its bias,
     or, in a network without biases, by the least-squares weights that put
-    every pre-activation there (trying the other units when the batch's inputs
-    allow that for none of it; None when they allow it for no unit)."""
+    every pre-activation there, without cancellation beyond
+    :data:`CANCELLATION` (trying the other units when the batch's inputs allow
+    that for none of it; None when they allow it for no unit)."""
     architecture, choice = case.architecture, case_seed(case)
     hidden = architecture.depth - 1
     _, cache = reference.forward(case.params, case.X, architecture.activations)
@@ -50,7 +55,8 @@ def gated_case(case: Case) -> Case | None:
             params[f"b{layer}"][unit, 0] = target
             return case.with_params(params)
         row, *_ = np.linalg.lstsq(inputs.T, np.full(inputs.shape[1], target), rcond=None)
-        if _gated(activation, (row @ inputs)[None, :])[0]:
+        well_conditioned = np.all(np.abs(row) @ np.abs(inputs) <= CANCELLATION * abs(target))
+        if well_conditioned and _gated(activation, (row @ inputs)[None, :])[0]:
             params[f"W{layer}"][unit] = row
             return case.with_params(params)
     return None
