@@ -155,6 +155,8 @@ def _type_name(value: Any) -> str:
 
 def _to_array(function: str, what: str, value: Any) -> Array:
     """A numeric array copy of ``value``, or a contract violation saying what it was."""
+    if type(value) is np.ndarray and value.dtype.kind in "biufc":  # the usual case, and fast
+        return value.copy(order="K")
     try:
         array = np.array(value, copy=True)
         if array.dtype == object:
@@ -266,7 +268,35 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
     """The floating dtypes of the arrays in ``cache``, sorted: it is walked
     through mappings, sequences and objects' attributes, to a bounded depth
     and number of values (a cache is whatever the student made it)."""
-    found: set[np.dtype[Any]] = set()  # names at the end: dtype.name is slow
+    found = _flat_dtypes(cache)
+    if found is None:
+        found = _walked_dtypes(cache)
+    return tuple(sorted({_dtype_name(dtype) for dtype in found}))
+
+
+def _flat_dtypes(cache: Any) -> set[np.dtype[Any]] | None:
+    """The floating dtypes of the usual cache, a dict, list or tuple of arrays
+    (what :func:`_walked_dtypes` would find there, found faster); None for
+    any other cache."""
+    if type(cache) is dict:
+        values = cache.values()
+    elif type(cache) in (list, tuple):
+        values = cache
+    else:
+        return None
+    if len(values) >= _CACHE_VALUES:
+        return None
+    found = set()
+    for value in values:
+        if type(value) is not np.ndarray:
+            return None
+        if value.dtype.kind == "f":
+            found.add(value.dtype)
+    return found
+
+
+def _walked_dtypes(cache: Any) -> set[np.dtype[Any]]:
+    found: set[np.dtype[Any]] = set()
     pending: list[tuple[Any, int]] = [(cache, 0)]
     seen: set[int] = set()
     while pending and len(seen) < _CACHE_VALUES:
@@ -283,7 +313,18 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
             pending += [(item, depth + 1) for item in value]
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             pending += [(item, depth + 1) for item in list(vars(value).values())]
-    return tuple(sorted({dtype.name for dtype in found}))
+    return found
+
+
+#: Names of the floating dtypes met so far (``dtype.name`` is slow to ask each time).
+_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
+
+
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = dtype.name
+    return name
 
 
 def _unpack_forward(result: Any) -> tuple[Any, Any]:
@@ -386,11 +427,14 @@ def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[st
 def _probes(functions: StudentFunctions, call: ProbeCall, shared: bool) -> Reply:
     outputs = []
     for probe in call.probes:
-        params = {name: np.array(value, copy=True) for name, value in call.params.items()}
-        if isinstance(probe, DirectionProbe):
-            for name, direction in probe.direction.items():
-                params[name] = params[name] + probe.step * direction
+        if isinstance(probe, DirectionProbe):  # each perturbed tensor is a new array already
+            direction, step = probe.direction, probe.step
+            params = {
+                name: value + step * direction[name] if name in direction else np.array(value, copy=True)
+                for name, value in call.params.items()
+            }
         else:
+            params = {name: np.array(value, copy=True) for name, value in call.params.items()}
             params[probe.parameter].flat[probe.index] += probe.delta
         AL, _ = _unpack_forward(
             _invoke("forward", functions.forward, params, call.X.copy(), list(call.activations))
