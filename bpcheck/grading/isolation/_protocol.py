@@ -161,9 +161,10 @@ def call_tree(call: Call, share: Share = _inline) -> dict[str, Any]:
     return {"kind": type(call).__name__, "fields": fields}
 
 
-def batch_tree(trees: list[dict[str, Any]], shared_size: int) -> dict[str, Any]:
-    """The message of one batch: its calls, and the size of the shared memory now."""
-    return {"type": "batch", "shared": shared_size, "calls": trees}
+def batch_tree(trees: list[dict[str, Any]]) -> dict[str, Any]:
+    """The message of one batch: its calls (the worker maps the shared memory
+    again when a reference lies past the end of its mapping)."""
+    return {"type": "batch", "calls": trees}
 
 
 # ------------------------------------------------------------------ replies

@@ -361,7 +361,7 @@ class WorkerStudent:
             shared.place(calls)
             trees = [call_tree(call, shared.reference) for call in calls]
             shared.seal()
-            self._channel.send(batch_tree(trees, shared.size), deadline, trusted=True)
+            self._channel.send(batch_tree(trees), deadline, trusted=True)
             replies, fatal = replies_of(self._channel.receive(deadline), calls)
         except ChannelTimeout:
             self._stop("timeout", f"{what} did not finish within {self._limit_text(len(calls))}")
