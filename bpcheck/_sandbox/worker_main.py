@@ -17,8 +17,10 @@ module with and its settings (plain JSON data the grader chose), and for a
 notebook the path of a JSON file of its code cells ([cell number, Python
 source] pairs, parsed by the grader; null for a ``.py`` module). The worker
 sets its limits, loads the filter, copies the submission, reads the cells and
-changes into the copy, and only then imports NumPy and the student's module
-(running a notebook's cells in order), and adapts it. Its hello says what
+changes into the copy, imports NumPy, says it has booted, and waits for the
+grader's go (a worker may be started ahead of its turn, while another
+submission is graded); only then does it import the student's module
+(running a notebook's cells in order), and adapt it. Its hello says what
 the module lacks (``problems``), which optional functions it has, and which
 cells raised (``warnings``). It then answers batches of requests on the
 socket, one message of replies per batch, until the grader closes it or
@@ -191,6 +193,13 @@ def main() -> None:
     shared[0] = new_mapping(shared_fd, fstat(shared_fd).st_size)
 
     send({"type": "booted"})
+    try:  # a worker may be started ahead of its turn: the student's code waits for it
+        if read_trusted(reader, place).get("type") != "go":
+            exit_now(BROKEN_EXIT)
+    except EOFError:
+        exit_now(0)
+    except BaseException:
+        exit_now(BROKEN_EXIT)
 
     # ---- import and adapt the student's module
     hello: dict[str, Any] = {

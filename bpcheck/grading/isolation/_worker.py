@@ -83,6 +83,11 @@ class WorkerStudent:
     says why the worker stopped, if it did (see the package docstring).
     ``notes`` lists what of a directory submission was left out. Use as a
     context manager, or call :meth:`close`.
+
+    With ``ahead``, the worker is started ahead of its turn (while another
+    submission is graded): it boots and waits, and only :meth:`begin`, which
+    the caller must call before anything else, lets it import the student's
+    module. The submission's time limit counts from :meth:`begin`.
     """
 
     def __init__(
@@ -92,6 +97,7 @@ class WorkerStudent:
         adapter: Adapter | None = None,
         *,
         level: str | None = None,
+        ahead: bool = False,
     ) -> None:
         submission = Path(submission)
         self.limits = limits
@@ -109,6 +115,7 @@ class WorkerStudent:
         self._inner_pid: int | None = None
         self._scratch: str | None = None
         self._ahead: _Batch | None = None
+        self._begun = False
         module, problem = find_module(submission)
         #: The name and the path reports show (printable: see :func:`printable`).
         self.name = printable(submission.name if submission.is_dir() else submission.stem)
@@ -126,6 +133,18 @@ class WorkerStudent:
         except BaseException:  # the grader's own failure (disk full, ...): leave nothing behind
             self.close()
             raise
+        if not ahead:
+            self.begin()
+
+    def begin(self) -> None:
+        """Let the worker import the student's module, and read its hello (once):
+        the submission's time starts now."""
+        if self._begun:
+            return
+        self._begun = True
+        self._started = time.monotonic()
+        if self._resources.process is not None:
+            self._handshake()
 
     # ---------------------------------------------------------------- context manager
 
@@ -167,7 +186,7 @@ class WorkerStudent:
         )
         self.isolation, self._scratch = launched.isolation, launched.scratch
         self._channel = Channel(launched.sock, self._tick)
-        self._handshake()
+        self.api = ApiReport(import_error=StudentError("import", "the worker has not begun"))
 
     def _handshake(self) -> None:
         started = time.monotonic()
@@ -189,9 +208,9 @@ class WorkerStudent:
         self.boot_seconds = time.monotonic() - started
         what = f"importing {self._display}"
         try:
-            report, fatal = hello_report(
-                self._channel.receive(self._deadline(self.limits.call_timeout))
-            )
+            deadline = self._deadline(self.limits.call_timeout)
+            self._channel.send({"type": "go"}, deadline, trusted=True)
+            report, fatal = hello_report(self._channel.receive(deadline))
         except ChannelTimeout:
             self._stop("timeout", f"{what} did not finish within {self._limit_text(1)}")
         except ChannelClosed:
