@@ -174,7 +174,7 @@ def _to_array(function: str, what: str, value: Any) -> Array:
 
 def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
     """Names of the parts of an argument that changed (dicts by key, arrays by value)."""
-    if isinstance(before, Mapping):
+    if type(before) is dict or isinstance(before, Mapping):
         changed = [
             f"{name}[{key!r}]"
             for key in before
@@ -186,7 +186,7 @@ def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
 
 def _same(before: Any, after: Any) -> bool:
     """Unchanged: for arrays, the same shape, dtype and bytes (NaNs included)."""
-    if isinstance(before, np.ndarray):
+    if type(before) is np.ndarray or isinstance(before, np.ndarray):
         return (
             isinstance(after, np.ndarray)
             and before.shape == after.shape
@@ -196,16 +196,28 @@ def _same(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
+#: Arguments that cannot change in place, by exact type.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
 def _copy(value: Any) -> Any:
     """A deep copy of an argument: arrays, and dicts, lists and tuples of them,
-    copied directly (the common case, and fast); anything else by deepcopy."""
+    copied directly (the common case, and fast, told apart by exact type
+    first); anything else by deepcopy."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind is tuple:
+        return tuple([_copy(item) for item in value])
+    if kind in _IMMUTABLE:
+        return value
     if isinstance(value, np.ndarray):
         return value.copy()
-    if type(value) is dict:
-        return {key: _copy(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_copy(item) for item in value)
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, (str, int, float, bool)):
         return value
     return copy.deepcopy(value)
 
@@ -240,7 +252,7 @@ def _guarded(
 
 
 def _shallow(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return dict(value)
     return list(value) if isinstance(value, list) else value
 
@@ -304,16 +316,23 @@ def _walked_dtypes(cache: Any) -> set[np.dtype[Any]]:
         if id(value) in seen or depth > _CACHE_DEPTH:
             continue
         seen.add(id(value))
-        if isinstance(value, np.ndarray):
+        kind = type(value)
+        if kind in _SCALARS:  # the usual leaves, told apart first
+            continue
+        if kind is np.ndarray or isinstance(value, np.ndarray):
             if value.dtype.kind == "f":
                 found.add(value.dtype)
-        elif isinstance(value, Mapping):
+        elif kind is dict or isinstance(value, Mapping):
             pending += [(item, depth + 1) for item in list(value.values())]
-        elif isinstance(value, (list, tuple)):
+        elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
             pending += [(item, depth + 1) for item in value]
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             pending += [(item, depth + 1) for item in list(vars(value).values())]
     return found
+
+
+#: Leaves of a cache that hold no array (none has a ``__dict__`` to look into).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 #: Names of the floating dtypes met so far (``dtype.name`` is slow to ask each time).
@@ -375,7 +394,7 @@ def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) ->
             args["activations"],
             args["loss"],
         )
-        if not isinstance(grads, Mapping):
+        if type(grads) is not dict and not isinstance(grads, Mapping):
             raise ContractViolation(
                 "backward",
                 f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
