@@ -23,7 +23,7 @@ from bpcheck._running import collect_checks, plan, run_plan
 from bpcheck._sandbox.calls import Call, Reply
 from bpcheck.grading.isolation import Limits, WorkerStudent
 from bpcheck.grading.isolation._staging import SANDBOX_MODULES, harness_sources
-from tests.grading.test_isolation import FORWARD_CALL, GRADIENT_CALL, HOSTILE, LIMITS, X, Y, _error
+from tests.grading.test_isolation import FORWARD_CALL, GRADIENT_CALL, HOSTILE, LIMITS, X, _error
 
 IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
 
