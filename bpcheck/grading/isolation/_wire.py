@@ -15,6 +15,8 @@ kind bool/int/uint/float, no object or structured dtypes, at most
 ``MAX_ELEMENTS`` elements, a byte count that matches the declared length)
 before an array is built. A forged header therefore cannot make the reader
 allocate more than the message budget. Anything wrong raises :class:`WireError`.
+The worker reads the grader's requests, which it trusts and which carry no
+``.npy`` arrays (their inputs are in shared memory), with :func:`read_trusted`.
 
 This module imports only the standard library and NumPy, by absolute import,
 so that it can be copied into the worker's private package unchanged.
