@@ -149,15 +149,14 @@ def probe_tree(probe: Probe | DirectionProbe, share: Share = _inline) -> dict[st
 def call_tree(call: Call, share: Share = _inline) -> dict[str, Any]:
     """``call`` as a message: its class name and its fields, arrays through ``share``."""
     fields: dict[str, Any] = {}
-    for spec in dataclasses.fields(call):  # type: ignore[arg-type]
-        value = getattr(call, spec.name)
-        if spec.name == "probes":
+    for name, value in vars(call).items():  # a dataclass's fields, in order
+        if name == "probes":
             value = [probe_tree(probe, share) for probe in value]
         elif isinstance(value, dict):
-            value = {name: share(item) for name, item in value.items()}
+            value = {key: share(item) for key, item in value.items()}
         elif isinstance(value, np.ndarray):
             value = share(value)
-        fields[spec.name] = value
+        fields[name] = value
     return {"kind": type(call).__name__, "fields": fields}
 
 

@@ -263,18 +263,33 @@ def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 
 
 def _resolve(value: Any, arrays: list[np.ndarray], depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise WireError("the message is nested too deeply")
+    """``value`` (at ``depth``) with its array references replaced by the arrays;
+    WireError for anything at a depth past MAX_DEPTH."""
     if isinstance(value, dict):
         if len(value) == 1 and "$array" in value:
             index = value["$array"]
             if type(index) is not int or not 0 <= index < len(arrays):
                 raise WireError(f"bad array reference {index!r}"[:100])
             return arrays[index]
-        return {key: _resolve(item, arrays, depth + 1) for key, item in value.items()}
+        _check_depth(value, depth)
+        return {
+            key: _resolve(item, arrays, depth + 1) if type(item) in _NESTED else item
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_resolve(item, arrays, depth + 1) for item in value]
+        _check_depth(value, depth)
+        return [_resolve(item, arrays, depth + 1) if type(item) in _NESTED else item for item in value]
     return value
+
+
+def _check_depth(container: dict[str, Any] | list[Any], depth: int) -> None:
+    """Its items lie one deeper: none may lie past MAX_DEPTH."""
+    if container and depth >= MAX_DEPTH:
+        raise WireError("the message is nested too deeply")
+
+
+#: What JSON nests: the values :func:`_resolve` looks into (it leaves the others as they are).
+_NESTED = (dict, list)
 
 
 def blocking_reader(sock: Any) -> ReadExact:
