@@ -191,7 +191,9 @@ class WorkerStudent:
     def _handshake(self) -> None:
         started = time.monotonic()
         try:
-            expect_type(self._channel.receive(self._deadline(BOOT_TIMEOUT)), "booted")
+            deadline = self._deadline(BOOT_TIMEOUT)
+            self._channel.send({"type": "go"}, deadline, trusted=True)  # read once it has booted
+            expect_type(self._channel.receive(deadline), "booted")
         except (ChannelTimeout, ChannelClosed, WireError, _Stop) as problem:
             self.termination = "worker_error"
             self.termination_detail = (
@@ -208,9 +210,9 @@ class WorkerStudent:
         self.boot_seconds = time.monotonic() - started
         what = f"importing {self._display}"
         try:
-            deadline = self._deadline(self.limits.call_timeout)
-            self._channel.send({"type": "go"}, deadline, trusted=True)
-            report, fatal = hello_report(self._channel.receive(deadline))
+            report, fatal = hello_report(
+                self._channel.receive(self._deadline(self.limits.call_timeout))
+            )
         except ChannelTimeout:
             self._stop("timeout", f"{what} did not finish within {self._limit_text(1)}")
         except ChannelClosed:
