@@ -56,13 +56,21 @@ class Recording(InProcessStudent):
         return [InProcessStudent.call(self, request) for request in requests]
 
 
-@pytest.mark.parametrize("module", ["correct_table.py", "buggy_missing_activation_derivative_1.py"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "correct_table.py",
+        "buggy_missing_activation_derivative_1.py",
+        "buggy_gradient_accumulates_across_calls_1.py",  # its answers depend on every call before
+    ],
+)
 def test_sending_ahead_asks_the_student_what_judging_each_case_at_once_asks(
     module: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The batches a family run sends ahead are those the checks would ask for
     case by case: the same calls, in the same order, none twice (checks that
-    fail, and shrinking, included)."""
+    fail, and shrinking, included), and so the same results, for a student
+    who keeps state between calls too."""
     options = RunOptions(
         profile="grade", seed=7, max_examples=5, hidden_activations=("relu",), losses=("cce",)
     )
