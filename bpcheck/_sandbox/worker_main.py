@@ -345,7 +345,10 @@ def _sizes(tree: Any) -> tuple[int, int]:
     pending = [tree]
     while pending:
         value = pending.pop()
-        if hasattr(value, "nbytes") and hasattr(value, "dtype"):
+        kind = type(value)
+        if kind is str or kind is float or kind is int:  # the usual leaves, told apart first
+            text += len(str(value)) + 8
+        elif kind is not dict and hasattr(value, "nbytes") and hasattr(value, "dtype"):
             arrays += int(value.nbytes)
             text += 16
         elif isinstance(value, Mapping):

@@ -104,14 +104,16 @@ class Channel:
 
     def receive(self, deadline: float) -> Any:
         pending = self._pending
+        read = 0  # bytes of ``pending`` this message has read, dropped at its end
 
         def read_exact(n: int) -> bytes:
             # n has been checked against the message budget by the wire layer. What
             # has arrived is read even past the deadline (a batch sent ahead may be
             # read late); the deadline binds whenever the worker has not answered yet.
-            while len(pending) < n:
+            nonlocal read
+            while len(pending) - read < n:
                 try:
-                    chunk = self.sock.recv(max(n - len(pending), READ_AHEAD))
+                    chunk = self.sock.recv(max(n - len(pending) + read, READ_AHEAD))
                 except (BlockingIOError, InterruptedError):
                     self._wait(select.POLLIN, deadline)
                     continue
@@ -120,11 +122,14 @@ class Channel:
                 if not chunk:
                     raise ChannelClosed()
                 pending.extend(chunk)
-            data = bytes(pending[:n])
-            del pending[:n]
+            data = bytes(pending[read : read + n])
+            read += n
             return data
 
-        return wire.read_message(read_exact)
+        try:
+            return wire.read_message(read_exact)
+        finally:
+            del pending[:read]
 
 
 # ------------------------------------------------------------------ requests

@@ -287,7 +287,7 @@ class WorkerStudent:
         assert shared is not None
         deadline = self._deadline(self.limits.call_timeout * len(calls))
         try:
-            shared.place(calls)
+            shared.begin()
             trees = [call_tree(call, shared.reference) for call in calls]
             shared.seal()
             self._channel.send(batch_tree(trees), deadline, trusted=True)
