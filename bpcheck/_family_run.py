@@ -3,7 +3,10 @@
 The run draws each case once and runs the body of every check still open on
 it; the calls the bodies will make are sent to the student together, and
 replies are shared where the checks ask the same (one forward and backward
-serve five checks). The property itself never fails: a check that fails is
+serve five checks). They are sent ahead (:class:`_SentAhead`): the checks
+judge a case when Hypothesis has drawn the next one, so that an isolated
+worker answers while Hypothesis draws; the student sees the same calls in
+the same order, in the same batches, as when each case is judged at once. The property itself never fails: a check that fails is
 closed, with its case, and its counterexample is then shrunk under the
 check's own ``@given``, seeded with that case so that the search starts
 from it (through Hypothesis's example database: the case's choices are
@@ -34,7 +37,7 @@ from bpcheck._outcome import Outcome
 from bpcheck._planning import PlannedCheck, RunOptions, item_seed
 from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult
-from bpcheck._sandbox.calls import Call
+from bpcheck._sandbox.calls import Call, Reply
 from bpcheck._student import Student
 from bpcheck.checks import CheckContext, CheckFailure, CheckNotJudged, CheckSkipped, family_cases
 from bpcheck.checks._base import Check
@@ -79,11 +82,12 @@ class _Open:
     def open(self) -> bool:
         return self.failure is None and self.ended is None
 
-    def run(self, context: CheckContext, case: Case) -> None:
+    def run(self, context: CheckContext, case: Case, choices: _Choices | None) -> None:
+        """The check's body on ``case``, drawn with ``choices``."""
         try:
             self.planned.check.body(context, case)
         except CheckFailure as failure:
-            self.failure, self.choices = failure, _choices()
+            self.failure, self.choices = failure, choices
         except CheckNotJudged as not_judged:
             self.ended = ("not_judged", str(not_judged))
         except CheckSkipped as skipped:
@@ -96,6 +100,67 @@ class _Open:
 
 def _database_key(student: Student, name: str) -> bytes:
     return f"bpcheck:{student.name}:{name}".encode()
+
+
+class _SentAhead:
+    """The student as a family run's checks see it: the calls of a case go to
+    the student with :meth:`send_ahead`, and are read when a check first asks
+    for one of them (or before any other call).
+
+    Replies are remembered by request object until :meth:`forget`, so that the
+    calls made while a case's requests are gathered (finite_differences asks
+    for the shared reply to choose its probes) are not sent again. The checks
+    build a case's requests with per-case memos, so equal requests are the
+    same object here, and the batches are those :meth:`CheckContext.prefetch`
+    sends."""
+
+    def __init__(self, student: Student) -> None:
+        self.student = student
+        self.name, self.spec, self.api = student.name, student.spec, student.api
+        self._replies: dict[int, tuple[Call, Reply]] = {}  # the request keeps its id its own
+        self._ahead: list[Call] = []
+
+    def call(self, request: Call) -> Reply:
+        return self.call_many([request])[0]
+
+    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
+        self._read_ahead()
+        self._answer(self._new(requests), self.student.call_many)
+        return [self._replies[id(request)][1] for request in requests]
+
+    def send_ahead(self, requests: Sequence[Call]) -> None:
+        self._read_ahead()
+        self._ahead = self._new(requests)
+        if self._ahead:
+            self.student.send_ahead(self._ahead)
+
+    def forget(self) -> None:
+        """Read what was sent ahead, and drop every reply remembered."""
+        self._read_ahead()
+        self._replies.clear()
+
+    def _new(self, requests: Sequence[Call]) -> list[Call]:
+        new = {id(request): request for request in requests if id(request) not in self._replies}
+        return list(new.values())
+
+    def _read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, []
+        self._answer(ahead, self.student.call_many)
+
+    def _answer(self, requests: list[Call], ask: Callable[[list[Call]], list[Reply]]) -> None:
+        if requests:
+            for request, reply in zip(requests, ask(requests), strict=True):
+                self._replies[id(request)] = (request, reply)
+
+
+@dataclass
+class _Drawn:
+    """A case whose calls were sent ahead: its checks with their own cases, the
+    calls, and the choices Hypothesis made for it."""
+
+    prepared: list[tuple[_Open, Case]]
+    requests: list[Call]
+    choices: _Choices | None
 
 
 @dataclass
@@ -112,10 +177,14 @@ class FamilyRun:
     _minimal_cases: list[Case] = field(init=False, default_factory=list)
     #: The last shared case a shrinking check failed on (Hypothesis ends on the minimal one).
     _last_failing: Case | None = field(init=False, default=None)
+    _sent: _SentAhead = field(init=False)
+    #: The case drawn last, whose calls were sent ahead, until it is judged.
+    _drawn: _Drawn | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self._sent = _SentAhead(self.student)
         self.context = CheckContext(
-            self.student, self.family, self.options.scope, self.options.assignment
+            self._sent, self.family, self.options.scope, self.options.assignment
         )
 
     @property
@@ -134,19 +203,21 @@ class FamilyRun:
         context = self.context
 
         def property_of_family(case: Case) -> None:
+            self._judge_drawn()
             prepared = [
                 (check, derived)
                 for check in checks
                 if check.open and (derived := _prepared(check.planned.check, case)) is not None
             ]
             try:
-                context.prefetch(
-                    [r for check, derived in prepared for r in _requests(check.planned.check, context, derived)]
-                )
-                for check, derived in prepared:
-                    check.run(context, derived)
-            finally:
-                context.forget()
+                requests = [
+                    r for check, derived in prepared for r in _requests(check.planned.check, context, derived)
+                ]
+            except BaseException:
+                self._forget()
+                raise
+            self._drawn = _Drawn(prepared, requests, _choices())
+            self._sent.send_ahead(requests)
 
         base = profile_settings(self.options.profile, self.options.max_examples)
         database = base.database
@@ -158,7 +229,27 @@ class FamilyRun:
         test = hypothesis.given(family_cases(context))(property_of_family)
         test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
         test = hypothesis.seed(item_seed(self.options.seed, self.name))(test)
-        settings(base)(test)()
+        try:
+            settings(base)(test)()
+        finally:
+            self._judge_drawn()
+
+    def _judge_drawn(self) -> None:
+        """Run the checks of the case drawn last on it, once its replies are read."""
+        drawn, self._drawn = self._drawn, None
+        if drawn is None:
+            return
+        try:
+            self.context.prefetch(drawn.requests)
+            for check, derived in drawn.prepared:
+                check.run(self.context, derived, drawn.choices)
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """The end of a case: the context and the student forget its replies."""
+        self.context.forget()
+        self._sent.forget()
 
     # ------------------------------------------------------------ each check's end
 
@@ -234,7 +325,7 @@ class FamilyRun:
         except (CheckNotJudged, CheckSkipped):
             return None
         finally:
-            self.context.forget()
+            self._forget()
         return None
 
     def _alone(self, declared: Check) -> Callable[[Case], None]:
@@ -254,7 +345,7 @@ class FamilyRun:
             except (CheckNotJudged, CheckSkipped):
                 return
             finally:
-                context.forget()
+                self._forget()
 
         return property_of_check
 

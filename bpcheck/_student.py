@@ -71,6 +71,11 @@ class Student(Protocol):
         """Answer ``requests`` in order, as :meth:`call` would each (an isolated
         worker answers them in one round trip); never raises for student mistakes."""
 
+    def send_ahead(self, requests: Sequence[Call]) -> None:
+        """Start on ``requests`` if the student can while the harness goes on (an
+        isolated worker runs them in its own process); the next :meth:`call_many`
+        must be of exactly these requests, and reads their replies."""
+
 
 def _arity_problem(name: str, function: Callable[..., Any], arity: int) -> str | None:
     try:
@@ -223,3 +228,6 @@ class InProcessStudent:
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         return [self.call(request) for request in requests]
+
+    def send_ahead(self, requests: Sequence[Call]) -> None:
+        """Nothing to start: in this process the calls run when call_many asks."""

@@ -155,6 +155,8 @@ def _type_name(value: Any) -> str:
 
 def _to_array(function: str, what: str, value: Any) -> Array:
     """A numeric array copy of ``value``, or a contract violation saying what it was."""
+    if type(value) is np.ndarray and value.dtype.kind in "biufc":  # the usual case, and fast
+        return value.copy(order="K")
     try:
         array = np.array(value, copy=True)
         if array.dtype == object:
@@ -172,7 +174,7 @@ def _to_array(function: str, what: str, value: Any) -> Array:
 
 def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
     """Names of the parts of an argument that changed (dicts by key, arrays by value)."""
-    if isinstance(before, Mapping):
+    if type(before) is dict or isinstance(before, Mapping):
         changed = [
             f"{name}[{key!r}]"
             for key in before
@@ -184,7 +186,7 @@ def mutated_parts(name: str, before: Any, after: Any) -> list[str]:
 
 def _same(before: Any, after: Any) -> bool:
     """Unchanged: for arrays, the same shape, dtype and bytes (NaNs included)."""
-    if isinstance(before, np.ndarray):
+    if type(before) is np.ndarray or isinstance(before, np.ndarray):
         return (
             isinstance(after, np.ndarray)
             and before.shape == after.shape
@@ -194,16 +196,28 @@ def _same(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
+#: Arguments that cannot change in place, by exact type.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
 def _copy(value: Any) -> Any:
     """A deep copy of an argument: arrays, and dicts, lists and tuples of them,
-    copied directly (the common case, and fast); anything else by deepcopy."""
+    copied directly (the common case, and fast, told apart by exact type
+    first); anything else by deepcopy."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind is tuple:
+        return tuple([_copy(item) for item in value])
+    if kind in _IMMUTABLE:
+        return value
     if isinstance(value, np.ndarray):
         return value.copy()
-    if type(value) is dict:
-        return {key: _copy(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_copy(item) for item in value)
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, (str, int, float, bool)):
         return value
     return copy.deepcopy(value)
 
@@ -238,7 +252,7 @@ def _guarded(
 
 
 def _shallow(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return dict(value)
     return list(value) if isinstance(value, list) else value
 
@@ -266,7 +280,57 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
     """The floating dtypes of the arrays in ``cache``, sorted: it is walked
     through mappings, sequences and objects' attributes, to a bounded depth
     and number of values (a cache is whatever the student made it)."""
-    found: set[np.dtype[Any]] = set()  # names at the end: dtype.name is slow
+    found = _flat_dtypes(cache)
+    if found is None:
+        found = _walked_dtypes(cache)
+    return tuple(sorted({_dtype_name(dtype) for dtype in found}))
+
+
+def _flat_dtypes(cache: Any) -> set[np.dtype[Any]] | None:
+    """The floating dtypes of the usual cache, found faster than by
+    :func:`_walked_dtypes` (which finds the same there): a dict, list or tuple
+    of arrays and scalars, or of such dicts, lists and tuples (one per layer,
+    say). None for any other cache."""
+    found: set[np.dtype[Any]] = set()
+    values = _items(cache)
+    if values is None:
+        return None
+    count = len(values)
+    for value in values:
+        kind = type(value)
+        if kind is np.ndarray:
+            if value.dtype.kind == "f":
+                found.add(value.dtype)
+        elif kind not in _SCALARS:
+            inner = _items(value)
+            if inner is None:
+                return None
+            count += len(inner)
+            for item in inner:
+                if type(item) is np.ndarray:
+                    if item.dtype.kind == "f":
+                        found.add(item.dtype)
+                elif type(item) not in _SCALARS:
+                    return None
+        if count >= _FAST_VALUES:
+            return None
+    return found
+
+
+#: How many values a cache may hold for :func:`_flat_dtypes` to read it.
+_FAST_VALUES = 1000
+
+
+def _items(container: Any) -> Any:
+    """The values of a dict, list or tuple (by exact type), else None."""
+    kind = type(container)
+    if kind is dict:
+        return list(container.values())
+    return container if kind is list or kind is tuple else None
+
+
+def _walked_dtypes(cache: Any) -> set[np.dtype[Any]]:
+    found: set[np.dtype[Any]] = set()
     pending: list[tuple[Any, int]] = [(cache, 0)]
     seen: set[int] = set()
     while pending and len(seen) < _CACHE_VALUES:
@@ -274,16 +338,34 @@ def cache_dtypes(cache: Any) -> tuple[str, ...]:
         if id(value) in seen or depth > _CACHE_DEPTH:
             continue
         seen.add(id(value))
-        if isinstance(value, np.ndarray):
+        kind = type(value)
+        if kind in _SCALARS:  # the usual leaves, told apart first
+            continue
+        if kind is np.ndarray or isinstance(value, np.ndarray):
             if value.dtype.kind == "f":
                 found.add(value.dtype)
-        elif isinstance(value, Mapping):
+        elif kind is dict or isinstance(value, Mapping):
             pending += [(item, depth + 1) for item in list(value.values())]
-        elif isinstance(value, (list, tuple)):
+        elif kind is list or kind is tuple or isinstance(value, (list, tuple)):
             pending += [(item, depth + 1) for item in value]
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             pending += [(item, depth + 1) for item in list(vars(value).values())]
-    return tuple(sorted({dtype.name for dtype in found}))
+    return found
+
+
+#: Leaves of a cache that hold no array (none has a ``__dict__`` to look into).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+#: Names of the floating dtypes met so far (``dtype.name`` is slow to ask each time).
+_DTYPE_NAMES: dict[np.dtype[Any], str] = {}
+
+
+def _dtype_name(dtype: np.dtype[Any]) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = dtype.name
+    return name
 
 
 def _unpack_forward(result: Any) -> tuple[Any, Any]:
@@ -334,7 +416,7 @@ def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) ->
             args["activations"],
             args["loss"],
         )
-        if not isinstance(grads, Mapping):
+        if type(grads) is not dict and not isinstance(grads, Mapping):
             raise ContractViolation(
                 "backward",
                 f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
@@ -386,11 +468,14 @@ def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[st
 def _probes(functions: StudentFunctions, call: ProbeCall, shared: bool) -> Reply:
     outputs = []
     for probe in call.probes:
-        params = {name: np.array(value, copy=True) for name, value in call.params.items()}
-        if isinstance(probe, DirectionProbe):
-            for name, direction in probe.direction.items():
-                params[name] = params[name] + probe.step * direction
+        if isinstance(probe, DirectionProbe):  # each perturbed tensor is a new array already
+            direction, step = probe.direction, probe.step
+            params = {
+                name: value + step * direction[name] if name in direction else np.array(value, copy=True)
+                for name, value in call.params.items()
+            }
         else:
+            params = {name: np.array(value, copy=True) for name, value in call.params.items()}
             params[probe.parameter].flat[probe.index] += probe.delta
         AL, _ = _unpack_forward(
             _invoke("forward", functions.forward, params, call.X.copy(), list(call.activations))

@@ -17,8 +17,10 @@ module with and its settings (plain JSON data the grader chose), and for a
 notebook the path of a JSON file of its code cells ([cell number, Python
 source] pairs, parsed by the grader; null for a ``.py`` module). The worker
 sets its limits, loads the filter, copies the submission, reads the cells and
-changes into the copy, and only then imports NumPy and the student's module
-(running a notebook's cells in order), and adapts it. Its hello says what
+changes into the copy, imports NumPy, says it has booted, and waits for the
+grader's go (a worker may be started ahead of its turn, while another
+submission is graded); only then does it import the student's module
+(running a notebook's cells in order), and adapt it. Its hello says what
 the module lacks (``problems``), which optional functions it has, and which
 cells raised (``warnings``). It then answers batches of requests on the
 socket, one message of replies per batch, until the grader closes it or
@@ -109,6 +111,8 @@ def main() -> None:
     sock = socket.socket(fileno=config["fd"])
     sock.setblocking(True)
 
+    import numpy as np  # after the limits and the filter, as everything below
+
     from . import wire  # type: ignore[attr-defined]  # wire.py exists only in the worker's copy
     from .adapters import translate
     from .calls import (
@@ -134,12 +138,17 @@ def main() -> None:
     probe_types = {"Probe": Probe, "DirectionProbe": DirectionProbe}
     # Bound now: student code may replace module attributes later.
     sendall, encode, allowed_dtype = sock.sendall, wire.encode, wire.allowed_dtype
-    read_message, reader = wire.read_message, wire.blocking_reader(sock)
+    encode_checked, read_trusted = wire.encode_trusted, wire.read_trusted
+    reader = wire.blocking_reader(sock)
     budget = wire.MAX_MESSAGE_BYTES - MARGIN
     json_budget = wire.MAX_JSON_BYTES - MARGIN
-    exit_now = os._exit
+    exit_now, fstat, new_mapping = os._exit, os.fstat, mmap.mmap
+    ndarray, dtype_of = np.ndarray, np.dtype
     shared_fd = config["shared_fd"]
-    shared: list[Any] = [None, 0]  # the mapping of the shared inputs, and its size
+    shared: list[Any] = [None]  # the mapping of the shared inputs (remapped as they grow)
+    dtypes: dict[str, Any] = {}
+    #: Whether a reply of the batch holds a value the wire must check (see ``raw``).
+    unchecked = [False]
 
     def send(tree: dict[str, Any]) -> None:
         try:
@@ -155,29 +164,42 @@ def main() -> None:
             "exception": str(error.exception)[:MAX_KEY],
         }
 
-    def resolve(value: Any) -> Any:
-        """A request's value with shared references as arrays over the shared memory."""
-        import numpy as np
-
-        if isinstance(value, dict):
-            if "$shared" in value:
-                offset, dtype, shape = value["$shared"]
-                return np.ndarray(tuple(shape), np.dtype(dtype), buffer=shared[0], offset=offset)
-            return {key: resolve(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [resolve(item) for item in value]
-        return value
+    def place(value: dict[str, Any]) -> Any:
+        """An object of a request as decoded, or for a shared reference
+        (``{"$shared": [offset, dtype, shape]}``) the array over the shared memory,
+        mapped again when the grader has grown it past the current mapping."""
+        reference = value.get("$shared")
+        if reference is None:
+            return value
+        offset, name, shape = reference
+        kind = dtypes.get(name)
+        if kind is None:
+            kind = dtypes[name] = dtype_of(name)
+        try:
+            return ndarray(tuple(shape), kind, buffer=shared[0], offset=offset)
+        except TypeError:  # past the end of the mapping: the memory grew
+            shared[0] = new_mapping(shared_fd, fstat(shared_fd).st_size)
+            return ndarray(tuple(shape), kind, buffer=shared[0], offset=offset)
 
     def raw(value: Any) -> Any:
         """A returned gradient as the grader gets it: arrays the wire cannot carry
-        converted first (object arrays of numbers), everything else as it is."""
-        import numpy as np
-
-        if isinstance(value, np.ndarray) and not allowed_dtype(value.dtype):
-            return _to_array("backward", "a gradient", value)
+        converted first (object arrays of numbers), everything else as it is (and
+        then its batch's message is checked in full as it is encoded)."""
+        if isinstance(value, ndarray):
+            return value if allowed_dtype(value.dtype) else _to_array("backward", "a gradient", value)
+        unchecked[0] = True
         return value
 
+    shared[0] = new_mapping(shared_fd, fstat(shared_fd).st_size)
+
     send({"type": "booted"})
+    try:  # a worker may be started ahead of its turn: the student's code waits for it
+        if read_trusted(reader, place).get("type") != "go":
+            exit_now(BROKEN_EXIT)
+    except EOFError:
+        exit_now(0)
+    except BaseException:
+        exit_now(BROKEN_EXIT)
 
     # ---- import and adapt the student's module
     hello: dict[str, Any] = {
@@ -220,7 +242,7 @@ def main() -> None:
         """One call's reply tree, with its array bytes and an estimate of its JSON bytes."""
         function = function_of.get(str(request.get("kind")), "forward")
         try:
-            call = _call_from(resolve(request), call_types, probe_types)
+            call = _call_from(request, call_types, probe_types)
             try:
                 reply = execute(student_functions, call, shared=True)
             except BaseException as exc:  # KeyboardInterrupt, or execute itself was tampered with
@@ -251,9 +273,7 @@ def main() -> None:
     # ---- answer batches until the grader closes the channel
     while True:
         try:
-            request = read_message(reader)
-            if request["shared"] != shared[1]:
-                shared[:] = [mmap.mmap(shared_fd, request["shared"]), request["shared"]]
+            request = read_trusted(reader, place)
         except EOFError:
             exit_now(0)
         except BaseException:
@@ -277,8 +297,9 @@ def main() -> None:
             if fatal:
                 break
         message = {"type": "replies", "replies": replies, "fatal": fatal}
-        try:
-            chunks = encode(message)
+        checked, unchecked[0] = not unchecked[0], False
+        try:  # checked: every value is an allowed array or JSON data of str keys already
+            chunks = encode_checked(message) if checked else encode(message)
         except wire.WireError as problem:  # a raw gradient the wire cannot carry
             for index, tree in enumerate(replies):
                 try:
@@ -324,7 +345,10 @@ def _sizes(tree: Any) -> tuple[int, int]:
     pending = [tree]
     while pending:
         value = pending.pop()
-        if hasattr(value, "nbytes") and hasattr(value, "dtype"):
+        kind = type(value)
+        if kind is str or kind is float or kind is int:  # the usual leaves, told apart first
+            text += len(str(value)) + 8
+        elif kind is not dict and hasattr(value, "nbytes") and hasattr(value, "dtype"):
             arrays += int(value.nbytes)
             text += 16
         elif isinstance(value, Mapping):
@@ -359,18 +383,25 @@ def _reply_tree(reply: Any, raw: Any) -> dict[str, Any]:
             raise _Unsendable(f"{what} has too many or too long keys")
         return {str(key): value for key, value in mapping.items()}
 
-    return {
-        "AL": reply.AL,
-        "gradients": [
+    tree: dict[str, Any] = {}  # the fields a reply has (the grader reads the others as absent)
+    if reply.AL is not None:
+        tree["AL"] = reply.AL
+    if reply.gradients:
+        tree["gradients"] = [
             {key: raw(value) for key, value in names(grads, "the gradient dict").items()}
             for grads in reply.gradients
-        ][:MAX_ENTRIES],
-        "loss": None if reply.loss is None else float(reply.loss),
-        "params": None if reply.params is None else names(reply.params, "the parameter dict"),
-        "probes": reply.probes,
-        "mutated": [str(part)[:MAX_KEY] for part in reply.mutated][:MAX_ENTRIES],
-        "cache_dtypes": [str(name)[:MAX_KEY] for name in reply.cache_dtypes][:MAX_ENTRIES],
-    }
+        ][:MAX_ENTRIES]
+    if reply.loss is not None:
+        tree["loss"] = float(reply.loss)
+    if reply.params is not None:
+        tree["params"] = names(reply.params, "the parameter dict")
+    if reply.probes is not None:
+        tree["probes"] = reply.probes
+    if reply.mutated:
+        tree["mutated"] = [str(part)[:MAX_KEY] for part in reply.mutated][:MAX_ENTRIES]
+    if reply.cache_dtypes:
+        tree["cache_dtypes"] = [str(name)[:MAX_KEY] for name in reply.cache_dtypes][:MAX_ENTRIES]
+    return tree
 
 
 def _inspect(

@@ -22,13 +22,13 @@ from bpcheck.grading._grade import (
     Graded,
     OutputUnwritable,
     Tick,
-    _manager,
     grade_all,
     planned_checks,
 )
 from bpcheck.grading._outputs import summary_text, write_class_summary, write_gradescope
 from bpcheck.grading._pool import local_executor, pool_ticks
 from bpcheck.grading._progress import Progress
+from bpcheck.grading._students import plugin_manager
 from bpcheck.grading._submissions import (
     GRADESCOPE,
     STUDENTS,
@@ -123,7 +123,7 @@ def add_grading_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 def grading_config(arguments: argparse.Namespace) -> GradingConfig:
     """The configuration file's settings, with the command line's flags on top."""
-    check_ids = [declared.id for declared in collect_checks(_manager())]
+    check_ids = [declared.id for declared in collect_checks(plugin_manager())]
     overrides = {
         key: RawOption(value, f"the command line, --{flag}")
         for flag, key in OVERRIDES

@@ -18,12 +18,16 @@ planned checks, bpcheck's version). So the executor's processes need not
 share ``OUT``, and a unit of work run twice (a cluster retrying it on
 another machine) is written once. A rerun regrades exactly the submissions
 whose state is missing or differs.
+
+Graded in this process (no executor), one submission after another, the
+next submission's worker is started ahead (:func:`start_ahead`): it boots
+(Python and NumPy) on a core the grading leaves free, and imports the
+student's module only when its own grading begins.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -32,16 +36,11 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import pluggy
 
 from bpcheck import __version__
 from bpcheck._errors import ConfigError
-from bpcheck._manager import get_plugin_manager
 from bpcheck._options import with_adapter
 from bpcheck._report import write_atomically
 from bpcheck._results import CheckResult, RunReport
@@ -53,24 +52,20 @@ from bpcheck._running import (
     run_plan,
     with_plugin_mistakes,
 )
-from bpcheck._student import InProcessStudent, Student
 from bpcheck.adapters import Adapter
 from bpcheck.adapters._select import FALLBACK
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._submissions import STUDENTS, Submission, check_output_directory, content_hash
-from bpcheck.grading.isolation import (
-    Limits,
-    WorkerStudent,
-    find_module,
-    printable,
+from bpcheck.grading._students import (
+    GradedStudent,
+    check_isolation,
+    open_student,
+    plugin_manager,
+    student_spec,
 )
+from bpcheck.grading._submissions import STUDENTS, Submission, check_output_directory, content_hash
+from bpcheck.grading.isolation import WorkerStudent
 
 STATE_SCHEMA = "bpcheck-grade-state/1"
-#: How student code is run: "worker" (isolated; the default, and the only
-#: choice for untrusted code) or "in-process" (trusted code only: benchmarks).
-ISOLATIONS = ("worker", "in-process")
-#: Where a trusted in-process student's code ran, as reports say it.
-IN_PROCESS = "none: in-process (trusted code only)"
 #: A submission the grader itself failed on.
 GRADER_ERROR = "grader_error"
 #: Statuses that are not the student's doing (the grader's or the worker's
@@ -88,7 +83,7 @@ def no_tick(submission: str, check: str) -> None:
 
 def plan_fingerprint(config: GradingConfig) -> str:
     """A hash of every planned check (every plugin's) by name, with its points."""
-    planned = plan(collect_checks(_manager()), config.options)
+    planned = plan(collect_checks(plugin_manager()), config.options)
     names = [(check.name, round(check.max_points, 4)) for check in planned]
     return hashlib.sha256(json.dumps(names).encode()).hexdigest()[:16]
 
@@ -153,65 +148,17 @@ class Graded:
     files: tuple[tuple[str, bytes], ...] = ()
 
 
-class GradedStudent(Student, Protocol):
-    """A :class:`Student` that can stop answering: ``termination`` says why
-    (None while it answers), ``termination_detail`` in one line."""
-
-    isolation: str
-    termination: str | None
-    termination_detail: str
-    notes: list[str]
-
-
-class TrustedStudent(InProcessStudent):
-    """An in-process student, for trusted code only (benchmarks, staff solutions),
-    translated by ``adapter`` as a worker would be."""
-
-    isolation = IN_PROCESS
-    notes: list[str] = []
-
-    def __init__(
-        self,
-        submission: Path,
-        manager: pluggy.PluginManager,
-        timeout: float,
-        adapter: Adapter | None = None,
-    ) -> None:
-        super().__init__(student_spec(submission), manager, adapter, timeout=timeout)
-        self.name, self.spec = printable(self.name), printable(self.spec)
-
-
-def student_spec(submission: Path) -> str:
-    """The path of the submission's module (its directory's, see ``find_module``),
-    or the submission itself when it has none (loading it then says why)."""
-    module, _ = find_module(submission)
-    return str(module if module is not None else submission)
-
-
-def check_isolation(isolation: str) -> None:
-    """Raise :class:`ConfigError` unless ``isolation`` is one of :data:`ISOLATIONS`."""
-    if isolation not in ISOLATIONS:
-        raise ConfigError("isolation", "the grading job", " or ".join(ISOLATIONS), isolation)
-
-
-@contextmanager
-def open_student(
-    submission: Path, limits: Limits, isolation: str, adapter: Adapter | None = None
-) -> Iterator[GradedStudent]:
-    """The submission's student, run as ``isolation`` says and translated by
-    ``adapter`` (default: the functional contract), closed on exit."""
-    check_isolation(isolation)
-    if isolation == "in-process":
-        yield TrustedStudent(submission, _manager(), limits.call_timeout, adapter)
-        return
-    with WorkerStudent(submission, limits, adapter) as student:
-        yield student
-
-
-@functools.cache
-def _manager() -> pluggy.PluginManager:
-    """One plugin manager per grader process."""
-    return get_plugin_manager()
+def start_ahead(job: GradeJob | None) -> WorkerStudent | None:
+    """The worker of ``job`` started ahead of its turn (:class:`WorkerStudent`'s
+    ``ahead``), for :func:`grade_submission`; None for no job, an in-process
+    one, or a start that failed (its grading starts it again, and says why)."""
+    if job is None or job.isolation != "worker":
+        return None
+    try:
+        options = submission_options(job.submission, job.config)
+        return WorkerStudent(job.submission.path, job.config.limits, options.adapter, ahead=True)
+    except Exception:
+        return None
 
 
 def submission_status(student: GradedStudent, results: Sequence[CheckResult]) -> str:
@@ -241,10 +188,13 @@ def not_run(planned: PlannedCheck, student: GradedStudent) -> CheckResult:
     )
 
 
-def grade_submission(job: GradeJob, tick: Tick = no_tick) -> Graded:
+def grade_submission(
+    job: GradeJob, tick: Tick = no_tick, ahead: WorkerStudent | None = None
+) -> Graded:
     """The unit of work: grade one submission and render its reports, calling
-    ``tick`` as each check result is made. Writes nothing into ``job.out``:
-    :func:`grade_all` writes the returned files.
+    ``tick`` as each check result is made (with ``ahead``, the worker
+    :func:`start_ahead` started for it, which it closes). Writes nothing into
+    ``job.out``: :func:`grade_all` writes the returned files.
 
     Never raises: a failure of the grader itself (a submission whose content
     here is not the one the grader hashed, say, on a machine that does not
@@ -260,10 +210,13 @@ def grade_submission(job: GradeJob, tick: Tick = no_tick) -> Graded:
                 f"hashed ({'it is missing' if found == 'missing' else 'its content differs'}): "
                 "every machine that grades must see the submissions at the same path",
             )
-        report, status, isolation, detail = _check(job, tick)
+        report, status, isolation, detail = _check(job, tick, ahead)
         files = render_reports(report)
     except Exception:
         return grader_error(job, time.monotonic() - started)
+    finally:
+        if ahead is not None:  # closed already, unless it was never used
+            ahead.close()
     message = detail if status in RETRIED else ""
     return Graded(
         job.submission, status, report, isolation, time.monotonic() - started, True, message, files
@@ -275,16 +228,18 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
     return Graded(job.submission, GRADER_ERROR, None, "", seconds, True, traceback.format_exc())
 
 
-def _check(job: GradeJob, tick: Tick) -> tuple[RunReport, str, str, str]:
+def _check(
+    job: GradeJob, tick: Tick, ahead: WorkerStudent | None
+) -> tuple[RunReport, str, str, str]:
     """The report, the status, the isolation used, and why the worker stopped ("" if it did not).
 
     The adapter is chosen in the grader (:func:`submission_options`), and said
     in the report."""
-    manager = _manager()
+    manager = plugin_manager()
     name = job.submission.name
     options = submission_options(job.submission, job.config)
     limits, isolation = job.config.limits, job.isolation
-    with open_student(job.submission.path, limits, isolation, options.adapter) as student:
+    with open_student(job.submission.path, limits, isolation, options.adapter, ahead) as student:
         planned = plan(collect_checks(manager), options)
         results = run_plan(
             planned,
@@ -307,7 +262,7 @@ def submission_options(submission: Submission, config: GradingConfig) -> RunOpti
     """The run options of ``submission``: the course's, with the adapter chosen
     from its source (read with :mod:`ast`, a notebook's cells parsed as JSON:
     nothing of it runs) and every plugin's mistakes."""
-    manager = _manager()
+    manager = plugin_manager()
     try:
         options = with_adapter(config.options, student_spec(submission.path), config.course, manager)
     except ConfigError as conflict:  # this code's adapter runs nothing the course grades
@@ -317,7 +272,7 @@ def submission_options(submission: Submission, config: GradingConfig) -> RunOpti
 
 def planned_checks(submission: Submission, config: GradingConfig) -> int:
     """How many check results grading ``submission`` makes (its adapter's plan)."""
-    return len(plan(collect_checks(_manager()), submission_options(submission, config)))
+    return len(plan(collect_checks(plugin_manager()), submission_options(submission, config)))
 
 
 def _outside_the_course(conflict: ConfigError) -> Adapter:
@@ -349,7 +304,7 @@ def render_reports(report: RunReport) -> tuple[tuple[str, bytes], ...]:
     name, bytes): they write into a scratch folder, which is then read back."""
     with tempfile.TemporaryDirectory(prefix="bpcheck-reports-") as scratch:
         folder = Path(scratch)
-        _manager().hook.bpcheck_write_report(report=report, directory=folder)
+        plugin_manager().hook.bpcheck_write_report(report=report, directory=folder)
         return tuple(
             (path.name, path.read_bytes())
             for path in sorted(folder.iterdir())
@@ -475,7 +430,7 @@ class OutputUnwritable(Exception):
 
 def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterator[Graded]:
     if executor is None:
-        yield from (grade_submission(job, tick) for job in jobs)
+        yield from _in_turn(jobs, tick)
         return
     futures = {executor.submit(grade_submission, job, tick): job for job in jobs}
     try:
@@ -487,3 +442,17 @@ def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterato
     finally:  # the run stopped early (unwritable output, Ctrl-C): start nothing more
         for future in futures:
             future.cancel()
+
+
+def _in_turn(jobs: list[GradeJob], tick: Tick) -> Iterator[Graded]:
+    """Each job in this process, one after another; while one is graded, the
+    next one's worker starts ahead (it boots, then waits for its turn to
+    import the student's module), on a core the grading leaves free."""
+    started: WorkerStudent | None = None
+    try:
+        for job, following in zip(jobs, [*jobs[1:], None]):
+            current, started = started, start_ahead(following)
+            yield grade_submission(job, tick, current)
+    finally:
+        if started is not None:
+            started.close()

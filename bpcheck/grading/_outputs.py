@@ -22,7 +22,8 @@ from bpcheck._report import markdown_text, write_atomically
 from bpcheck._results import CheckResult, RunReport
 from bpcheck._text import failure_text
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._grade import IN_PROCESS, Graded
+from bpcheck.grading._grade import Graded
+from bpcheck.grading._students import IN_PROCESS
 from bpcheck.grading.isolation import NOT_STARTED
 
 SUMMARY_HEADERS = ("student", "score", "max", "status", "main diagnosis")

@@ -219,7 +219,7 @@ def test_a_rerun_regrades_what_changed_content_configuration_or_version(
     monkeypatch.setattr(_grade, "__version__", "99.0")
     assert fresh_names(submissions, reseeded, out) == everyone
     with_plugin = get_plugin_manager([CoursePlugin()])
-    monkeypatch.setattr(_grade, "_manager", lambda: with_plugin)
+    monkeypatch.setattr(_grade, "plugin_manager", lambda: with_plugin)
     assert fresh_names(submissions, reseeded, out) == everyone
 
 

@@ -174,6 +174,21 @@ def test_malformed_json_is_refused(body: bytes) -> None:
         wire.read_message(reader(frame(body))[0])
 
 
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")], ids=["lists", "objects"])
+def test_the_reader_refuses_values_nested_past_max_depth(opening: bytes, closing: bytes) -> None:
+    def nested(levels: int, inner: bytes) -> bytes:
+        return opening * levels + inner + closing * levels
+
+    depth = wire.MAX_DEPTH
+    for inner in (b"1", b"[]", b"{}"):  # the innermost value lies at depth ``depth``
+        wire.read_message(reader(frame(nested(depth, inner)))[0])
+        with pytest.raises(WireError, match="nested too deeply"):
+            wire.read_message(reader(frame(nested(depth + 1, inner)))[0])
+    ok = nested(depth - 1, b'{"$array": 0}')  # a reference at the deepest place
+    blob = npy_header("<f8", (1,)) + np.ones(1).tobytes()
+    assert wire.read_message(reader(frame(ok, [blob]))[0]) is not None
+
+
 def test_bad_magic_and_header_garbage() -> None:
     with pytest.raises(WireError, match="magic"):
         wire.read_message(reader(b"XXXX" + b"\0" * 8)[0])

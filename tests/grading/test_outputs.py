@@ -12,7 +12,8 @@ from typing import Any
 
 from bpcheck import CheckResult, RunReport
 from bpcheck.grading._config import GradingConfig
-from bpcheck.grading._grade import IN_PROCESS, Graded
+from bpcheck.grading._grade import Graded
+from bpcheck.grading._students import IN_PROCESS
 from bpcheck.grading._submissions import Submission
 from bpcheck.grading._outputs import (
     explain_status,

@@ -5,16 +5,20 @@ starts one worker per submission; the worker imports the student's module and
 answers :mod:`~bpcheck._sandbox.calls` requests with
 :func:`~bpcheck._sandbox.execute.execute`, over a private socket that carries
 JSON and ``.npy`` only (:mod:`._wire`), in batches: one message of calls out,
-one message of replies back (:mod:`._protocol`). Hypothesis, the reference
-and every verdict stay in the grader.
+one message of replies back (:mod:`._protocol`); a batch may be sent ahead
+(``send_ahead``) and its replies read later, while the grader works on.
+Hypothesis, the reference and every verdict stay in the grader. A worker
+may be started ahead of its turn (``ahead=True``): it boots, and waits for
+the grader's go (``begin``) before it imports the student's module.
 
 One job per module: :mod:`._machine` probes the levels once per run,
 :mod:`._describe` says what each protects, :mod:`._views` builds each
 level's filesystem view and command, :mod:`._staging` finds the module and
 copies the submission, :mod:`._uids` hands out dedicated uids,
-:mod:`._processes` finds and kills a worker's processes, :mod:`._seccomp`
-builds the syscall filter, :mod:`._shared` holds the inputs the grader reads
-back, :mod:`._limits` the limits, and :mod:`._worker` drives a worker.
+:mod:`._processes` finds and kills a worker's processes, :mod:`._launch`
+starts one, :mod:`._seccomp` builds the syscall filter, :mod:`._shared`
+holds the inputs the grader reads back, :mod:`._limits` the limits, and
+:mod:`._worker` drives a worker.
 
 Submissions
     A ``.py`` file, a ``.ipynb`` notebook, or a directory: then the module is

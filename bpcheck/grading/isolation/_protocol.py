@@ -104,14 +104,16 @@ class Channel:
 
     def receive(self, deadline: float) -> Any:
         pending = self._pending
+        read = 0  # bytes of ``pending`` this message has read, dropped at its end
 
         def read_exact(n: int) -> bytes:
-            # n has been checked against the message budget by the wire layer.
-            while len(pending) < n:
-                if time.monotonic() > deadline:
-                    raise ChannelTimeout()
+            # n has been checked against the message budget by the wire layer. What
+            # has arrived is read even past the deadline (a batch sent ahead may be
+            # read late); the deadline binds whenever the worker has not answered yet.
+            nonlocal read
+            while len(pending) - read < n:
                 try:
-                    chunk = self.sock.recv(max(n - len(pending), READ_AHEAD))
+                    chunk = self.sock.recv(max(n - len(pending) + read, READ_AHEAD))
                 except (BlockingIOError, InterruptedError):
                     self._wait(select.POLLIN, deadline)
                     continue
@@ -120,11 +122,14 @@ class Channel:
                 if not chunk:
                     raise ChannelClosed()
                 pending.extend(chunk)
-            data = bytes(pending[:n])
-            del pending[:n]
+            data = bytes(pending[read : read + n])
+            read += n
             return data
 
-        return wire.read_message(read_exact)
+        try:
+            return wire.read_message(read_exact)
+        finally:
+            del pending[:read]
 
 
 # ------------------------------------------------------------------ requests
@@ -149,21 +154,21 @@ def probe_tree(probe: Probe | DirectionProbe, share: Share = _inline) -> dict[st
 def call_tree(call: Call, share: Share = _inline) -> dict[str, Any]:
     """``call`` as a message: its class name and its fields, arrays through ``share``."""
     fields: dict[str, Any] = {}
-    for spec in dataclasses.fields(call):  # type: ignore[arg-type]
-        value = getattr(call, spec.name)
-        if spec.name == "probes":
+    for name, value in vars(call).items():  # a dataclass's fields, in order
+        if name == "probes":
             value = [probe_tree(probe, share) for probe in value]
         elif isinstance(value, dict):
-            value = {name: share(item) for name, item in value.items()}
+            value = {key: share(item) for key, item in value.items()}
         elif isinstance(value, np.ndarray):
             value = share(value)
-        fields[spec.name] = value
+        fields[name] = value
     return {"kind": type(call).__name__, "fields": fields}
 
 
-def batch_tree(trees: list[dict[str, Any]], shared_size: int) -> dict[str, Any]:
-    """The message of one batch: its calls, and the size of the shared memory now."""
-    return {"type": "batch", "shared": shared_size, "calls": trees}
+def batch_tree(trees: list[dict[str, Any]]) -> dict[str, Any]:
+    """The message of one batch: its calls (the worker maps the shared memory
+    again when a reference lies past the end of its mapping)."""
+    return {"type": "batch", "calls": trees}
 
 
 # ------------------------------------------------------------------ replies

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import mmap
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ WATCHED: dict[type, tuple[str, ...]] = {
 
 
 class SharedInputs:
-    """One worker's shared input memory; :meth:`place` lays out a batch."""
+    """One worker's shared input memory; :meth:`begin` starts laying out a batch."""
 
     def __init__(self) -> None:
         self.fd = os.memfd_create("bpcheck-inputs", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
@@ -61,24 +61,17 @@ class SharedInputs:
         self._snapshot = b""
 
     def _grow(self, size: int) -> None:
+        """Map ``size`` bytes (what was written stays: the memory only grows; past
+        what a worker may have grown it to itself, which the seal lets it do)."""
         if self._map is not None:
             self._map.close()
+        size = max(size, os.fstat(self.fd).st_size)
         os.ftruncate(self.fd, size)
         self.size = size
         self._map = mmap.mmap(self.fd, size)
 
-    def place(self, calls: Sequence[Call]) -> None:
-        """Make room for every input array of ``calls``; :meth:`reference` then writes each."""
-        needed = sum(
-            _aligned(np.asarray(array).nbytes) for call in calls for array in input_arrays(call)
-        )
-        if needed > MAX_BYTES:
-            raise ValueError(f"a batch's inputs need {needed} bytes; at most {MAX_BYTES} are shared")
-        size = self.size
-        while size < needed:
-            size *= 2
-        if size != self.size:
-            self._grow(size)
+    def begin(self) -> None:
+        """Start laying out a new batch: :meth:`reference` then writes each input."""
         self._used = 0
         self._snapshot = b""
 
@@ -94,15 +87,27 @@ class SharedInputs:
         return self._map[: len(self._snapshot)] != self._snapshot
 
     def reference(self, value: Any) -> dict[str, list[Any]]:
-        """Write ``value`` (an array) at the next free place; the reference to it."""
+        """Write ``value`` (an array) at the next free place, the memory growing
+        (doubling) as a batch needs, up to MAX_BYTES; the reference to it."""
         array = np.ascontiguousarray(value)
-        if not allowed_dtype(array.dtype):
-            raise ValueError(f"an input of dtype {array.dtype} cannot be shared")
-        offset = self._used
-        assert self._map is not None and offset + array.nbytes <= self.size
-        self._map[offset : offset + array.nbytes] = array.tobytes()
-        self._used += _aligned(array.nbytes)
-        return {"$shared": [offset, array.dtype.str, list(array.shape)]}
+        kind = array.dtype
+        if not allowed_dtype(kind):
+            raise ValueError(f"an input of dtype {kind} cannot be shared")
+        offset, size = self._used, array.nbytes
+        if offset + size > self.size:
+            self._grow_to(offset + size)
+        assert self._map is not None
+        self._map[offset : offset + size] = array.tobytes()
+        self._used += _aligned(size)
+        return {"$shared": [offset, kind.str, list(array.shape)]}
+
+    def _grow_to(self, needed: int) -> None:
+        if needed > MAX_BYTES:
+            raise ValueError(f"a batch's inputs need {needed} bytes; at most {MAX_BYTES} are shared")
+        size = self.size
+        while size < needed:
+            size *= 2
+        self._grow(size)
 
     def mutated(self, call: Call, references: Mapping[str, Any]) -> tuple[str, ...]:
         """What of ``call``'s watched inputs differs now from the grader's own copy,
@@ -128,20 +133,6 @@ class SharedInputs:
             self._map.close()
             self._map = None
         os.close(self.fd)
-
-
-def input_arrays(call: Call) -> list[Any]:
-    """Every input array of ``call``, the probes' directions included."""
-    arrays: list[Any] = []
-    for name, value in vars(call).items():
-        if isinstance(value, Mapping):
-            arrays += list(value.values())
-        elif isinstance(value, np.ndarray):
-            arrays.append(value)
-        elif name == "probes":
-            for probe in value:
-                arrays += list(getattr(probe, "direction", {}).values())
-    return arrays
 
 
 def _aligned(size: int) -> int:

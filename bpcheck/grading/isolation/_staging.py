@@ -12,9 +12,12 @@ are left out. A name of any bytes is fine: paths stay ``os.fsencode``-able.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+import py_compile
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import bpcheck._sandbox as sandbox_package
@@ -158,11 +161,32 @@ def _kind(mode: int) -> str:
 
 
 @functools.cache
+@functools.cache
 def harness_sources() -> dict[str, bytes]:
-    """The worker's private package: bpcheck._sandbox's modules and the wire codec."""
+    """The worker's private package, by path in it: bpcheck._sandbox's modules
+    and the wire codec, each with its bytecode (read once per grader process).
+
+    The bytecode is compiled here, once, as unchecked hash-based ``.pyc`` files
+    in each module's ``__pycache__``: the worker (which writes no bytecode)
+    then imports its harness without compiling it. Python takes each code
+    object's file name from where the module is found, so tracebacks name the
+    worker's own copy."""
     folder = Path(sandbox_package.__file__).resolve().parent
     sources = {name: (folder / name).read_bytes() for name in SANDBOX_MODULES}
     sources["wire.py"] = Path(_wire.__file__).resolve().read_bytes()
+    with tempfile.TemporaryDirectory(prefix="bpcheck-harness-") as scratch:
+        for name, code in list(sources.items()):
+            source = Path(scratch, name)
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_bytes(code)
+            compiled = Path(importlib.util.cache_from_source(str(source)))
+            py_compile.compile(
+                str(source),
+                str(compiled),
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+            sources[compiled.relative_to(scratch).as_posix()] = compiled.read_bytes()
     return sources
 
 

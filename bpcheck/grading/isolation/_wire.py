@@ -15,6 +15,8 @@ kind bool/int/uint/float, no object or structured dtypes, at most
 ``MAX_ELEMENTS`` elements, a byte count that matches the declared length)
 before an array is built. A forged header therefore cannot make the reader
 allocate more than the message budget. Anything wrong raises :class:`WireError`.
+The worker reads the grader's requests, which it trusts and which carry no
+``.npy`` arrays (their inputs are in shared memory), with :func:`read_trusted`.
 
 This module imports only the standard library and NumPy, by absolute import,
 so that it can be copied into the worker's private package unchanged.
@@ -100,8 +102,10 @@ def encode(tree: Any) -> list[bytes]:
 
 
 def encode_trusted(tree: Any) -> list[bytes]:
-    """:func:`encode` for a tree the grader built itself (no student data in it): the
-    same message, written by json's C encoder, without the depth and key checks."""
+    """:func:`encode` for a tree known to be sendable: one the grader built itself,
+    or a worker's replies of checked values only (string keys, JSON values, numpy
+    arrays and scalars, not too deep). The same message, written by json's C
+    encoder, without the depth and key checks."""
     arrays: list[np.ndarray] = []
 
     def place(value: Any) -> Any:
@@ -114,7 +118,8 @@ def encode_trusted(tree: Any) -> list[bytes]:
             return value.item()
         raise WireError(f"a {type(value).__name__} cannot be sent")
 
-    body = json.dumps(tree, separators=(",", ":"), default=place).encode()
+    # A tree known to be sendable holds no cycle: json need not look for one.
+    body = json.dumps(tree, separators=(",", ":"), default=place, check_circular=False).encode()
     return _frame(body, arrays)
 
 
@@ -179,6 +184,17 @@ def read_message(read_exact: ReadExact, budget: int = MAX_MESSAGE_BYTES) -> Any:
             raise WireError(f"the message is larger than its budget of {budget} bytes")
         arrays.append(decode_array(read_exact(length)))
     return _resolve(tree, arrays, 0)
+
+
+def read_trusted(read_exact: ReadExact, object_hook: Callable[[dict[str, Any]], Any]) -> Any:
+    """Read one message from a peer this side trusts (the worker reading the
+    grader's requests): its JSON decoded with ``object_hook`` for every object,
+    which may turn references into arrays. Such a message carries no ``.npy``
+    arrays; one that does, or has a bad magic, raises WireError."""
+    magic, json_length, count = _HEAD.unpack(read_exact(_HEAD.size))
+    if magic != MAGIC or count:
+        raise WireError(f"not a trusted message (magic {magic!r}, {count} arrays)")
+    return json.loads(read_exact(json_length), object_hook=object_hook)
 
 
 def decode_array(blob: bytes) -> np.ndarray:
@@ -248,18 +264,33 @@ def _parse_header(blob: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
 
 
 def _resolve(value: Any, arrays: list[np.ndarray], depth: int) -> Any:
-    if depth > MAX_DEPTH:
-        raise WireError("the message is nested too deeply")
+    """``value`` (at ``depth``) with its array references replaced by the arrays;
+    WireError for anything at a depth past MAX_DEPTH."""
     if isinstance(value, dict):
         if len(value) == 1 and "$array" in value:
             index = value["$array"]
             if type(index) is not int or not 0 <= index < len(arrays):
                 raise WireError(f"bad array reference {index!r}"[:100])
             return arrays[index]
-        return {key: _resolve(item, arrays, depth + 1) for key, item in value.items()}
+        _check_depth(value, depth)
+        return {
+            key: _resolve(item, arrays, depth + 1) if type(item) in _NESTED else item
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_resolve(item, arrays, depth + 1) for item in value]
+        _check_depth(value, depth)
+        return [_resolve(item, arrays, depth + 1) if type(item) in _NESTED else item for item in value]
     return value
+
+
+def _check_depth(container: dict[str, Any] | list[Any], depth: int) -> None:
+    """Its items lie one deeper: none may lie past MAX_DEPTH."""
+    if container and depth >= MAX_DEPTH:
+        raise WireError("the message is nested too deeply")
+
+
+#: What JSON nests: the values :func:`_resolve` looks into (it leaves the others as they are).
+_NESTED = (dict, list)
 
 
 def blocking_reader(sock: Any) -> ReadExact:

@@ -11,28 +11,24 @@ that says so at once.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import secrets
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bpcheck._sandbox.calls import Call, Reply, StudentError
-from bpcheck._student import _CONTRACT_ARGUMENTS, OPTIONAL_ARITY, REQUIRED_ARITY, ApiReport
+from bpcheck._student import ApiReport
 from bpcheck.adapters import Adapter
-from bpcheck.adapters._notebook import NotebookError, notebook_cells
-from bpcheck.grading.isolation import _seccomp
-from bpcheck.grading.isolation._describe import summary
-from bpcheck.grading.isolation._limits import Limits, rlimits
+from bpcheck.adapters._notebook import NotebookError
+from bpcheck.grading.isolation._launch import launch
+from bpcheck.grading.isolation._limits import Limits
 from bpcheck.grading.isolation._machine import machine
-from bpcheck.grading.isolation._processes import matching, processes_of_uid
+from bpcheck.grading.isolation._processes import matching
 from bpcheck.grading.isolation._protocol import (
     FUNCTION_OF_CALL,
     Channel,
@@ -45,27 +41,8 @@ from bpcheck.grading.isolation._protocol import (
     replies_of,
 )
 from bpcheck.grading.isolation._resources import Resources
-from bpcheck.grading.isolation._shared import WATCHED, SharedInputs
-from bpcheck.grading.isolation._staging import (
-    TooLarge,
-    find_module,
-    harness_sources,
-    printable,
-    share_with_group,
-    stage,
-    tree_bytes,
-)
-from bpcheck.grading.isolation._uids import allocate_uid
-from bpcheck.grading.isolation._views import (
-    Staged,
-    View,
-    base_env,
-    bwrap_view,
-    hidden_from_unshare,
-    numpy_dirs,
-    plain_view,
-    unshare_view,
-)
+from bpcheck.grading.isolation._shared import WATCHED
+from bpcheck.grading.isolation._staging import TooLarge, find_module, printable
 from bpcheck.grading.isolation._wire import WireError
 
 #: Seconds a worker may take to start Python and import NumPy, before any student code.
@@ -78,6 +55,18 @@ NOT_STARTED = "not started"
 
 class _Stop(Exception):
     """A wait on the worker was cut short; ``termination`` has been set."""
+
+
+@dataclass
+class _Batch:
+    """A batch of calls sent to the worker, with its requests as sent and the
+    deadline of its replies; or one that was not sent, with its replies already
+    (errors saying why)."""
+
+    calls: list[Call]
+    trees: list[dict[str, Any]] = field(default_factory=list)
+    deadline: float = 0.0
+    replies: list[Reply] | None = None
 
 
 class WorkerStudent:
@@ -94,6 +83,11 @@ class WorkerStudent:
     says why the worker stopped, if it did (see the package docstring).
     ``notes`` lists what of a directory submission was left out. Use as a
     context manager, or call :meth:`close`.
+
+    With ``ahead``, the worker is started ahead of its turn (while another
+    submission is graded): it boots and waits, and only :meth:`begin`, which
+    the caller must call before anything else, lets it import the student's
+    module. The submission's time limit counts from :meth:`begin`.
     """
 
     def __init__(
@@ -103,6 +97,7 @@ class WorkerStudent:
         adapter: Adapter | None = None,
         *,
         level: str | None = None,
+        ahead: bool = False,
     ) -> None:
         submission = Path(submission)
         self.limits = limits
@@ -119,6 +114,8 @@ class WorkerStudent:
         self._level = self._machine.resolve(level)
         self._inner_pid: int | None = None
         self._scratch: str | None = None
+        self._ahead: _Batch | None = None
+        self._begun = False
         module, problem = find_module(submission)
         #: The name and the path reports show (printable: see :func:`printable`).
         self.name = printable(submission.name if submission.is_dir() else submission.stem)
@@ -136,6 +133,18 @@ class WorkerStudent:
         except BaseException:  # the grader's own failure (disk full, ...): leave nothing behind
             self.close()
             raise
+        if not ahead:
+            self.begin()
+
+    def begin(self) -> None:
+        """Let the worker import the student's module, and read its hello (once):
+        the submission's time starts now."""
+        if self._begun:
+            return
+        self._begun = True
+        self._started = time.monotonic()
+        if self._resources.process is not None:
+            self._handshake()
 
     # ---------------------------------------------------------------- context manager
 
@@ -163,129 +172,28 @@ class WorkerStudent:
     # ---------------------------------------------------------------- start
 
     def _start(self, submission: Path, module: Path) -> None:
-        resources = self._resources
-        level, probed = self._level, self._machine
-        if probed.drops(level):
-            resources.uid, resources.uid_lock = allocate_uid()
-            resources.sweep = level == "plain"
-        uid = resources.uid
-        directory = Path(tempfile.mkdtemp(prefix="bpcheck-worker-"))
-        resources.directory = directory
-        os.chmod(directory, 0o711)
-        package = f"_bpcheck_worker_{secrets.token_hex(4)}"
-        lib, out, scratch = directory / "lib", directory / "out", directory / "scratch"
-        for folder, mode in ((lib, 0o755), (lib / package, 0o755), (out, 0o700), (scratch, 0o700)):
-            folder.mkdir(mode=mode)
-            os.chmod(folder, mode)
-        for name, code in harness_sources().items():
-            path = lib / package / name
-            if not path.parent.is_dir():
-                path.parent.mkdir(mode=0o755)
-            path.write_bytes(code)
-            os.chmod(path, 0o644)
-        relative, self.notes = stage(submission, module, directory / "student")
-        cells = None
-        if relative.suffix == ".ipynb":  # parsed here, from the staged copy; run in the worker
-            found = notebook_cells(directory / "student" / relative, name=self.spec)
-            cells = lib / "cells.json"
-            cells.write_text(json.dumps(found), encoding="utf-8")
-            os.chmod(cells, 0o644)
-        size = tree_bytes(directory / "student")
-        if uid is not None:  # readable by the worker's group only, writable by nobody but root
-            share_with_group(directory / "student", uid)
-            os.chown(scratch, uid, uid)
-        numpy = numpy_dirs()
-        if level != "plain":
-            for source in numpy:
-                (lib / source.name).mkdir(mode=0o755)
-        staged = Staged(
-            directory,
-            lib,
-            directory / "student",
-            scratch,
-            uid,
-            probed.user_namespaces,
-            (self.limits.disk_mb << 20) + size,
-            numpy,
+        launched = launch(
+            submission,
+            module,
+            self.limits,
+            self._adapter,
+            self._level,
+            self._machine,
+            self._resources,
+            self.notes,
+            spec=self.spec,
+            display=self._display,
         )
-        env = base_env(resources.marker)
-        if level == "bwrap":
-            env.update(HOME="/tmp", TMPDIR="/tmp")
-            view = bwrap_view(staged, probed.root, env)
-        elif level == "unshare":
-            env.update(HOME="/tmp", TMPDIR="/tmp")
-            view = unshare_view(staged, hidden_from_unshare(submission))
-        else:
-            view = plain_view(staged, pdeathsig=probed.setpriv)
-            env.update(HOME=view.scratch, TMPDIR=view.scratch)
-        resources.held_fds += view.pass_fds
-        env.update(view.env)
-        self._scratch = view.scratch if level != "plain" else None
-
-        resources.shared = SharedInputs()
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        resources.sock = parent
-        processes = self.limits.processes
-        if uid is None:  # shared uid: RLIMIT_NPROC counts all of the grader user's threads
-            processes += processes_of_uid(os.getuid())
-        config: dict[str, Any] = {
-            "rlimits": rlimits(self.limits, processes),
-            "fd": child.fileno(),
-            "shared_fd": resources.shared.fd,
-            "seccomp": _seccomp.filter_program().hex() if probed.seccomp is None else None,
-            "submission": view.submission,
-            "scratch": view.scratch,
-            "module": relative.as_posix(),
-            "display": self._display,
-            "translation": self._adapter.translation,
-            "settings": dict(self._adapter.settings),
-            "cells": None if cells is None else f"{view.lib}/cells.json",
-            "contract": {
-                "required": {
-                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in REQUIRED_ARITY.items()
-                },
-                "optional": {
-                    name: [n, _CONTRACT_ARGUMENTS[name]] for name, n in OPTIONAL_ARITY.items()
-                },
-            },
-        }
-        boot = (
-            "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-            f"sys.path.insert(0, {view.lib!r}); from {package}.worker_main import main; main()"
-        )
-        python = [view.executable, "-s", "-S", "-B", "-c", boot, json.dumps(config)]
-        self.isolation = summary(level, probed, uid, drops=uid is not None)
-        self._launch(view, python, env, out, [child.fileno(), resources.shared.fd])
-        child.close()
-        for fd in view.pass_fds:
-            os.close(fd)
-            resources.held_fds.remove(fd)
-        self._channel = Channel(parent, self._tick)
-        self._handshake()
-
-    def _launch(
-        self, view: View, python: list[str], env: dict[str, str], out: Path, fds: list[int]
-    ) -> None:
-        resources = self._resources
-        for name in ("stdout", "stderr"):
-            resources.outputs.append(
-                os.open(out / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-            )
-        resources.process = subprocess.Popen(
-            [*view.command, *python],
-            stdin=subprocess.DEVNULL,
-            stdout=resources.outputs[0],
-            stderr=resources.outputs[1],
-            pass_fds=(*fds, *view.pass_fds),
-            start_new_session=True,
-            env=env,
-            cwd=view.cwd,
-        )
+        self.isolation, self._scratch = launched.isolation, launched.scratch
+        self._channel = Channel(launched.sock, self._tick)
+        self.api = ApiReport(import_error=StudentError("import", "the worker has not begun"))
 
     def _handshake(self) -> None:
         started = time.monotonic()
         try:
-            expect_type(self._channel.receive(self._deadline(BOOT_TIMEOUT)), "booted")
+            deadline = self._deadline(BOOT_TIMEOUT)
+            self._channel.send({"type": "go"}, deadline, trusted=True)  # read once it has booted
+            expect_type(self._channel.receive(deadline), "booted")
         except (ChannelTimeout, ChannelClosed, WireError, _Stop) as problem:
             self.termination = "worker_error"
             self.termination_detail = (
@@ -341,57 +249,94 @@ class WorkerStudent:
         return self.call_many([request])[0]
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
-        """Answer ``requests`` in one round trip: one message out, one back.
+        """Answer ``requests`` in one round trip: one message out, one back (or,
+        for the requests just sent ahead, only the message back).
 
         The batch may take the sum of its calls' time limits (capped by what is
         left of the submission's). What each call changed of its inputs is read
         back from the shared memory here, not taken from the worker.
         """
         calls = list(requests)
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return self._receive(self._send(calls))
+        replies = self._receive(ahead)
+        if len(calls) != len(ahead.calls) or any(a is not b for a, b in zip(calls, ahead.calls)):
+            raise ValueError("call_many() must first ask for the requests sent ahead, as sent")
+        return replies
+
+    def send_ahead(self, requests: Sequence[Call]) -> None:
+        """Send ``requests`` now, in one message, and return at once: the worker
+        answers them while the grader goes on, and the next :meth:`call_many`,
+        which must ask for exactly these requests, reads the replies."""
+        if self._ahead is not None:
+            raise ValueError("send_ahead(): the requests sent ahead before have not been read")
+        self._ahead = self._send(list(requests))
+
+    def _send(self, calls: list[Call]) -> _Batch:
+        """Send ``calls`` as one message (their inputs in the shared memory)."""
         if not calls:
-            return []
+            return _Batch(calls, replies=[])
         if self.termination is not None or self._resources.process is None or not self.api.usable:
             why = self.termination_detail or "the submission could not be loaded"
-            return [self._failed(call, f"not run: the worker was stopped earlier ({why})") for call in calls]
+            return _Batch(
+                calls,
+                replies=[self._failed(call, f"not run: the worker was stopped earlier ({why})") for call in calls],
+            )
         shared = self._resources.shared
         assert shared is not None
         deadline = self._deadline(self.limits.call_timeout * len(calls))
-        what = _describe_calls(calls)
         try:
-            shared.place(calls)
+            shared.begin()
             trees = [call_tree(call, shared.reference) for call in calls]
             shared.seal()
-            self._channel.send(batch_tree(trees, shared.size), deadline, trusted=True)
-            replies, fatal = replies_of(self._channel.receive(deadline), calls)
-        except ChannelTimeout:
-            self._stop("timeout", f"{what} did not finish within {self._limit_text(len(calls))}")
-        except ChannelClosed:
-            self._stop_dead()
-        except WireError as problem:
-            self._stop("protocol_error", f"the worker sent a malformed reply ({problem})")
-        except _Stop:
-            pass
+            self._channel.send(batch_tree(trees), deadline, trusted=True)
+        except (ChannelTimeout, ChannelClosed, _Stop) as problem:
+            return _Batch(calls, replies=self._stopped(problem, calls))
+        return _Batch(calls, trees, deadline)
+
+    def _receive(self, batch: _Batch) -> list[Reply]:
+        """The replies of ``batch``, strictly checked, each call's mutations as the
+        grader sees them in the shared memory."""
+        if batch.replies is not None:
+            return batch.replies
+        calls, shared = batch.calls, self._resources.shared
+        assert shared is not None
+        try:
+            replies, fatal = replies_of(self._channel.receive(batch.deadline), calls)
+        except (ChannelTimeout, ChannelClosed, WireError, _Stop) as problem:
+            return self._stopped(problem, calls)
+        changed = shared.changed()
+        for call, tree, reply in zip(calls, batch.trees, replies):
+            if changed and reply.error is None and type(call) in WATCHED:
+                observed = shared.mutated(call, tree["fields"])
+                reply.mutated = tuple(dict.fromkeys((*observed, *reply.mutated)))
+        if fatal == "memory_limit":
+            function = FUNCTION_OF_CALL[type(calls[len(replies) - 1])] if replies else "forward"
+            self._stop(
+                "memory_limit",
+                f"{function}() ran out of memory (limit {self.limits.memory_mb} MB)",
+            )
         else:
-            changed = shared.changed()
-            for call, tree, reply in zip(calls, trees, replies):
-                if changed and reply.error is None and type(call) in WATCHED:
-                    observed = shared.mutated(call, tree["fields"])
-                    reply.mutated = tuple(dict.fromkeys((*observed, *reply.mutated)))
-            if fatal == "memory_limit":
-                function = FUNCTION_OF_CALL[type(calls[len(replies) - 1])] if replies else "forward"
-                self._stop(
-                    "memory_limit",
-                    f"{function}() ran out of memory (limit {self.limits.memory_mb} MB)",
-                )
-            else:
-                try:
-                    self._check_output()
-                    self._check_disk()
-                except _Stop:
-                    pass
-            return replies + [
-                self._failed(call, f"not run: {self.termination_detail}") for call in calls[len(replies) :]
-            ]
+            try:
+                self._check_output()
+                self._check_disk()
+            except _Stop:
+                pass
+        return replies + [
+            self._failed(call, f"not run: {self.termination_detail}") for call in calls[len(replies) :]
+        ]
+
+    def _stopped(self, problem: Exception, calls: list[Call]) -> list[Reply]:
+        """Stop the worker for what ``problem`` says happened to the batch of
+        ``calls`` (a _Stop has said it already); the calls' replies then."""
+        if isinstance(problem, ChannelTimeout):
+            what = _describe_calls(calls)
+            self._stop("timeout", f"{what} did not finish within {self._limit_text(len(calls))}")
+        elif isinstance(problem, ChannelClosed):
+            self._stop_dead()
+        elif isinstance(problem, WireError):
+            self._stop("protocol_error", f"the worker sent a malformed reply ({problem})")
         return [self._failed(call, self.termination_detail) for call in calls]
 
     @staticmethod

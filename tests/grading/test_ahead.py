@@ -1,0 +1,202 @@
+"""Work sent ahead: a case's calls sent while Hypothesis draws the next case
+(``send_ahead``), a worker started before its turn (``ahead=True``), and the
+harness bytecode that comes with a worker."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import select
+import time
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
+from bpcheck._family_run import _SentAhead
+from bpcheck._running import collect_checks, plan, run_plan
+from bpcheck._sandbox.calls import Call, Reply
+from bpcheck.grading.isolation import Limits, WorkerStudent
+from bpcheck.grading.isolation._staging import SANDBOX_MODULES, harness_sources
+from tests.grading.test_isolation import FORWARD_CALL, GRADIENT_CALL, HOSTILE, LIMITS, X, _error
+
+IMPLEMENTATIONS = Path(__file__).parents[1] / "implementations"
+
+
+def fingerprint(value: Any) -> Any:
+    """A call as plain data: its kind, and every field with arrays by their bytes."""
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
+    if isinstance(value, dict):
+        return tuple((key, fingerprint(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(fingerprint(item) for item in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *(fingerprint(getattr(value, f.name)) for f in fields(value)))
+    return value
+
+
+class Recording(InProcessStudent):
+    """An in-process student that records each batch of calls it is asked to answer."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path), get_plugin_manager())
+        self.batches: list[tuple[Any, ...]] = []
+
+    def call(self, request: Call) -> Reply:
+        return self.call_many([request])[0]
+
+    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
+        self.batches.append(tuple(fingerprint(request) for request in requests))
+        return [InProcessStudent.call(self, request) for request in requests]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "correct_table.py",
+        "buggy_missing_activation_derivative_1.py",
+        "buggy_gradient_accumulates_across_calls_1.py",  # its answers depend on every call before
+    ],
+)
+def test_sending_ahead_asks_the_student_what_judging_each_case_at_once_asks(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches a family run sends ahead are those the checks would ask for
+    case by case: the same calls, in the same order, none twice (checks that
+    fail, and shrinking, included), and so the same results, for a student
+    who keeps state between calls too."""
+    options = RunOptions(
+        profile="grade", seed=7, max_examples=5, hidden_activations=("relu",), losses=("cce",)
+    )
+    ids = {"gradient_shapes", "gradient_values", "finite_differences", "bias_batch_sum",
+           "no_mutation", "repeatable", "numerical_stability"}  # fmt: skip
+    planned = [p for p in plan(collect_checks(get_plugin_manager()), options) if p.check.id in ids]
+
+    def batches() -> tuple[list[Any], list[tuple[str, str]]]:
+        student = Recording(IMPLEMENTATIONS / module)
+        results = run_plan(planned, student, options)
+        return student.batches, [(result.name, result.status) for result in results]
+
+    ahead, ahead_results = batches()
+    monkeypatch.setattr(_SentAhead, "send_ahead", lambda self, requests: None)
+    at_once, at_once_results = batches()
+    assert ahead == at_once and ahead_results == at_once_results
+    assert len(ahead) >= 2 * options.max_examples  # two batches a case at least were compared
+    if module.startswith("buggy"):
+        assert ("gradient_values[relu-cce]", "failed") in ahead_results
+
+
+def test_a_batch_sent_ahead_is_answered_as_call_many_answers_it(reference_copy: Path) -> None:
+    calls: list[Call] = [GRADIENT_CALL, FORWARD_CALL]
+    with WorkerStudent(reference_copy, LIMITS) as student:
+        expected = student.call_many(calls)
+        student.send_ahead(calls)
+        got = student.call_many(calls)
+        student.send_ahead(calls)
+        with pytest.raises(ValueError, match="sent ahead"):
+            student.call_many([FORWARD_CALL])
+        again = student.call(FORWARD_CALL)  # the replies sent ahead were read: still in step
+    assert [reply.error for reply in got] == [None, None] and again.error is None
+    for mine, theirs in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(mine.AL, theirs.AL)
+    np.testing.assert_array_equal(again.AL, expected[1].AL)
+    np.testing.assert_array_equal(got[0].grads["dW1"], expected[0].grads["dW1"])
+
+
+def test_a_batch_sent_ahead_keeps_its_time_limit(reference_copy: Path) -> None:
+    """Its replies may be read after its deadline when they came in time; when
+    they did not, it is stopped for its own limit."""
+    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 0.5})
+    with WorkerStudent(reference_copy, limits) as student:
+        student.send_ahead([GRADIENT_CALL])
+        time.sleep(1.0)  # the grader was busy elsewhere past the deadline
+        (reply,) = student.call_many([GRADIENT_CALL])
+        assert reply.error is None and student.termination is None
+    with WorkerStudent(HOSTILE / "infinite_loop.py", limits) as student:
+        student.send_ahead([GRADIENT_CALL])
+        time.sleep(1.0)
+        started = time.monotonic()
+        (reply,) = student.call_many([GRADIENT_CALL])
+        assert time.monotonic() - started < 5
+    assert student.termination == "timeout" and "did not finish" in _error(reply)
+    assert "0.5 s per call" in student.termination_detail
+
+
+def test_a_worker_started_ahead_runs_no_student_code_before_it_begins(tmp_path: Path) -> None:
+    module = tmp_path / "loud.py"
+    module.write_text(
+        "print('imported', flush=True)\n"
+        "def forward(params, X, activations):\n"
+        "    return X, None\n"
+        "def backward(params, cache, Y, activations, loss):\n"
+        "    return {}\n"
+    )
+    student = WorkerStudent(module, LIMITS, ahead=True)
+    try:
+        readable, _, _ = select.select([student._channel.sock], [], [], 30)
+        assert readable  # it has booted (and said so); give it time to do more, were it to
+        time.sleep(0.3)
+        assert sum(os.fstat(fd).st_size for fd in student._resources.outputs) == 0
+        started = time.monotonic()
+        student.begin()
+        assert student.api.usable, student.api
+        assert student._started >= started  # the submission's time counts from begin()
+        np.testing.assert_array_equal(student.call(FORWARD_CALL).AL, X)
+    finally:
+        student.close()
+    assert "imported" in student.output_tail
+    assert student.surviving_processes() == []
+
+
+def test_grading_in_turn_starts_the_next_worker_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """grade_all in this process starts each submission's worker while the one
+    before is graded, and each worker begins only when its grading does."""
+    from bpcheck._options import RawOption
+    from bpcheck.grading import _grade
+    from bpcheck.grading._config import load_config
+    from bpcheck.grading._submissions import find_submissions
+
+    paths = []
+    for name in ("a", "b", "c"):
+        paths.append(tmp_path / f"{name}.py")
+        paths[-1].write_bytes((IMPLEMENTATIONS / "correct_table.py").read_bytes())
+    events: list[tuple[str, str]] = []
+    real_start, real_begin = _grade.start_ahead, WorkerStudent.begin
+
+    def start_ahead(job: Any) -> WorkerStudent | None:
+        if job is not None:
+            events.append(("start ahead", job.submission.name))
+        return real_start(job)
+
+    def begin(self: WorkerStudent) -> None:
+        if not self._begun:  # (begin is idempotent)
+            events.append(("begin", self.name))
+        real_begin(self)
+
+    monkeypatch.setattr(_grade, "start_ahead", start_ahead)
+    monkeypatch.setattr(WorkerStudent, "begin", begin)
+    config = load_config(None, {"max_examples": RawOption(2, "--examples")}, [])
+    outcomes = _grade.grade_all(find_submissions(paths), config, tmp_path / "out")
+    assert [graded.status for graded in outcomes] == ["graded"] * 3
+    assert [event for event in events if event[0] == "begin" or event[1] != "a"] == [
+        ("start ahead", "b"), ("begin", "a"), ("start ahead", "c"), ("begin", "b"), ("begin", "c"),
+    ]  # fmt: skip
+
+
+def test_the_harness_comes_with_its_bytecode() -> None:
+    """Every module of the worker's harness has an unchecked hash-based .pyc
+    of this interpreter beside it, so the worker imports it without compiling."""
+    sources = harness_sources()
+    for name in [*SANDBOX_MODULES, "wire.py"]:
+        compiled = Path(importlib.util.cache_from_source(name)).as_posix()
+        pyc = sources[compiled]
+        assert pyc[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, source not checked
