@@ -17,7 +17,8 @@ from bpcheck._sandbox.calls import (
     ProbeCall,
     UpdateCall,
 )
-from bpcheck._sandbox.execute import StudentFunctions, cache_dtypes, execute
+from bpcheck._sandbox.dtypes import cache_dtypes
+from bpcheck._sandbox.execute import StudentFunctions, execute
 
 PARAMS = {"W1": np.array([[0.5, -1.0]]), "b1": np.array([[0.1]])}
 X = np.array([[1.0, 2.0], [3.0, -1.0]])
