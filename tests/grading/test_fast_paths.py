@@ -10,8 +10,7 @@ import hypothesis
 import hypothesis.strategies as st
 import numpy as np
 
-from bpcheck._sandbox.caches import _walked_dtypes, cache_dtypes
-from bpcheck._sandbox.execute import _copy, mutated_parts
+from bpcheck._sandbox.execute import _copy, _walked_dtypes, cache_dtypes, mutated_parts
 
 DTYPES = [np.float64, np.float32, np.float16, np.int64, np.bool_]
 

@@ -31,7 +31,7 @@ MAX_SUBMISSION_FILES = 10_000
 LEFT_OUT = ("__pycache__", ".git")
 #: The files of bpcheck._sandbox copied into each worker (its course translations
 #: included), plus the wire codec as wire.py.
-SANDBOX_MODULES = ("__init__.py", "caches.py", "calls.py", "execute.py", "loading.py", "worker_main.py") + tuple(
+SANDBOX_MODULES = ("__init__.py", "calls.py", "execute.py", "loading.py", "worker_main.py") + tuple(
     f"adapters/{name}.py" for name in ("__init__", "_common", *TRANSLATIONS)
 )
 #: The files a submission's module may be.
