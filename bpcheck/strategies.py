@@ -290,8 +290,17 @@ def repair_kinks(case: Case, margin: float = DEFAULT_KINK_MARGIN) -> Case:
     weight that small moves its pre-activation far). Nothing else changes, so
     finite differences never straddle a kink.
     """
+    return _repaired(case, margin)[0]
+
+
+def _repaired(case: Case, margin: float) -> tuple[Case, bool]:
+    """:func:`repair_kinks`'s case, and whether it cleared every kink: always
+    with biases; without, every example but those whose inputs to the layer
+    are all exactly 0 (a dead layer below). Their z is 0 whatever the weights,
+    and whichever ReLU′(0) a student takes, no gradient passes through them
+    (the dead layer's f′ stops it)."""
     params = {name: value.copy() for name, value in case.params.items()}
-    A = case.X
+    A, cleared = case.X, True
     for layer, activation in enumerate(case.architecture.activations, start=1):
         W, b = params[f"W{layer}"], params.get(f"b{layer}")
         if activation == "relu":
@@ -300,25 +309,26 @@ def repair_kinks(case: Case, margin: float = DEFAULT_KINK_MARGIN) -> Case:
                 if b is not None:
                     b[unit, 0] = _nearest_clear(products[unit], np.ones(A.shape[1]), b[unit, 0], margin)
                 else:
-                    _clear_by_weight(W[unit], products[unit], A, margin)
+                    cleared = _clear_by_weight(W[unit], products[unit], A, margin) and cleared
         A = reference.ACTIVATIONS[activation][0](W @ A + (0.0 if b is None else b))
-    return case.with_params(params)
+    return case.with_params(params), cleared
 
 
 #: The largest change :func:`repair_kinks` makes to a weight of a network without biases.
 MAX_WEIGHT_SHIFT = 1.0
 
 
-def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> None:
+def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> bool:
     """Clear a unit's pre-activations ``products = row @ A`` by changing its
     weights ``row`` in place, one entry at a time, each by the least that
     clears every example it moves (at most :data:`MAX_WEIGHT_SHIFT`). Examples
-    whose inputs are too small for such a change to clear them are left."""
+    whose inputs are too small for such a change to clear them are left.
+    Whether every example with inputs not all 0 is clear at the end."""
     reachable = np.abs(A).max(axis=0) * MAX_WEIGHT_SHIFT >= margin
     for _ in range(row.shape[0]):
         near = reachable & (np.abs(products) < margin * (1 - 1e-9))
         if not near.any():
-            return
+            break
         best: tuple[float, int, float] | None = None
         for k in range(row.shape[0]):
             moving = reachable & (A[k] != 0)
@@ -330,10 +340,12 @@ def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> No
             if 0 < shift <= MAX_WEIGHT_SHIFT and (best is None or shift < best[0]):
                 best = (shift, k, weight)
         if best is None:
-            return
+            break
         _, k, weight = best
         products = products + (weight - row[k]) * A[k]
         row[k] = weight
+    live = np.any(A != 0, axis=0)
+    return not np.any(live & (np.abs(products) < margin * (1 - 1e-9)))
 
 
 def _nearest_clear(products: Array, direction: Array, value: float, margin: float) -> float:
@@ -364,8 +376,8 @@ def cases(
     :func:`batch_sizes` (). With ``kink_margin`` (default 0.1) every ReLU
     pre-activation is moved at least that far from 0 (see
     :func:`repair_kinks`; a network without biases whose kinks it cannot
-    clear is not drawn, see :func:`_clear_of_kinks`); pass None to keep
-    kinks, e.g. for ReLU′(0) tests.
+    clear is not drawn, see :func:`_repaired`); pass None to keep kinks,
+    e.g. for ReLU′(0) tests.
     ``hard_labels`` draws targets as :func:`targets` does with it.
     """
     for name, value in (("architecture", architecture), ("batch_size", batch_size)):
@@ -400,21 +412,6 @@ def _cases(
     case = Case(architecture, params, X, Y)
     if kink_margin is None:
         return case
-    case = repair_kinks(case, kink_margin)
-    if not architecture.biases:  # a bias clears every kink; capped weight changes may not
-        assume(_clear_of_kinks(case, kink_margin))
+    case, cleared = _repaired(case, kink_margin)
+    assume(cleared)  # a bias clears every kink; capped weight changes may not
     return case
-
-
-def _clear_of_kinks(case: Case, margin: float) -> bool:
-    """Whether every ReLU pre-activation of ``case`` is at least ``margin`` from 0,
-    but for examples whose inputs to the layer are all exactly 0 (a dead layer
-    below): their z is 0 whatever the weights, and whichever ReLU′(0) a student
-    takes, no gradient passes through them (the dead layer's f′ stops it)."""
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
-    for layer, activation in enumerate(case.architecture.activations, start=1):
-        if activation == "relu":
-            live = np.any(cache[f"A{layer - 1}"] != 0, axis=0)
-            if not np.all(np.abs(cache[f"Z{layer}"][:, live]) >= margin * (1 - 1e-9)):
-                return False
-    return True

@@ -73,12 +73,19 @@ class CheckNotJudged(Exception):
 
 
 @per_case
+def reference_forward(case: Case) -> tuple[Array, dict[str, Array]]:
+    """The reference's AL and forward cache for ``case`` (computed once per
+    case: do not change them)."""
+    return reference.forward(case.params, case.X, case.architecture.activations)
+
+
+@per_case
 def reference_gradients(case: Case) -> tuple[Array, dict[str, Array]]:
     """The reference's AL and gradients for ``case`` (computed once per case: do
     not change them)."""
-    activations = case.architecture.activations
-    AL, cache = reference.forward(case.params, case.X, activations)
-    return AL, reference.backward(case.params, cache, case.Y, activations, case.architecture.loss)
+    AL, cache = reference_forward(case)
+    architecture = case.architecture
+    return AL, reference.backward(case.params, cache, case.Y, architecture.activations, architecture.loss)
 
 
 # ---------------------------------------------------------------------- checks

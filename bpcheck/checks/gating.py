@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Array, Case
 from bpcheck._memo import per_case
 from bpcheck._sandbox.calls import Call
-from bpcheck.checks._base import check, family_cases
+from bpcheck.checks._base import check, family_cases, reference_forward
 from bpcheck.checks._context import CheckContext, gradient_call
 from bpcheck.checks._differences import case_seed
 from bpcheck.checks._expect import expect
@@ -42,7 +41,7 @@ def gated_case(case: Case) -> Case | None:
     that for none of it; None when they allow it for no unit)."""
     architecture, choice = case.architecture, case_seed(case)
     hidden = architecture.depth - 1
-    _, cache = reference.forward(case.params, case.X, architecture.activations)
+    _, cache = reference_forward(case)
     chosen = 1 + choice % hidden
     chosen_unit = (chosen, choice // hidden % architecture.widths[chosen])
     others = [(layer, unit) for layer in range(1, hidden + 1) for unit in range(architecture.widths[layer])]
@@ -62,19 +61,14 @@ def gated_case(case: Case) -> Case | None:
     return None
 
 
-def _gatable(case: Case) -> Case | None:
-    """The shared cases at least two layers deep in which a unit can be gated."""
-    return case if case.architecture.depth >= 2 and gated_case(case) is not None else None
-
-
-def _gated_case(case: Case) -> Case:
-    gated = gated_case(case)
-    assert gated is not None, "prepare=_gatable keeps only cases with a gated unit"
-    return gated
+def _with_a_gated_unit(case: Case) -> Case | None:
+    """The check's own case: a shared case at least two layers deep, with a
+    unit gated (:func:`gated_case`); None where there is none to gate."""
+    return gated_case(case) if case.architecture.depth >= 2 else None
 
 
 def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
-    return [gradient_call(_gated_case(case))]
+    return [gradient_call(case)]
 
 
 @check(
@@ -83,17 +77,16 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
     "zero row in dW and a zero entry in db.",
     points=10,
     cases=family_cases,
-    prepare=_gatable,
+    prepare=_with_a_gated_unit,
     requests=_requests,
     applies_to=lambda family: family.hidden in ("relu", "sigmoid", "tanh"),
     applies_within=lambda scope: scope.depths.stop > 2,
     outside_scope="the assignment's networks have no hidden layer to gate",
 )
 def activation_gating(context: CheckContext, case: Case) -> None:
-    case = _gated_case(case)
     reply = context.gradients(case)
     grads = context.usable_gradients(reply, case)
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    _, cache = reference_forward(case)
     leaks = []
     for layer, activation in enumerate(case.architecture.activations[:-1], start=1):
         # A unit's row of dW, and its entry of db where the network has biases.

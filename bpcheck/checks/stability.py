@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Case
@@ -16,6 +15,7 @@ from bpcheck.checks._base import (
     CheckNotJudged,
     check,
     family_cases,
+    reference_forward,
     reference_gradients,
 )
 from bpcheck.checks._context import CheckContext, gradient_call, shared_call
@@ -36,7 +36,7 @@ def scaled_output_weights(case: Case, largest: float) -> Case:
     """``case`` with its output weights scaled so that its largest |logit| is
     ``largest`` (unchanged when every logit is 0)."""
     depth = case.architecture.depth
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    _, cache = reference_forward(case)
     now = float(np.max(np.abs(cache[f"Z{depth}"])))
     params = dict(case.params)
     if now > 0:
@@ -72,7 +72,7 @@ def logit_magnitude(case: Case) -> float:
     """The largest Σ|terms| of an output pre-activation z = W a + b of ``case``:
     the scale of the round-off any computation of its logits makes."""
     depth = case.architecture.depth
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    _, cache = reference_forward(case)
     terms = np.abs(case.params[f"W{depth}"]) @ np.abs(cache[f"A{depth - 1}"])
     return float(np.max(terms + np.abs(case.params.get(f"b{depth}", 0.0))))
 

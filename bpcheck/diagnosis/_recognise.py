@@ -8,6 +8,7 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._sandbox.calls import ForwardCall
+from bpcheck.checks._base import reference_forward
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
@@ -220,7 +221,7 @@ def unstable_softmax(evidence: Evidence) -> Finding | None:
     AL = evidence.reply.AL
     state = "contains nan or inf" if not np.all(np.isfinite(AL)) else "is wrong"
     case = evidence.case
-    _, cache = reference.forward(case.params, case.X, case.architecture.activations)
+    _, cache = reference_forward(case)
     logits = float(cache[f"Z{case.architecture.depth}"].max())
     return Finding(
         f"With output logits near {logits:.3g} your softmax output {state}; shifting every logit "
