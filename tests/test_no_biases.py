@@ -164,3 +164,35 @@ def test_a_classic_mistake_without_biases_is_caught_and_named(
     report = graded(tmp_path, replacements, family)
     assert report.status == "failed"
     assert mistake in {str(entry["mistake"]) for entry in report.diagnoses}, report.diagnoses
+
+
+#: Other correct habits, each made in the correct bias-free module.
+HABITS = {
+    # zero bias gradients and dA keys returned anyway: extra keys are ignored
+    "extra keys": {'        grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T': (
+        '        grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T\n'
+        '        grads[f"db{l}"] = np.zeros((delta.shape[0], 1))\n'
+        '        grads[f"dA{l - 1}"] = params[f"W{l}"].T @ delta'
+    )},
+    # a cache that is a list of (A_prev, Z) pairs, as deeplearning.ai's caches are
+    "list cache": {
+        '    cache = {"A0": X}': "    cache = []",
+        '        cache[f"Z{l}"], cache[f"A{l}"] = Z, A': "        cache.append((A_prev, Z))",
+        "        Z = params[f\"W{l}\"] @ A\n": "        A_prev = A\n        Z = params[f\"W{l}\"] @ A\n",
+        "    AL = cache[f\"A{L}\"]": (
+            "    cache = {**{f\"A{l}\": a for l, (a, _) in enumerate(cache)},"
+            " **{f\"Z{l}\": z for l, (_, z) in enumerate(cache, start=1)}}\n"
+            "    AL = forward(params, cache[\"A0\"], activations)[0]\n    cache[f\"A{L}\"] = AL"
+        ),
+    },
+    # the forward in float32, the backward with the float64 parameters
+    "float32 forward": {"        Z = params[f\"W{l}\"] @ A\n": "        Z = params[f\"W{l}\"].astype(np.float32) @ A.astype(np.float32)\n"},
+}
+
+
+@pytest.mark.parametrize("habit", HABITS)
+@pytest.mark.parametrize("family", [("relu", "cce"), ("tanh", "bce"), ("sigmoid", "mse")], ids="-".join)
+def test_other_correct_habits_without_biases_get_full_marks(tmp_path: Path, habit: str, family: tuple[str, str]) -> None:
+    report = graded(tmp_path, HABITS[habit], family)
+    assert [(r.name, r.message) for r in report.checks if r.status not in ("passed", "skipped")] == []
+    assert report.score == report.max_score
