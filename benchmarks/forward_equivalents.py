@@ -65,9 +65,6 @@ class CountingStudent:
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         return [self.call(request) for request in requests]
 
-    def send_ahead(self, requests: Sequence[Call]) -> None:
-        pass  # the calls run when call_many asks, as in-process
-
     @property
     def forward_equivalents(self) -> int:
         return self.counts["forward"] + 2 * self.counts["backward"]

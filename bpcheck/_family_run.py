@@ -38,7 +38,7 @@ from bpcheck._planning import PlannedCheck, RunOptions, item_seed
 from bpcheck._profiles import profile_settings
 from bpcheck._results import CheckResult
 from bpcheck._sandbox.calls import Call, Reply
-from bpcheck._student import Student
+from bpcheck._student import ApiReport, Student
 from bpcheck.checks import CheckContext, CheckFailure, CheckNotJudged, CheckSkipped, family_cases
 from bpcheck.checks._base import Check
 
@@ -116,9 +116,20 @@ class _SentAhead:
 
     def __init__(self, student: Student) -> None:
         self.student = student
-        self.name, self.spec, self.api = student.name, student.spec, student.api
         self._replies: dict[int, tuple[Call, Reply]] = {}  # the request keeps its id its own
         self._ahead: list[Call] = []
+
+    @property
+    def name(self) -> str:
+        return self.student.name
+
+    @property
+    def spec(self) -> str:
+        return self.student.spec
+
+    @property
+    def api(self) -> ApiReport:  # a worker's can change as it stops
+        return self.student.api
 
     def call(self, request: Call) -> Reply:
         return self.call_many([request])[0]
@@ -130,9 +141,12 @@ class _SentAhead:
 
     def send_ahead(self, requests: Sequence[Call]) -> None:
         self._read_ahead()
+        start = getattr(self.student, "send_ahead", None)  # optional: see Student
+        if start is None:
+            return  # the checks' first call sends them
         self._ahead = self._new(requests)
         if self._ahead:
-            self.student.send_ahead(self._ahead)
+            start(self._ahead)
 
     def forget(self) -> None:
         """Read what was sent ahead, and drop every reply remembered."""
@@ -231,8 +245,10 @@ class FamilyRun:
         test = hypothesis.seed(item_seed(self.options.seed, self.name))(test)
         try:
             settings(base)(test)()
-        finally:
-            self._judge_drawn()
+        except BaseException:
+            self._drawn = None  # Ctrl-C, or Hypothesis failed the run: no call more to wait for
+            raise
+        self._judge_drawn()
 
     def _judge_drawn(self) -> None:
         """Run the checks of the case drawn last on it, once its replies are read."""

@@ -58,11 +58,22 @@ class ApiReport:
 
 
 class Student(Protocol):
-    """Anything that can answer calls on behalf of one student's code."""
+    """Anything that can answer calls on behalf of one student's code.
 
-    name: str
-    spec: str
-    api: ApiReport
+    It may also have ``send_ahead(requests)``: start on ``requests`` while the
+    harness goes on (an isolated worker runs them in its own process), the
+    next :meth:`call_many` being of exactly these requests and reading their
+    replies. A family run uses it where it exists (see ``bpcheck._family_run``).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> str: ...
+
+    @property
+    def api(self) -> ApiReport: ...
 
     def call(self, request: Call) -> Reply:
         """Run ``request`` against the student's code; never raises for student mistakes."""
@@ -70,11 +81,6 @@ class Student(Protocol):
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         """Answer ``requests`` in order, as :meth:`call` would each (an isolated
         worker answers them in one round trip); never raises for student mistakes."""
-
-    def send_ahead(self, requests: Sequence[Call]) -> None:
-        """Start on ``requests`` if the student can while the harness goes on (an
-        isolated worker runs them in its own process); the next :meth:`call_many`
-        must be of exactly these requests, and reads their replies."""
 
 
 def _arity_problem(name: str, function: Callable[..., Any], arity: int) -> str | None:
@@ -183,6 +189,9 @@ class InProcessStudent:
                     warnings = failed_cells(failures)
                 else:
                     module = import_student(spec)
+                # Translating reads the module's attributes, student code too
+                # (properties, __getattr__): its errors are the import's, as in a worker.
+                adapted = translate(adapter.translation, module, dict(adapter.settings))
         except NotebookError as invalid:
             self.api = ApiReport(import_error=StudentError("import", str(invalid)))
             return
@@ -193,11 +202,6 @@ class InProcessStudent:
             self.api = ApiReport(import_error=late)
             return
         except (Exception, SystemExit) as exc:
-            self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
-            return
-        try:  # translating reads the module's attributes: student code (properties, __getattr__)
-            adapted = translate(adapter.translation, module, dict(adapter.settings))
-        except (Exception, SystemExit) as exc:  # as the worker reports it
             self.api = ApiReport(import_error=student_error("import", exc, f"importing {spec}"))
             return
         self._functions = adapted.functions
@@ -228,6 +232,3 @@ class InProcessStudent:
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
         return [self.call(request) for request in requests]
-
-    def send_ahead(self, requests: Sequence[Call]) -> None:
-        """Nothing to start: in this process the calls run when call_many asks."""

@@ -54,7 +54,7 @@ from bpcheck._running import (
 )
 from bpcheck.adapters import Adapter
 from bpcheck.adapters._select import FALLBACK
-from bpcheck.grading._config import GradingConfig
+from bpcheck.grading._config import GradingConfig, available_cores
 from bpcheck.grading._students import (
     GradedStudent,
     check_isolation,
@@ -278,16 +278,24 @@ def planned_checks(submission: Submission, config: GradingConfig) -> int:
 def _outside_the_course(conflict: ConfigError) -> Adapter:
     """The functional translation with the problem the ``api`` check reports, for
     a submission whose code follows an API whose networks the course does not
-    grade (the configuration was checked against a module that defines nothing)."""
+    grade (the configuration was checked against a module that defines
+    nothing): none of the course's activations and losses, or not its kind of
+    network, with biases or without (``scope.biases``)."""
+    if conflict.setting == "scope.biases":
+        runs = conflict.expected.partition(": ")[2]  # "the dlai adapter runs only networks with biases"
+        course = "have none" if conflict.got is False else "have biases"
+        mismatch = f"the API your code follows cannot grade this course: {runs}, and this course's networks {course}"
+    else:
+        mismatch = (
+            f"your code follows an API graded within {conflict.expected.removeprefix('some of ')}, "
+            f"and this course grades {conflict.got} (hidden activations and losses): none of its networks"
+        )
     return Adapter(
         "none",
         FALLBACK,
         reason="auto: the adapter its code follows runs none of the course's networks",
         problems=(
-            f"your code follows an API graded within {conflict.expected.removeprefix('some of ')}, "
-            f"and this course grades {conflict.got} (hidden activations and losses): none of its "
-            "networks. Write it to this course's contract, or ask your instructor which adapter "
-            "to name.",
+            f"{mismatch}. Write it to this course's contract, or ask your instructor which adapter to name.",
         ),
     )
 
@@ -447,11 +455,14 @@ def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterato
 def _in_turn(jobs: list[GradeJob], tick: Tick) -> Iterator[Graded]:
     """Each job in this process, one after another; while one is graded, the
     next one's worker starts ahead (it boots, then waits for its turn to
-    import the student's module), on a core the grading leaves free."""
+    import the student's module), on a core the grading leaves free: only
+    where there is a second core, so that a boot never slows the student
+    being timed."""
     started: WorkerStudent | None = None
+    ahead = available_cores() > 1
     try:
         for job, following in zip(jobs, [*jobs[1:], None]):
-            current, started = started, start_ahead(following)
+            current, started = started, start_ahead(following if ahead else None)
             yield grade_submission(job, tick, current)
     finally:
         if started is not None:

@@ -139,13 +139,22 @@ def test_a_broken_notebook_is_the_students_import_error_naming_the_file(tmp_path
         assert student.api.import_error.summary.startswith(f"{broken} is not a valid Jupyter notebook")
 
 
+@pytest.mark.parametrize(
+    ("course", "words"),
+    [
+        # deeplearning.ai's code runs relu networks only
+        ('activations = ["tanh"]\nlosses = ["mse"]\n', ["the dlai adapter's scope", "this course grades tanh and mse"]),
+        # and only networks with biases
+        ("[scope]\nbiases = false\n", ["cannot grade this course: the dlai adapter runs only networks with biases, and this course's networks have none"]),
+    ],
+    ids=["activations", "biases"],
+)
 def test_code_whose_adapter_runs_none_of_the_courses_networks_is_that_students_api_error(
-    tmp_path: Path,
+    tmp_path: Path, course: str, words: list[str]
 ) -> None:
-    """deeplearning.ai's code runs relu networks only; in a tanh course, auto's
-    choice leaves it nothing to run: the student's api_error, which says why,
-    never a grader_error retried on every run."""
-    (tmp_path / "bpcheck.toml").write_text('activations = ["tanh"]\nlosses = ["mse"]\nmax_examples = 2\n')
+    """A course auto's choice leaves nothing to run for the student's code: the
+    student's api_error, which says why, never a grader_error retried on every run."""
+    (tmp_path / "bpcheck.toml").write_text("max_examples = 2\n" + course)
     out = tmp_path / "out"
     flags = ["--config", str(tmp_path / "bpcheck.toml"), "--out", str(out), "--jobs", "1"]
     assert main(["grade", str(COURSES / "dlai_deep.py"), *flags]) == 0
@@ -153,5 +162,4 @@ def test_code_whose_adapter_runs_none_of_the_courses_networks_is_that_students_a
     assert state["status"] == "api_error"
     report = RunReport.from_json(json.loads((out / "students" / "dlai_deep.json").read_text()))
     [api] = [result for result in report.checks if result.id == "api"]
-    assert api.status == "failed" and "the dlai adapter's scope" in api.message
-    assert "this course grades tanh and mse" in api.message
+    assert api.status == "failed" and all(part in api.message for part in words), api.message

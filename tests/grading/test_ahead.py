@@ -20,7 +20,7 @@ import pytest
 from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
 from bpcheck._family_run import _SentAhead
 from bpcheck._running import collect_checks, plan, run_plan
-from bpcheck._sandbox.calls import Call, Reply
+from bpcheck._sandbox.calls import Call, GradientCall, Reply
 from bpcheck.grading.isolation import Limits, WorkerStudent
 from bpcheck.grading.isolation._staging import SANDBOX_MODULES, harness_sources
 from tests.grading.test_isolation import FORWARD_CALL, GRADIENT_CALL, HOSTILE, LIMITS, X, _error
@@ -126,6 +126,23 @@ def test_a_batch_sent_ahead_keeps_its_time_limit(reference_copy: Path) -> None:
         assert time.monotonic() - started < 5
     assert student.termination == "timeout" and "did not finish" in _error(reply)
     assert "0.5 s per call" in student.termination_detail
+
+
+def test_a_reply_larger_than_the_sockets_buffer_read_late_is_read_whole(reference_copy: Path) -> None:
+    """The worker answered in time, but its reply waits in the worker for the
+    grader to read it (it does not fit the socket's buffer): read late, it is
+    read whole, not stopped for a timeout."""
+    rng = np.random.default_rng(5)
+    params = {"W1": rng.normal(size=(800, 600)), "b1": rng.normal(size=(800, 1)),
+              "W2": rng.normal(size=(1, 800)), "b2": rng.normal(size=(1, 1))}
+    big = GradientCall(params, rng.normal(size=(600, 4)), rng.normal(size=(1, 4)), ("relu", "linear"), "mse")
+    limits = Limits(**{**LIMITS.__dict__, "call_timeout": 1.0})
+    with WorkerStudent(reference_copy, limits) as student:
+        student.send_ahead([big])
+        time.sleep(3.0)  # the grader was busy elsewhere past the deadline
+        (reply,) = student.call_many([big])
+        assert reply.error is None and student.termination is None
+        assert reply.grads["dW1"].shape == (800, 600)
 
 
 def test_a_worker_started_ahead_runs_no_student_code_before_it_begins(tmp_path: Path) -> None:

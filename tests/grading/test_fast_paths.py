@@ -4,11 +4,13 @@ agree with the general code they shortcut, on any value a student may hand back.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from typing import Any
 
 import hypothesis
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 
 from bpcheck._sandbox.dtypes import _walked_dtypes, cache_dtypes
 from bpcheck._sandbox.execute import _copy, mutated_parts
@@ -51,6 +53,8 @@ def nested(objects: bool) -> st.SearchStrategy[Any]:
 @hypothesis.example({"layer": {"Z": np.ones(1, np.float16), "act": "relu"}, "AL": np.ones(1)})
 @hypothesis.example([{"A": np.ones(1, np.float32)}, (np.ones(1), None), "x"])
 @hypothesis.example({"x": Holder(np.ones(1, np.float32))})
+@hypothesis.example(OrderedDict(A0=np.ones((3, 2))[::2], loss=np.float64(0.5)))  # subclasses, a view, a numpy scalar
+@hypothesis.example([np.ones(2, np.float32).view(np.recarray), np.array([np.ones(1)], dtype=object)])
 def test_the_dtypes_of_a_cache_are_those_the_general_walk_finds(cache: Any) -> None:
     assert cache_dtypes(cache) == tuple(sorted({dtype.name for dtype in _walked_dtypes(cache)}))
 
@@ -77,6 +81,25 @@ harness_arguments = st.one_of(
 @hypothesis.given(harness_arguments)
 def test_an_argument_left_alone_is_not_reported_mutated(argument: Any) -> None:
     assert mutated_parts("argument", argument, _copy(argument)) == []
+
+
+def _grown(params: dict[str, Any]) -> None:
+    params["extra"] = np.ones(1)
+
+
+def _written(params: dict[str, Any]) -> None:
+    params["W1"][0, 0] += 1.0
+
+
+@pytest.mark.parametrize("container", [dict, OrderedDict], ids=["dict", "OrderedDict"])
+@pytest.mark.parametrize("change", [_grown, _written, lambda params: params.pop("b1")], ids=["key added", "array written", "key removed"])
+def test_an_argument_changed_in_place_is_reported_mutated(container: type, change: Any) -> None:
+    """The other half of the fast paths' contract: a change is seen, whatever its
+    kind, in a plain dict or a subclass of one."""
+    before = container(W1=np.ones((2, 2)), b1=np.zeros((2, 1)))
+    after = _copy(before)
+    change(after)
+    assert mutated_parts("params", before, after) != []
 
 
 def _arrays(value: Any) -> list[np.ndarray]:

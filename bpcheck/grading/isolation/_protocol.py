@@ -51,6 +51,10 @@ from bpcheck.grading.isolation._wire import WireError
 TICK = 0.05
 #: Bytes read from the socket at a time beyond what a message needs.
 READ_AHEAD = 1 << 16
+#: Seconds the rest of a message has once it has begun to arrive, past the
+#: deadline if need be: a reply larger than the socket's buffer waits in the
+#: worker for the grader to read it, and the grader may come to it late.
+MESSAGE_GRACE = 2.0
 MAX_TEXT = 20_000
 MAX_NAME = 200
 MAX_ENTRIES = 1024
@@ -105,22 +109,27 @@ class Channel:
     def receive(self, deadline: float) -> Any:
         pending = self._pending
         read = 0  # bytes of ``pending`` this message has read, dropped at its end
+        # Once a message has begun to arrive the worker answered in time: the rest
+        # of it (which may not fit the socket's buffer) gets MESSAGE_GRACE from then.
+        begun: float | None = time.monotonic() if pending else None
 
         def read_exact(n: int) -> bytes:
             # n has been checked against the message budget by the wire layer. What
             # has arrived is read even past the deadline (a batch sent ahead may be
             # read late); the deadline binds whenever the worker has not answered yet.
-            nonlocal read
+            nonlocal read, begun
             while len(pending) - read < n:
                 try:
                     chunk = self.sock.recv(max(n - len(pending) + read, READ_AHEAD))
                 except (BlockingIOError, InterruptedError):
-                    self._wait(select.POLLIN, deadline)
+                    rest = deadline if begun is None else max(deadline, begun + MESSAGE_GRACE)
+                    self._wait(select.POLLIN, rest)
                     continue
                 except OSError as exc:
                     raise ChannelClosed() from exc
                 if not chunk:
                     raise ChannelClosed()
+                begun = time.monotonic() if begun is None else begun
                 pending.extend(chunk)
             data = bytes(pending[read : read + n])
             read += n

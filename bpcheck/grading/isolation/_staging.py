@@ -161,7 +161,6 @@ def _kind(mode: int) -> str:
 
 
 @functools.cache
-@functools.cache
 def harness_sources() -> dict[str, bytes]:
     """The worker's private package, by path in it: bpcheck._sandbox's modules
     and the wire codec, each with its bytecode (read once per grader process).

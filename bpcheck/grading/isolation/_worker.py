@@ -109,7 +109,6 @@ class WorkerStudent:
         self._started = time.monotonic()
         self._resources = Resources()
         self._finalizer = weakref.finalize(self, self._resources.release)
-        self.boot_seconds: float | None = None
         self._machine = machine()
         self._level = self._machine.resolve(level)
         self._inner_pid: int | None = None
@@ -189,7 +188,6 @@ class WorkerStudent:
         self.api = ApiReport(import_error=StudentError("import", "the worker has not begun"))
 
     def _handshake(self) -> None:
-        started = time.monotonic()
         try:
             deadline = self._deadline(BOOT_TIMEOUT)
             self._channel.send({"type": "go"}, deadline, trusted=True)  # read once it has booted
@@ -207,7 +205,6 @@ class WorkerStudent:
                 )
             )
             return
-        self.boot_seconds = time.monotonic() - started
         what = f"importing {self._display}"
         try:
             report, fatal = hello_report(
