@@ -126,17 +126,24 @@ ALL_PARAMETERS = "all parameters"
 def random_directions(params: dict[str, Array], seed: int) -> dict[str, dict[str, Array]]:
     """Unit directions: one per parameter tensor (keyed by its name, moving only
     that tensor) and one across every tensor (keyed :data:`ALL_PARAMETERS`),
-    each Gaussian and normalised to length 1, drawn from ``seed``."""
-    rng = np.random.default_rng(seed)
-    directions = {name: {name: _unit(rng.normal(size=np.shape(value)))} for name, value in params.items()}
-    together = {name: rng.normal(size=np.shape(value)) for name, value in params.items()}
-    length = float(np.sqrt(sum(np.sum(part**2) for part in together.values())))
-    directions[ALL_PARAMETERS] = {name: part / length for name, part in together.items()}
+    each Gaussian and normalised to length 1, drawn from ``seed``: the
+    per-tensor directions first, in ``params`` order, then the one across all."""
+    shapes = {name: np.shape(value) for name, value in params.items()}
+    sizes = [math.prod(shape) for shape in shapes.values()]
+    total = sum(sizes)
+    normal = np.random.default_rng(seed).normal(size=2 * total)  # as one draw per tensor would give
+    own, together = normal[:total], normal[total:]
+    together = together / _norm(together)
+    directions: dict[str, dict[str, Array]] = {}
+    across: dict[str, Array] = {}
+    start = 0
+    for (name, shape), size in zip(shapes.items(), sizes, strict=True):
+        part = own[start : start + size]
+        directions[name] = {name: (part / _norm(part)).reshape(shape)}
+        across[name] = together[start : start + size].reshape(shape)
+        start += size
+    directions[ALL_PARAMETERS] = across
     return directions
-
-
-def _unit(vector: Array) -> Array:
-    return vector / float(np.linalg.norm(vector))
 
 
 def directional_probes(

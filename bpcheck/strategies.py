@@ -12,6 +12,7 @@ counterexample for backprop needs, and drawing stays fast.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,7 +182,7 @@ def _architectures(
     shape: _Shape,
     biases: bool,
 ) -> Architecture:
-    loss, output = pairings[0] if len(pairings) == 1 else draw(st.sampled_from(pairings))
+    loss, output = pairings[0] if len(pairings) == 1 else draw(_one_of(pairings))
     if shape.widths is not None:
         depth, widths = len(shape.widths) - 1, shape.widths
     else:
@@ -190,8 +191,15 @@ def _architectures(
     if len(hidden) == 1:  # one family's networks: nothing to draw (and nothing to shrink)
         activations = hidden * (depth - 1) + (output,)
     else:
-        activations = tuple(draw(st.sampled_from(hidden)) for _ in range(depth - 1)) + (output,)
+        activations = tuple(draw(_one_of(hidden)) for _ in range(depth - 1)) + (output,)
     return Architecture(widths, activations, loss, biases)
+
+
+@functools.cache
+def _one_of(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """``st.sampled_from(options)``, built once: Hypothesis builds a new
+    strategy at each call, and validates each new one as it is first drawn."""
+    return st.sampled_from(options)
 
 
 def _draw_widths(draw: st.DrawFn, depth: int, min_output: int, shape: _Shape) -> tuple[int, ...]:
@@ -350,13 +358,19 @@ def _clear_by_weight(row: Array, products: Array, A: Array, margin: float) -> bo
 
 def _nearest_clear(products: Array, direction: Array, value: float, margin: float) -> float:
     """The ``t`` nearest ``value`` with |products + t·direction| ≥ margin
-    everywhere; ``value`` itself when no ``t`` clears them all."""
+    everywhere; ``value`` itself when no ``t`` clears them all. The candidates
+    are ``value`` and each example's two edges (where it is exactly ``margin``
+    from 0), tried all at once; the first nearest wins a tie."""
     moving = direction != 0
-    edges = [
-        (-p + sign * margin) / d for p, d in zip(products[moving], direction[moving], strict=True) for sign in (-1, 1)
-    ]
-    clear = [t for t in [value, *edges] if np.all(np.abs(products + t * direction) >= margin * (1 - 1e-9))]
-    return float(min(clear, key=lambda t: abs(t - value))) if clear else float(value)
+    edges = (-products[moving, None] + np.array([-margin, margin])) / direction[moving, None]
+    candidates = np.concatenate(([value], edges.ravel()))
+    clear = np.all(
+        np.abs(products + candidates[:, None] * direction) >= margin * (1 - 1e-9), axis=1
+    )
+    if not clear.any():
+        return float(value)
+    options = candidates[clear]
+    return float(options[np.argmin(np.abs(options - value))])
 
 
 # ---------------------------------------------------------------------- cases

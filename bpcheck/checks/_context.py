@@ -48,7 +48,10 @@ def call_key(call: Call) -> CallKey:
     request it keyed alive, so no id is reused while it remembers it."""
 
     def key(value: Any) -> Any:
-        if isinstance(value, np.ndarray):
+        kind = type(value)
+        if kind in _PLAIN:  # most leaves: names, numbers (told by exact type, and fast)
+            return value
+        if kind is np.ndarray or isinstance(value, np.ndarray):
             return ("array", id(value))
         if isinstance(value, DirectionProbe):
             return ("probe", id(value.direction), value.step)
@@ -62,6 +65,10 @@ def call_key(call: Call) -> CallKey:
         return value
 
     return key(call)  # type: ignore[no-any-return]
+
+
+#: Leaves that key as themselves, by exact type.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
