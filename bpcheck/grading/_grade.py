@@ -19,10 +19,14 @@ share ``OUT``, and a unit of work run twice (a cluster retrying it on
 another machine) is written once. A rerun regrades exactly the submissions
 whose state is missing or differs.
 
-Graded in this process (no executor), one submission after another, the
-next submission's worker is started ahead (:func:`start_ahead`): it boots
-(Python and NumPy) on a core the grading leaves free, and imports the
-student's module only when its own grading begins.
+Graded in this process (no executor), one submission after another, on a
+machine of two cores or more, the grader overlaps its work with its
+worker's: it sends each case's calls ahead and draws the next case while the
+worker answers (``overlap``), and the next submission's worker is started
+ahead (:func:`start_ahead`): it boots (Python and NumPy) on the core the
+grading leaves free, and imports the student's module only when its own
+grading begins. A pool's processes, or a cluster's, keep every core busy
+already, and do neither.
 """
 
 from __future__ import annotations
@@ -189,12 +193,16 @@ def not_run(planned: PlannedCheck, student: GradedStudent) -> CheckResult:
 
 
 def grade_submission(
-    job: GradeJob, tick: Tick = no_tick, ahead: WorkerStudent | None = None
+    job: GradeJob,
+    tick: Tick = no_tick,
+    ahead: WorkerStudent | None = None,
+    overlap: bool = False,
 ) -> Graded:
     """The unit of work: grade one submission and render its reports, calling
     ``tick`` as each check result is made (with ``ahead``, the worker
-    :func:`start_ahead` started for it, which it closes). Writes nothing into
-    ``job.out``: :func:`grade_all` writes the returned files.
+    :func:`start_ahead` started for it, which it closes; with ``overlap``,
+    a new worker is sent calls ahead: for a grader with a core to spare).
+    Writes nothing into ``job.out``: :func:`grade_all` writes the returned files.
 
     Never raises: a failure of the grader itself (a submission whose content
     here is not the one the grader hashed, say, on a machine that does not
@@ -210,7 +218,7 @@ def grade_submission(
                 f"hashed ({'it is missing' if found == 'missing' else 'its content differs'}): "
                 "every machine that grades must see the submissions at the same path",
             )
-        report, status, isolation, detail = _check(job, tick, ahead)
+        report, status, isolation, detail = _check(job, tick, ahead, overlap)
         files = render_reports(report)
     except Exception:
         return grader_error(job, time.monotonic() - started)
@@ -229,7 +237,7 @@ def grader_error(job: GradeJob, seconds: float) -> Graded:
 
 
 def _check(
-    job: GradeJob, tick: Tick, ahead: WorkerStudent | None
+    job: GradeJob, tick: Tick, ahead: WorkerStudent | None, overlap: bool
 ) -> tuple[RunReport, str, str, str]:
     """The report, the status, the isolation used, and why the worker stopped ("" if it did not).
 
@@ -239,7 +247,7 @@ def _check(
     name = job.submission.name
     options = submission_options(job.submission, job.config)
     limits, isolation = job.config.limits, job.isolation
-    with open_student(job.submission.path, limits, isolation, options.adapter, ahead) as student:
+    with open_student(job.submission.path, limits, isolation, options.adapter, ahead, overlap) as student:
         planned = plan(collect_checks(manager), options)
         results = run_plan(
             planned,
@@ -453,17 +461,17 @@ def _run(jobs: list[GradeJob], executor: Executor | None, tick: Tick) -> Iterato
 
 
 def _in_turn(jobs: list[GradeJob], tick: Tick) -> Iterator[Graded]:
-    """Each job in this process, one after another; while one is graded, the
-    next one's worker starts ahead (it boots, then waits for its turn to
-    import the student's module), on a core the grading leaves free: only
-    where there is a second core, so that a boot never slows the student
-    being timed."""
+    """Each job in this process, one after another. Where there is a second
+    core (so that the worker's work never slows the grader timing it), the
+    grader overlaps with its worker: calls are sent ahead, and while one job
+    is graded the next one's worker starts ahead (it boots, then waits for
+    its turn to import the student's module)."""
     started: WorkerStudent | None = None
-    ahead = available_cores() > 1
+    overlap = available_cores() > 1
     try:
         for job, following in zip(jobs, [*jobs[1:], None]):
-            current, started = started, start_ahead(following if ahead else None)
-            yield grade_submission(job, tick, current)
+            current, started = started, start_ahead(following if overlap else None)
+            yield grade_submission(job, tick, current, overlap)
     finally:
         if started is not None:
             started.close()

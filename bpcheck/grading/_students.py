@@ -83,14 +83,16 @@ def open_student(
     isolation: str,
     adapter: Adapter | None = None,
     started: WorkerStudent | None = None,
+    overlap: bool = False,
 ) -> Iterator[GradedStudent]:
     """The submission's student, run as ``isolation`` says and translated by
     ``adapter`` (default: the functional contract), closed on exit: ``started``
-    when its worker was started ahead (:func:`start_ahead`)."""
+    when its worker was started ahead (:func:`start_ahead`); else a new
+    worker, sent calls ahead with ``overlap`` (see :class:`WorkerStudent`)."""
     check_isolation(isolation)
     if isolation == "in-process":
         yield TrustedStudent(submission, plugin_manager(), limits.call_timeout, adapter)
         return
-    with started or WorkerStudent(submission, limits, adapter) as student:
+    with started or WorkerStudent(submission, limits, adapter, overlap=overlap) as student:
         student.begin()
         yield student

@@ -109,6 +109,18 @@ def test_a_batch_sent_ahead_is_answered_as_call_many_answers_it(reference_copy: 
     np.testing.assert_array_equal(got[0].grads["dW1"], expected[0].grads["dW1"])
 
 
+def test_a_worker_without_overlap_sends_nothing_ahead(reference_copy: Path) -> None:
+    """send_ahead is a hint: without overlap the next call_many sends the batch."""
+    with WorkerStudent(reference_copy, LIMITS, overlap=False) as student:
+        expected = student.call(GRADIENT_CALL)
+        student.send_ahead([GRADIENT_CALL])
+        assert student._ahead is None
+        got = student.call_many([GRADIENT_CALL])
+        other = student.call(FORWARD_CALL)  # not bound to ask for what was sent ahead
+    assert got[0].error is None and other.error is None
+    np.testing.assert_array_equal(got[0].grads["dW1"], expected.grads["dW1"])
+
+
 def test_a_batch_sent_ahead_keeps_its_time_limit(reference_copy: Path) -> None:
     """Its replies may be read after its deadline when they came in time; when
     they did not, it is stopped for its own limit."""
@@ -171,6 +183,14 @@ def test_a_worker_started_ahead_runs_no_student_code_before_it_begins(tmp_path: 
     assert student.surviving_processes() == []
 
 
+def _copies_of_a_correct_submission(directory: Path, names: Sequence[str]) -> list[Path]:
+    paths = []
+    for name in names:
+        paths.append(directory / f"{name}.py")
+        paths[-1].write_bytes((IMPLEMENTATIONS / "correct_table.py").read_bytes())
+    return paths
+
+
 def test_grading_in_turn_starts_the_next_worker_ahead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,10 +201,8 @@ def test_grading_in_turn_starts_the_next_worker_ahead(
     from bpcheck.grading._config import load_config
     from bpcheck.grading._submissions import find_submissions
 
-    paths = []
-    for name in ("a", "b", "c"):
-        paths.append(tmp_path / f"{name}.py")
-        paths[-1].write_bytes((IMPLEMENTATIONS / "correct_table.py").read_bytes())
+    monkeypatch.setattr(_grade, "available_cores", lambda: 2)
+    paths = _copies_of_a_correct_submission(tmp_path, ("a", "b", "c"))
     events: list[tuple[str, str]] = []
     real_start, real_begin = _grade.start_ahead, WorkerStudent.begin
 
@@ -206,6 +224,39 @@ def test_grading_in_turn_starts_the_next_worker_ahead(
     assert [event for event in events if event[0] == "begin" or event[1] != "a"] == [
         ("start ahead", "b"), ("begin", "a"), ("start ahead", "c"), ("begin", "b"), ("begin", "c"),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_grading_in_turn_overlaps_with_the_worker_only_with_a_core_to_spare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """On one core, nothing is sent ahead and no worker starts ahead (either
+    would slow the grading it overlaps); on two, both; the grades are the same."""
+    from bpcheck._options import RawOption
+    from bpcheck.grading import _grade
+    from bpcheck.grading._config import load_config
+    from bpcheck.grading._submissions import find_submissions
+
+    monkeypatch.setattr(_grade, "available_cores", lambda: cores)
+    sent_ahead: list[bool] = []
+    real_send_ahead = WorkerStudent.send_ahead
+
+    def send_ahead(self: WorkerStudent, requests: Sequence[Call]) -> None:
+        real_send_ahead(self, requests)
+        sent_ahead.append(self._ahead is not None)
+
+    monkeypatch.setattr(WorkerStudent, "send_ahead", send_ahead)
+    started_ahead: list[Any] = []
+    real_start = _grade.start_ahead
+    monkeypatch.setattr(_grade, "start_ahead", lambda job: started_ahead.append(job) or real_start(job))
+    config = load_config(None, {"max_examples": RawOption(2, "--examples")}, [])
+    paths = _copies_of_a_correct_submission(tmp_path, ("a", "b"))
+    outcomes = _grade.grade_all(find_submissions(paths), config, tmp_path / "out")
+    assert [(graded.status, graded.report and graded.report.score) for graded in outcomes] == [
+        ("graded", outcomes[0].report and outcomes[0].report.max_score)
+    ] * 2
+    assert sent_ahead and all(sent_ahead) is (cores == 2) and any(sent_ahead) is (cores == 2)
+    assert [job is not None for job in started_ahead] == ([True, False] if cores == 2 else [False, False])
 
 
 def test_the_harness_comes_with_its_bytecode() -> None:

@@ -6,7 +6,8 @@ answers :mod:`~bpcheck._sandbox.calls` requests with
 :func:`~bpcheck._sandbox.execute.execute`, over a private socket that carries
 JSON and ``.npy`` only (:mod:`._wire`), in batches: one message of calls out,
 one message of replies back (:mod:`._protocol`); a batch may be sent ahead
-(``send_ahead``) and its replies read later, while the grader works on.
+(``send_ahead``) and its replies read later, while the grader works on
+(``overlap``, for a grader with a core to spare).
 Hypothesis, the reference and every verdict stay in the grader. A worker
 may be started ahead of its turn (``ahead=True``): it boots, and waits for
 the grader's go (``begin``) before it imports the student's module.

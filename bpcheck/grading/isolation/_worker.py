@@ -88,6 +88,12 @@ class WorkerStudent:
     submission is graded): it boots and waits, and only :meth:`begin`, which
     the caller must call before anything else, lets it import the student's
     module. The submission's time limit counts from :meth:`begin`.
+
+    ``overlap`` says whether the grader may go on working while the worker
+    answers: where a core is free for each. Without it :meth:`send_ahead`
+    sends nothing, and the next :meth:`call_many` sends its batch as usual:
+    where every core is busy already (a pool of as many graders as cores),
+    a grader and its worker running at once only contend.
     """
 
     def __init__(
@@ -98,6 +104,7 @@ class WorkerStudent:
         *,
         level: str | None = None,
         ahead: bool = False,
+        overlap: bool = True,
     ) -> None:
         submission = Path(submission)
         self.limits = limits
@@ -114,6 +121,7 @@ class WorkerStudent:
         self._inner_pid: int | None = None
         self._scratch: str | None = None
         self._ahead: _Batch | None = None
+        self._overlap = overlap
         self._begun = False
         module, problem = find_module(submission)
         #: The name and the path reports show (printable: see :func:`printable`).
@@ -265,7 +273,10 @@ class WorkerStudent:
     def send_ahead(self, requests: Sequence[Call]) -> None:
         """Send ``requests`` now, in one message, and return at once: the worker
         answers them while the grader goes on, and the next :meth:`call_many`,
-        which must ask for exactly these requests, reads the replies."""
+        which must ask for exactly these requests, reads the replies (without
+        ``overlap``, sends nothing: the next :meth:`call_many` does)."""
+        if not self._overlap:
+            return
         if self._ahead is not None:
             raise ValueError("send_ahead(): the requests sent ahead before have not been read")
         self._ahead = self._send(list(requests))
