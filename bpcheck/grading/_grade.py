@@ -155,14 +155,27 @@ class Graded:
 def start_ahead(job: GradeJob | None) -> WorkerStudent | None:
     """The worker of ``job`` started ahead of its turn (:class:`WorkerStudent`'s
     ``ahead``), for :func:`grade_submission`; None for no job, an in-process
-    one, or a start that failed (its grading starts it again, and says why)."""
+    one, or a start that failed (its grading starts it again, and says why).
+
+    A worker stages its copy of the submission as it starts, so the content is
+    checked against the grader's hash once staged: a submission changed since
+    it was hashed is not started ahead (its grading then finds the change and
+    says so), and what a worker started ahead runs is what was hashed."""
     if job is None or job.isolation != "worker":
         return None
     try:
         options = submission_options(job.submission, job.config)
-        return WorkerStudent(job.submission.path, job.config.limits, options.adapter, ahead=True)
+        worker = WorkerStudent(job.submission.path, job.config.limits, options.adapter, ahead=True)
     except Exception:
         return None
+    try:
+        unchanged = content_hash(job.submission.path) == job.content_hash
+    except OSError:  # gone since it was hashed
+        unchanged = False
+    if not unchanged:
+        worker.close()
+        return None
+    return worker
 
 
 def submission_status(student: GradedStudent, results: Sequence[CheckResult]) -> str:

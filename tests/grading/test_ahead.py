@@ -226,6 +226,26 @@ def test_grading_in_turn_starts_the_next_worker_ahead(
     ]  # fmt: skip
 
 
+def test_a_submission_changed_since_it_was_hashed_is_not_started_ahead(tmp_path: Path) -> None:
+    """What a worker started ahead stages must be what the grader hashed: a
+    change in between (the worker stages later than the hash, with a whole
+    submission's grading between) leaves it to be started, and reported, in turn."""
+    from bpcheck.grading._config import load_config
+    from bpcheck.grading._grade import GradeJob, grade_submission, start_ahead
+    from bpcheck.grading._submissions import content_hash, find_submissions
+
+    (path,) = _copies_of_a_correct_submission(tmp_path, ("a",))
+    (submission,) = find_submissions([path])
+    job = GradeJob(submission, content_hash(path), "", load_config(None, {}, []), tmp_path / "out")
+    started = start_ahead(job)
+    assert started is not None
+    started.close()
+    path.write_text(path.read_text() + "\n# changed after the grader hashed it\n")
+    assert start_ahead(job) is None
+    graded = grade_submission(job)
+    assert graded.status == "grader_error" and "its content differs" in graded.message
+
+
 @pytest.mark.parametrize("cores", [1, 2])
 def test_grading_in_turn_overlaps_with_the_worker_only_with_a_core_to_spare(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
