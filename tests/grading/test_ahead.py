@@ -126,9 +126,7 @@ def test_a_batch_sent_ahead_keeps_its_time_limit(reference_copy: Path) -> None:
     they did not, it is stopped for its own limit."""
     limits = Limits(**{**LIMITS.__dict__, "call_timeout": 0.5})
     with WorkerStudent(reference_copy, limits) as student:
-        student.send_ahead([GRADIENT_CALL])
-        time.sleep(1.0)  # the grader was busy elsewhere past the deadline
-        (reply,) = student.call_many([GRADIENT_CALL])
+        reply = _read_late(student, GRADIENT_CALL, 1.0)
         assert reply.error is None and student.termination is None
     with WorkerStudent(HOSTILE / "infinite_loop.py", limits) as student:
         student.send_ahead([GRADIENT_CALL])
@@ -150,11 +148,18 @@ def test_a_reply_larger_than_the_sockets_buffer_read_late_is_read_whole(referenc
     big = GradientCall(params, rng.normal(size=(600, 4)), rng.normal(size=(1, 4)), ("relu", "linear"), "mse")
     limits = Limits(**{**LIMITS.__dict__, "call_timeout": 1.0})
     with WorkerStudent(reference_copy, limits) as student:
-        student.send_ahead([big])
-        time.sleep(3.0)  # the grader was busy elsewhere past the deadline
-        (reply,) = student.call_many([big])
+        reply = _read_late(student, big, 3.0)
         assert reply.error is None and student.termination is None
         assert reply.grads["dW1"].shape == (800, 600)
+
+
+def _read_late(student: WorkerStudent, request: Call, seconds: float) -> Reply:
+    """The reply to ``request`` sent ahead, read ``seconds`` later (the grader
+    busy elsewhere, past the deadline)."""
+    student.send_ahead([request])
+    time.sleep(seconds)
+    (reply,) = student.call_many([request])
+    return reply
 
 
 def test_a_worker_started_ahead_runs_no_student_code_before_it_begins(tmp_path: Path) -> None:
