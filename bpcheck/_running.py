@@ -22,6 +22,7 @@ from hypothesis.errors import FlakyFailure
 
 from bpcheck import __version__
 from bpcheck._contract import Case
+from bpcheck._draws import seed_only_draws
 from bpcheck._family_run import FamilyRun
 from bpcheck._outcome import Outcome
 from bpcheck._planning import (
@@ -81,7 +82,8 @@ def run_planned(planned: PlannedCheck, student: Student, options: RunOptions) ->
         if declared.cases is None:
             declared.body(context)
         else:
-            _property(planned, context, student, options)()
+            with seed_only_draws():
+                _property(planned, context, student, options)()
     except CheckSkipped as skipped:
         return outcome.finish("skipped", str(skipped))
     except CheckNotJudged as not_judged:
@@ -140,7 +142,8 @@ def _run_family(
             runnable.append(planned)
     if runnable:
         try:
-            ran = FamilyRun(group[0].family, runnable, student, options).run()
+            with seed_only_draws():
+                ran = FamilyRun(group[0].family, runnable, student, options).run()
         except Exception:  # Hypothesis or bpcheck itself failed: not the student's doing
             failed = traceback.format_exc()
             ran = [Outcome(p, student, options, context).harness_error(failed) for p in runnable]
