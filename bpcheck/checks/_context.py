@@ -115,6 +115,9 @@ class CheckContext:
     scope: tuple[Family, ...]
     assignment: Scope = field(default_factory=Scope)
     notes: set[str] = field(default_factory=set)
+    #: The precision the run's first judged case showed, kept across cases: to
+    #: ask for a later case's precision-dependent calls before its reply comes.
+    precision_hint: Precision | None = None
     #: Replies by request key, each with its request: keeping the request alive
     #: keeps the ids of its large arrays from being reused while it is remembered.
     _replies: dict[CallKey, tuple[Call, Reply]] = field(default_factory=dict, repr=False)

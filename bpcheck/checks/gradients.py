@@ -47,11 +47,16 @@ def gradient_values(context: CheckContext, case: Case) -> None:
 
 
 def _probes(context: CheckContext, case: Case) -> Sequence[Call]:
-    """The directional probes, at the precision the shared reply shows."""
-    try:
-        return [directional_call(case, context.judge(context.shared(case), case))]
-    except CheckFailure:  # the student raised: the body reports it
-        return []
+    """The directional probes, at the precision the student computes in: on
+    the run's first case, the one its shared reply shows (asked for now); on
+    later cases the same, so that the probes go in one batch with the shared
+    call (the body asks for its own where a case shows another precision)."""
+    if context.precision_hint is None:
+        try:
+            context.precision_hint = context.judge(context.shared(case), case)
+        except CheckFailure:  # the student raised: the body reports it
+            return []
+    return [directional_call(case, context.precision_hint)]
 
 
 @check(
