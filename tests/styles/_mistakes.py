@@ -145,10 +145,6 @@ def _buffered(style: Style) -> bool:
     return style.storage == "buffer_views"
 
 
-def _biased(style: Style) -> bool:
-    return style.has_biases
-
-
 def _fused(style: Style) -> bool:
     return style.output_delta == "fused_delta"
 
@@ -156,7 +152,7 @@ def _fused(style: Style) -> bool:
 #: Mistake id → how it is written into a style.
 INJECTORS: dict[str, Injector] = {
     # The bias left out of z: a network without biases has none to leave out.
-    "forward_mismatch": _writes("forward_mismatch", _biased, forward_bias=False),
+    "forward_mismatch": _writes("forward_mismatch", lambda s: s.has_biases, forward_bias=False),
     "unstable_softmax": _writes("unstable_softmax", losses=("cce",), softmax_stable=False),
     # A buffer, or the per-example sums, hold every layer's gradient from the start.
     "missing_gradients": _writes(
@@ -192,7 +188,7 @@ INJECTORS: dict[str, Injector] = {
     # The misshapen gradient is a db of shape (n,): not in a buffer's views, nor
     # without biases.
     "wrong_gradient_shape": _writes(
-        "wrong_gradient_shape", lambda s: _biased(s) and not _buffered(s), db_form="flat"
+        "wrong_gradient_shape", lambda s: s.has_biases and not _buffered(s), db_form="flat"
     ),
     "params_mutated": _writes(
         "params_mutated", lambda s: s.update == "with_update", update_in_place=True

@@ -70,7 +70,8 @@ AXES: tuple[Axis, ...] = (
     Axis(
         "extra_keys",
         ("no_extras", "extra_dA", "extra_dZ"),
-        "backward returns only dW and db; also dA0 … dA(L−1); also dZ1 … dZL (batch-shaped)",
+        "backward returns only dW and db (dW alone without biases); also dA0 … dA(L−1); "
+        "also dZ1 … dZL (batch-shaped)",
     ),
     Axis(
         "storage",
