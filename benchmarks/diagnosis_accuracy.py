@@ -40,7 +40,7 @@ from bpcheck import RunOptions  # noqa: E402
 from bpcheck.diagnosis import BUILTIN_MISTAKES  # noqa: E402
 from tests.diagnosis.table import named, rows, run, unrecognised  # noqa: E402
 from tests.styles import AXES, Student, covering_sample, injections, style_at, style_count  # noqa: E402
-from tests.styles._run import quick  # noqa: E402
+from tests.styles._run import pytest_setup, quick  # noqa: E402
 from tests.styles._run import run as run_student  # noqa: E402
 
 
@@ -102,7 +102,8 @@ def judge(
     outcome = run_student(student, Path(out), options)
     mistake = f" --mistake {student.mistake}" if student.mistake else ""
     rerun = (
-        f"python -m tests.styles {student.style.id}{mistake} > s.py && pytest --student=s.py "
+        f"python -m tests.styles {student.style.id}{mistake} > s.py && "
+        f"{pytest_setup(student.style)}pytest --student=s.py "
         f"--bpcheck-profile={options.profile} --bpcheck-seed={options.seed} "
         f"--bpcheck-examples={options.max_examples} "
         f"--bpcheck-activations={','.join(options.hidden_activations)} "

@@ -9,10 +9,13 @@ The only acceptable number of false alarms is 0.
 
 A false alarm is any check a correct style fails, except the one its style
 explains: a textbook output derivative (output_delta textbook_delta or
-clipped_textbook_delta) must fail numerical_stability on bce and be named
+clipped_textbook_delta) must fail numerical_stability on bce (and on cce
+without biases, where that check saturates softmax) and be named
 unstable_output_delta; it is a false alarm too if it passes there, and any
-name given to a correct style that it does not have is one. Every module run
-is kept in --out, so the printed pytest command reruns it as it was.
+name given to a correct style that it does not have is one. A style without
+biases (no_biases) runs in the bias-free scope, as its printed command
+configures it. Every module run is kept in --out, so the printed pytest
+command reruns it as it was.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from tests.styles import (  # noqa: E402
     style_at,
     style_count,
 )
-from tests.styles._run import Outcome, write  # noqa: E402
+from tests.styles._run import Outcome, configured, pytest_setup, write  # noqa: E402
 
 
 def _counting(body: Callable[..., None], counter: Counter[str]) -> Callable[..., None]:
@@ -78,7 +81,8 @@ class Result:
             if check:
                 examples = f" --bpcheck-examples={self.max_examples}" if self.max_examples else ""
                 lines.append(
-                    f"        pytest --student={self.module} --bpcheck-profile=grade "
+                    f"        {pytest_setup(Style.parse(self.style))}"
+                    f"pytest --student={self.module} --bpcheck-profile=grade "
                     f"--bpcheck-seed={self.seed}{examples} -k '{check}'"
                 )
         return lines
@@ -86,13 +90,13 @@ class Result:
 
 def run(style_id: str, seed: int, module: str, max_examples: int | None) -> Result:
     """One style, already written to ``module``, under one seed, in the grade
-    profile, every family."""
+    profile, every family, configured for the style (a network without biases
+    in the bias-free scope)."""
     student = Student(Style.parse(style_id))
     manager = get_plugin_manager()
     under_test = InProcessStudent(module, manager)
-    options = with_plugin_mistakes(
-        RunOptions(profile="grade", seed=seed, max_examples=max_examples), manager
-    )
+    graded = RunOptions(profile="grade", seed=seed, max_examples=max_examples)
+    options = with_plugin_mistakes(configured(student.style, Path(module), graded), manager)
     counter: Counter[str] = Counter()
     planned = [
         dataclasses.replace(item, check=dataclasses.replace(item.check, body=_counting(item.check.body, counter)))
@@ -169,7 +173,8 @@ def main() -> int:
         f"runs: {totals['runs']}; checks run: {totals['checks']}; cases run: {totals['cases']}"
     )
     print(
-        f"textbook output derivatives on bce: named unstable_output_delta {naming['named right']}, "
+        "textbook output derivatives on bce (and cce without biases): "
+        f"named unstable_output_delta {naming['named right']}, "
         f"unnamed {naming['unnamed']}, passed numerical_stability {naming['missed']}"
     )
     checks = ", ".join(f"{check} {count}" for check, count in by_check.most_common())

@@ -39,7 +39,7 @@ from tests.styles import (
     injections,
     uninjectable,
 )
-from tests.styles._run import Outcome, quick, run
+from tests.styles._run import Outcome, pytest_setup, quick, run
 
 SAMPLE = covering_sample()
 #: Each mistake in two styles of the sample, rotating through it.
@@ -81,7 +81,8 @@ def _describe(outcome: Outcome) -> str:
     return (
         f"{student.name}\n"
         f"reproduce: python -m tests.styles {student.style.id}{mistake} > s.py && "
-        f"pytest --student=s.py --bpcheck-profile={options.profile} --bpcheck-seed={options.seed} "
+        f"{pytest_setup(student.style)}pytest --student=s.py "
+        f"--bpcheck-profile={options.profile} --bpcheck-seed={options.seed} "
         f"--bpcheck-examples={options.max_examples} "
         f"--bpcheck-activations={','.join(options.hidden_activations)} "
         f"--bpcheck-losses={','.join(options.losses)}\n"
@@ -122,31 +123,49 @@ def _load(source: str) -> types.ModuleType:
     return module
 
 
+def _params(
+    rng: np.random.Generator, widths: tuple[int, ...], biases: bool
+) -> dict[str, np.ndarray]:
+    """Random W1..WL (and b1..bL when ``biases``) for layers of ``widths``."""
+    params = {}
+    for layer in range(1, len(widths)):
+        fan_in = widths[layer - 1]
+        params[f"W{layer}"] = rng.normal(size=(widths[layer], fan_in)) / np.sqrt(fan_in)
+        if biases:
+            params[f"b{layer}"] = rng.normal(size=(widths[layer], 1)) / 2
+    return params
+
+
 def test_random_styles_compute_the_references_gradients_without_bpcheck() -> None:
-    """The generator's own check, independent of the harness under test."""
+    """The generator's own check, independent of the harness under test: a
+    style without biases is given no b, and returns a dW for every W and no db."""
     chooser, rng = random.Random(0), np.random.default_rng(0)
-    for _ in range(30):
-        style = Style(*(chooser.choice(axis.values) for axis in AXES))
+    drawn = [Style(*(chooser.choice(axis.values) for axis in AXES)) for _ in range(30)]
+    assert {style.biases for style in drawn} == {"with_biases", "no_biases"}
+    for style in drawn:
         module = _load(Student(style).source())
         tolerance = 1e-10 if style.dtype == "float64" else 1e-3
         for loss, output in (("mse", "tanh"), ("bce", "sigmoid"), ("cce", "softmax")):
             hidden = chooser.choice(("relu", "sigmoid", "tanh"))
             activations = [hidden, hidden, output]
-            widths = (3, 4, 2, 3)
-            params = {}
-            for layer in (1, 2, 3):
-                fan_in = widths[layer - 1]
-                params[f"W{layer}"] = rng.normal(size=(widths[layer], fan_in)) / np.sqrt(fan_in)
-                params[f"b{layer}"] = rng.normal(size=(widths[layer], 1)) / 2
+            params = _params(rng, (3, 4, 2, 3), style.has_biases)
             X = rng.normal(size=(3, 5))
             Y = rng.dirichlet(np.ones(3), size=5).T
             AL, cache = module.forward(params, X, activations)
             grads = module.backward(params, cache, Y, activations, loss)
             _, expected_cache = reference.forward(params, X, activations)
             expected = reference.backward(params, expected_cache, Y, activations, loss)
+            returned = {key for key in grads if key[:2] in ("dW", "db")}
+            assert returned == set(expected), (style.id, loss, sorted(returned))
             for key, value in expected.items():
                 error = np.linalg.norm(grads[key] - value) / max(np.linalg.norm(value), 1e-3)
                 assert error < tolerance, (style.id, loss, key, error)
+            if style.update == "with_update":
+                stepped = module.update(params, grads, 0.5)
+                assert set(stepped) == set(params), (style.id, sorted(stepped))
+                for name, value in params.items():
+                    step = value - 0.5 * grads["d" + name]
+                    assert np.allclose(stepped[name], step), (style.id, name)
 
 
 def test_an_injected_mistake_changes_the_code_of_every_style_it_applies_to() -> None:
@@ -166,6 +185,7 @@ def test_an_injected_mistake_changes_the_code_of_every_style_it_applies_to() -> 
 def test_a_correct_style_gets_full_marks_and_no_diagnosis(index: int, tmp_path: Path) -> None:
     style = SAMPLE[index]
     outcome = run(Student(style), tmp_path, quick(Student(style), index, OPTIONS))
+    assert outcome.options.assignment.biases == style.has_biases, "drawn in the style's scope"
     allowed = _known_false_alarms(style)
     tolerated = {check for checks, _ in allowed for check in checks}
     unexplained = [result.name for result in outcome.false_alarms if result.id not in tolerated]

@@ -24,7 +24,7 @@ from tests.styles._code import (
     outer,
     product,
 )
-from tests.styles._functions import casts_backward, casts_forward
+from tests.styles._functions import casts_backward, casts_forward, layer_parameters
 from tests.styles._style import Style
 
 #: The η of the update applied inside backward (update_before_propagation).
@@ -203,11 +203,11 @@ class _Backward:
             return ["grads = {}"]
         layer = self.layer
         shapes = []
-        for prefix, parameter in (("dW", "W"), ("db", "b")):
+        for parameter in layer_parameters(self.style):
             shape = f"params[{layer.key(parameter)}].shape"
-            if prefix == "db" and self.bugs.db_form == "flat":
+            if parameter == "b" and self.bugs.db_form == "flat":
                 shape = f"len(params[{layer.key(parameter)}])"
-            shapes.append((layer.key(prefix), shape))
+            shapes.append((layer.key("d" + parameter), shape))
         if self.bugs.persistent_sums:
             pairs = ", ".join(f"({key}, {shape})" for key, shape in shapes)
             zeros = block(
@@ -314,15 +314,18 @@ class _Backward:
         return product(matmul, upstream, "W", y_t=untransposed)
 
     def layer_body(self, layer: Layer, descend: Lines) -> Lines:
-        """One layer's dW and db from its δ, then the δ of the layer below
-        (followed by ``descend``, the recursive call, when there is one)."""
+        """One layer's dW and db (dW alone without biases) from its δ, then the
+        δ of the layer below (followed by ``descend``, the recursive call, when
+        there is one)."""
         n, bugs, style = self.names, self.bugs, self.style
         accumulate = self.per_example
         lines = [
             f"{n.A_prev} = {self._cached(self.cache.A_prev(layer))}",
             self._write(layer.key("dW"), self._weight_gradient(), accumulate),
-            self._write(layer.key("db"), self._bias_gradient(), accumulate and bugs.db_form != "kept"),
         ]
+        if style.has_biases:
+            summed = accumulate and bugs.db_form != "kept"
+            lines.append(self._write(layer.key("db"), self._bias_gradient(), summed))
         if style.extra_keys == "extra_dZ":
             lines.append(self._extra_write(layer.key("dZ"), n.delta))
         upstream = n.dAL if layer is OUTPUT and not bugs.output_fprime_in_recurrence else n.delta

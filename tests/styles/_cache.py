@@ -1,9 +1,9 @@
 """The cache axis: what forward stores per layer, and how backward reads it back.
 
 Each container is a small class with the same methods: the code forward runs
-before its loop and after computing a layer (``A_prev``, ``W``, ``b``, ``Z``
-and ``A`` are local names there), what it returns, and the expressions
-backward reads Z, A_prev, ŷ and X with.
+before its loop and after computing a layer (``A_prev``, ``W``, ``Z`` and
+``A`` are local names there, and ``b`` in a network with biases), what it
+returns, and the expressions backward reads Z, A_prev, ŷ and X with.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ class Container(ABC):
         """Forward's lines before its loop (A holds the input)."""
 
     @abstractmethod
-    def store(self, layer: Layer) -> Lines:
-        """Forward's lines after computing ``layer``'s Z and A."""
+    def store(self, layer: Layer, parameters: str) -> Lines:
+        """Forward's lines after computing ``layer``'s Z and A (``parameters``
+        names the layer's parameter locals: "W, b", or "W" without biases)."""
 
     @abstractmethod
     def result(self) -> str:
@@ -64,7 +65,7 @@ class DictCache(Container):
     def start(self) -> Lines:
         return ['cache = {"A0": A}']
 
-    def store(self, layer: Layer) -> Lines:
+    def store(self, layer: Layer, parameters: str) -> Lines:
         return [f"cache[{layer.key('Z')}] = Z", f"cache[{layer.key('A')}] = A"]
 
     def result(self) -> str:
@@ -90,7 +91,7 @@ class TupleCache(Container):
     def start(self) -> Lines:
         return ["Zs, As = [], [A]"]
 
-    def store(self, layer: Layer) -> Lines:
+    def store(self, layer: Layer, parameters: str) -> Lines:
         return ["Zs.append(Z)", "As.append(A)"]
 
     def result(self) -> str:
@@ -116,7 +117,8 @@ class TupleCache(Container):
 
 
 class LayerList(Container):
-    """deeplearning.ai's caches: one ((A_prev, W, b), Z) per layer; ŷ is recomputed."""
+    """deeplearning.ai's caches: one ((A_prev, W, b), Z) per layer (((A_prev, W), Z)
+    without biases); ŷ is recomputed."""
 
     parameter = "caches"
     keeps_A_prev = True
@@ -125,8 +127,8 @@ class LayerList(Container):
     def start(self) -> Lines:
         return ["caches = []"]
 
-    def store(self, layer: Layer) -> Lines:
-        return ["caches.append(((A_prev, W, b), Z))"]
+    def store(self, layer: Layer, parameters: str) -> Lines:
+        return [f"caches.append(((A_prev, {parameters}), Z))"]
 
     def result(self) -> str:
         return "caches"
@@ -156,7 +158,7 @@ class Objects(Container):
     def start(self) -> Lines:
         return ["layers = []"]
 
-    def store(self, layer: Layer) -> Lines:
+    def store(self, layer: Layer, parameters: str) -> Lines:
         return ["layers.append(Layer(A_prev, Z, A))"]
 
     def result(self) -> str:

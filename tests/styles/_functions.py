@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.styles._bugs import Bugs
 from tests.styles._cache import CONTAINERS
-from tests.styles._code import Lines, block, current_layer, float32, product
+from tests.styles._code import Layer, Lines, block, current_layer, float32, product
 from tests.styles._style import Style
 
 
@@ -17,12 +17,27 @@ def casts_backward(style: Style) -> bool:
     return style.dtype in ("float32", "float32_backward")
 
 
+def layer_parameters(style: Style) -> tuple[str, ...]:
+    """The parameters of every layer, in params' order: W and b, or W alone without biases."""
+    return ("W", "b") if style.has_biases else ("W",)
+
+
 def _pre_activation(style: Style, bugs: Bugs, A: str) -> str:
+    """z = W a + b in the style's layout; W a alone without biases, or with the bias left out."""
     if style.layout == "columns":
         linear, bias = product(style.matmul, "W", A), " + b"
     else:
         linear, bias = product(style.matmul, A, "W", y_t=True), " + b.T"
-    return linear + bias if bugs.forward_bias else linear
+    return linear + bias if style.has_biases and bugs.forward_bias else linear
+
+
+def _read_parameters(style: Style, layer: Layer) -> str:
+    """Forward's line reading ``layer``'s parameters into locals (as float32 if the style casts)."""
+    names = layer_parameters(style)
+    reads = [f"params[{layer.key(name)}]" for name in names]
+    if casts_forward(style):
+        reads = [float32(read) for read in reads]
+    return f"{', '.join(names)} = {', '.join(reads)}"
 
 
 def forward(style: Style, bugs: Bugs) -> Lines:
@@ -34,14 +49,13 @@ def forward(style: Style, bugs: Bugs) -> Lines:
         header, name = "for l in range(1, len(activations) + 1):", "activations[l - 1]"
     else:
         header, name = "for i, name in enumerate(activations):", "name"
-    W, b = f"params[{layer.key('W')}]", f"params[{layer.key('b')}]"
     A = "A_prev" if container.keeps_A_prev else "A"
     body = [
-        f"W, b = {float32(W)}, {float32(b)}" if cast else f"W, b = {W}, {b}",
+        _read_parameters(style, layer),
         *(["A_prev = A"] if container.keeps_A_prev else []),
         f"Z = {_pre_activation(style, bugs, A)}",
         f"A = activate({name}, Z)",
-        *container.store(layer),
+        *container.store(layer, ", ".join(layer_parameters(style))),
     ]
     AL = "A" if style.layout == "columns" else "A.T"
     return block(
@@ -98,15 +112,15 @@ def update(style: Style, bugs: Bugs) -> Lines:
                 "}",
             ],
         )
+    names = layer_parameters(style)
+    layers = "len(params)" if len(names) == 1 else f"len(params) // {len(names)}"
+    steps = [
+        f'new[f"{name}{{l}}"] = params[f"{name}{{l}}"] - learning_rate * grads[f"d{name}{{l}}"]'
+        for name in names
+    ]
     return block(
         header,
-        [
-            "new = {}",
-            "for l in range(1, len(params) // 2 + 1):",
-            '    new[f"W{l}"] = params[f"W{l}"] - learning_rate * grads[f"dW{l}"]',
-            '    new[f"b{l}"] = params[f"b{l}"] - learning_rate * grads[f"db{l}"]',
-            "return new",
-        ],
+        ["new = {}", *block(f"for l in range(1, {layers} + 1):", steps), "return new"],
     )
 
 

@@ -44,14 +44,15 @@ class Student:
 
     def expected(self, losses: Collection[str]) -> frozenset[str]:
         """The mistakes a run over ``losses`` must name: the injected one,
-        ``unstable_output_delta`` where a textbook output derivative meets bce,
-        and ``params_mutated`` where W is updated in place before the recurrence
+        ``unstable_output_delta`` where a textbook output derivative meets one
+        of its style's unstable losses (bce; cce too without biases), and
+        ``params_mutated`` where W is updated in place before the recurrence
         reads it on the caller's own arrays (a style that casts the parameters
         in backward updates its copies): that student has both mistakes."""
         names = {self.mistake} if self.mistake else set()
         if self.mistake == "update_before_propagation" and not casts_backward(self.style):
             names.add("params_mutated")
-        if self.style.unstable_outputs and "bce" in losses and not self.bugs.numerical:
+        if set(self.style.unstable_losses) & set(losses) and not self.bugs.numerical:
             names.add("unstable_output_delta")
         return frozenset(names)
 
@@ -62,6 +63,16 @@ Injector = Callable[[Style], Student | None]
 def _rotate(style: Style, choices: tuple[Any, ...]) -> Any:
     """One of ``choices``, fixed per style, varying across styles."""
     return choices[zlib.crc32(style.id.encode()) % len(choices)]
+
+
+def _shown_alone(student: Student) -> Student | None:
+    """``student`` run only on the losses where its style's output δ is stable:
+    on its :attr:`Style.unstable_losses` a textbook δ⁽ᴸ⁾ fails numerical_stability
+    beside the injected mistake, or is left unjudged there once the mistake makes
+    the gradients wrong at ordinary logits too. None when no loss the mistake
+    shows in is left (cce-only mistakes in a textbook style without biases)."""
+    losses = tuple(loss for loss in student.losses if loss not in student.style.unstable_losses)
+    return replace(student, losses=losses) if losses else None
 
 
 def _writes(
@@ -77,26 +88,31 @@ def _writes(
     def inject(style: Style) -> Student | None:
         if not applies(style):
             return None
-        return Student(style, mistake, Bugs(**knobs), hidden, losses)
+        return _shown_alone(Student(style, mistake, Bugs(**knobs), hidden, losses))
 
     return inject
 
 
-def _wrong_activation_derivative(style: Style) -> Student:
+def _wrong_activation_derivative(style: Style) -> Student | None:
     activation = _rotate(style, ("tanh", "sigmoid"))
     bugs = Bugs(hidden_fprime="wrong", wrong_fprime_of=activation)
-    return Student(style, "wrong_activation_derivative", bugs, (activation,), ("cce",))
+    student = Student(style, "wrong_activation_derivative", bugs, (activation,), ("cce",))
+    return _shown_alone(student)
 
 
-def _scaled_gradient_tensor(style: Style) -> Student:
-    scaled = (_rotate(style, ("dW1", "db1")), _rotate(style, (2.0, 0.5, 3.0)))
-    return Student(style, "scaled_gradient_tensor", Bugs(scaled=scaled), losses=("mse", "cce"))
+def _scaled_gradient_tensor(style: Style) -> Student | None:
+    """dW1 or db1 scaled (dW1 in a network without biases, which has no db1)."""
+    tensors = ("dW1", "db1") if style.has_biases else ("dW1",)
+    scaled = (_rotate(style, tensors), _rotate(style, (2.0, 0.5, 3.0)))
+    student = Student(style, "scaled_gradient_tensor", Bugs(scaled=scaled), losses=("mse", "cce"))
+    return _shown_alone(student)
 
 
 def _unstable_output_delta(style: Style) -> Student | None:
     if style.unstable_outputs:
         return None  # already so: the correct corpus expects it
     textbook = _rotate(style, ("textbook_delta", "clipped_textbook_delta"))
+    # The instability itself, on bce (where it shows with biases or without).
     return Student(
         replace(style, output_delta=textbook), "unstable_output_delta", losses=("bce",)
     )
@@ -109,18 +125,20 @@ def _numerical_differentiation(style: Style) -> Student | None:
         return None
     methods = ("central", "complex_step") if style.sigmoid != "sigmoid_logaddexp" else ("central",)
     bugs = Bugs(numerical=_rotate(style, methods))
-    return Student(style, "numerical_differentiation", bugs, losses=("mse",))
+    return _shown_alone(Student(style, "numerical_differentiation", bugs, losses=("mse",)))
 
 
 def _bias_not_summed_over_batch(style: Style) -> Student | None:
     """db keeping the batch axis (per example: the last example's δ alone), or
     summed over the units (axis 0 for columns) instead. Only the per-example
-    form fits a buffer's views; summing over units has no per-example form."""
+    form fits a buffer's views; summing over units has no per-example form.
+    A network without biases has no db to get wrong."""
     per_example = style.traversal == "per_example"
-    if _buffered(style) and not per_example:
+    if not style.has_biases or (_buffered(style) and not per_example):
         return None
     bugs = Bugs(db_form="kept" if per_example else _rotate(style, ("kept", "units")))
-    return Student(style, "bias_not_summed_over_batch", bugs, ("relu", "sigmoid", "tanh"), ("mse", "cce"))
+    hidden, losses = ("relu", "sigmoid", "tanh"), ("mse", "cce")
+    return _shown_alone(Student(style, "bias_not_summed_over_batch", bugs, hidden, losses))
 
 
 def _buffered(style: Style) -> bool:
@@ -133,7 +151,8 @@ def _fused(style: Style) -> bool:
 
 #: Mistake id → how it is written into a style.
 INJECTORS: dict[str, Injector] = {
-    "forward_mismatch": _writes("forward_mismatch", forward_bias=False),
+    # The bias left out of z: a network without biases has none to leave out.
+    "forward_mismatch": _writes("forward_mismatch", lambda s: s.has_biases, forward_bias=False),
     "unstable_softmax": _writes("unstable_softmax", losses=("cce",), softmax_stable=False),
     # A buffer, or the per-example sums, hold every layer's gradient from the start.
     "missing_gradients": _writes(
@@ -166,8 +185,10 @@ INJECTORS: dict[str, Injector] = {
         "wrong_layer_in_recurrence", lambda s: s.extra_keys != "extra_dA", recurrence_W="same_layer"
     ),
     "gradient_not_propagated": _writes("gradient_not_propagated", propagated=False),
+    # The misshapen gradient is a db of shape (n,): not in a buffer's views, nor
+    # without biases.
     "wrong_gradient_shape": _writes(
-        "wrong_gradient_shape", lambda s: not _buffered(s), db_form="flat"
+        "wrong_gradient_shape", lambda s: s.has_biases and not _buffered(s), db_form="flat"
     ),
     "params_mutated": _writes(
         "params_mutated", lambda s: s.update == "with_update", update_in_place=True

@@ -8,12 +8,15 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bpcheck import CheckResult, RunOptions, RunReport
+from bpcheck import CheckResult, RunOptions, RunReport, get_plugin_manager
+from bpcheck._options import CourseSettings, with_adapter
+from bpcheck.adapters import AdapterRequest
 from tests.diagnosis.table import Row, named, unrecognised
 from tests.diagnosis.table import run as run_row
 from tests.styles._mistakes import LOSSES, Student
+from tests.styles._style import Style
 
-#: The check a textbook output derivative fails once sigmoid outputs saturate.
+#: The check a textbook output derivative fails once the outputs saturate.
 STABILITY = "numerical_stability"
 
 
@@ -27,6 +30,38 @@ def write(student: Student, directory: Path) -> Path:
     path = module_path(student, directory)
     path.write_text(student.source())
     return path
+
+
+#: Where :func:`configured` says a style's configuration comes from.
+CONFIGURATION = "the style corpus"
+
+
+def scope_table(style: Style) -> dict[str, bool] | None:
+    """The ``[scope]`` table a course written in ``style`` is configured with:
+    ``biases = false`` for a network without biases, none otherwise."""
+    return None if style.has_biases else {"biases": False}
+
+
+def configured(style: Style, module: Path, options: RunOptions) -> RunOptions:
+    """``options`` with the functional adapter chosen for ``module`` (written in
+    ``style``) and the style's :func:`scope_table` applied, as a course's
+    configuration file would: a no_biases style is run in the bias-free scope,
+    so that the harness draws networks without biases."""
+    settings = CourseSettings(
+        AdapterRequest("functional", None, CONFIGURATION), scope_table(style), CONFIGURATION
+    )
+    return with_adapter(options, str(module), settings, get_plugin_manager())
+
+
+def pytest_setup(style: Style) -> str:
+    """The shell command that configures a ``pytest --student`` run of ``style``
+    in the working directory as :func:`configured` does ("" when none is needed),
+    followed by " && "."""
+    table = scope_table(style)
+    if table is None:
+        return ""
+    lines = "\\n".join(f"{key} = {str(value).lower()}" for key, value in table.items())
+    return f"printf '[scope]\\n{lines}\\n' > bpcheck.toml && "
 
 
 #: The hidden activations of a correct student's quick run: ReLU (the worked
@@ -68,14 +103,16 @@ class Outcome:
 
     @property
     def expected_failures(self) -> set[str]:
-        """Checks a correct student must fail: numerical_stability on bce with a
-        textbook output derivative."""
-        if self.student.mistake or not self.student.style.unstable_outputs:
+        """Checks a correct student must fail: numerical_stability, with a
+        textbook output derivative, on its style's unstable losses (bce; cce
+        too without biases)."""
+        if self.student.mistake:
             return set()
         return {
-            f"{STABILITY}[{hidden}-bce]"
+            f"{STABILITY}[{hidden}-{loss}]"
             for hidden in self.options.hidden_activations
-            if "bce" in self.options.losses
+            for loss in self.student.style.unstable_losses
+            if loss in self.options.losses
         }
 
     @property
@@ -117,7 +154,9 @@ class Outcome:
 
 
 def run(student: Student, directory: Path, options: RunOptions) -> Outcome:
-    """The real checks, diagnoses included, against ``student`` written into ``directory``."""
+    """The real checks, diagnoses included, against ``student`` written into
+    ``directory``, with ``options`` :func:`configured` for its style."""
     path = write(student, directory)
+    options = configured(student.style, path, options)
     report = run_row(Row(student.name, path, student.expected(options.losses)), options)
     return Outcome(student, report, options)

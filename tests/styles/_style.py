@@ -70,7 +70,8 @@ AXES: tuple[Axis, ...] = (
     Axis(
         "extra_keys",
         ("no_extras", "extra_dA", "extra_dZ"),
-        "backward returns only dW and db; also dA0 … dA(L−1); also dZ1 … dZL (batch-shaped)",
+        "backward returns only dW and db (dW alone without biases); also dA0 … dA(L−1); "
+        "also dZ1 … dZL (batch-shaped)",
     ),
     Axis(
         "storage",
@@ -100,6 +101,12 @@ AXES: tuple[Axis, ...] = (
         ("output_in_loop", "output_peeled"),
         "the output layer's gradients inside the layer loop, or written out before it",
     ),
+    Axis(
+        "biases",
+        ("with_biases", "no_biases"),
+        "z = W a + b with a db per layer; or a network without biases, z = W a, whose code "
+        "reads no b and writes no db (run in the bias-free scope, scope.biases = false)",
+    ),
 )
 
 _AXIS_OF_VALUE = {value: axis.name for axis in AXES for value in axis.values}
@@ -127,6 +134,7 @@ class Style:
     softmax: str
     indexing: str
     output_layer: str
+    biases: str
 
     def __post_init__(self) -> None:
         for axis in AXES:
@@ -157,13 +165,28 @@ class Style:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
     @property
+    def has_biases(self) -> bool:
+        """Whether the network has biases: params hold bℓ and backward returns dbℓ."""
+        return self.biases == "with_biases"
+
+    @property
     def unstable_outputs(self) -> bool:
         """Whether δ⁽ᴸ⁾ is the textbook derivative, which turns inf/nan (or 0 when
-        clipped) once sigmoid outputs saturate to exactly 0 or 1: such a style is
-        correct everywhere except ``numerical_stability`` on bce, which must fail
-        and be named ``unstable_output_delta``. (That check shifts every softmax
-        logit equally, which leaves ŷ unsaturated, so cce is unaffected.)"""
+        clipped) once the outputs saturate to exactly 0 or 1: such a style is
+        correct everywhere except ``numerical_stability`` on :attr:`unstable_losses`,
+        which must fail and be named ``unstable_output_delta``."""
         return self.output_delta != "fused_delta"
+
+    @property
+    def unstable_losses(self) -> tuple[str, ...]:
+        """The losses on which ``numerical_stability`` saturates this style's
+        outputs, so that a textbook δ⁽ᴸ⁾ fails there (none for a fused one):
+        bce; and cce too without biases, where the check makes its large logits
+        by scaling the output weights, which saturates softmax (with biases it
+        shifts every softmax logit by the same amount, which leaves ŷ unchanged)."""
+        if not self.unstable_outputs:
+            return ()
+        return ("bce",) if self.has_biases else ("bce", "cce")
 
     def __str__(self) -> str:
         return self.id
