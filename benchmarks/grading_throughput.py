@@ -10,10 +10,19 @@ output directory so that nothing is resumed:
 1. in-process, one at a time (trusted code only: the student's module is
    imported into this process);
 2. isolated, one at a time (a worker per submission, as ``bpcheck grade``);
-3. isolated, two at a time (``--jobs 2``: a pool of two grader processes).
+3. isolated, two at a time (``--jobs 2``: a pool of two grader processes);
+4. isolated, one at a time on one core (this process and its workers pinned
+   to one CPU, as ``taskset`` or a one-core container would: the grader does
+   not overlap with its worker, since no core is spare).
 
-It prints the time per submission of each, and the two ratios: isolated over
-in-process time per submission, and ``--jobs 2`` over ``--jobs 1`` throughput.
+It prints the time per submission of each, the share of the machine's cores
+each kept busy (from ``/proc/stat``: the whole machine, so whatever else runs
+counts too), and three ratios: isolated over in-process time per submission,
+``--jobs 2`` over ``--jobs 1`` throughput, and ``--jobs 2`` over ``--jobs 1``
+on one core: how grading scales from one core to two. ``--jobs 1`` on two
+cores already keeps part of the second busy (calls are sent ahead, and the
+next worker starts while the grader works), so the second ratio is less than
+the third by what that overlap gains.
 Then it times ``--calls`` gradient calls of a small case against one correct
 submission three ways: in-process, isolated one call per round trip
 (``call``), and isolated in batches of 10 (``call_many``), to show what a
@@ -60,14 +69,42 @@ def generate(directory: Path, count: int) -> list[Submission]:
 
 
 def measure(
-    submissions: list[Submission], config: GradingConfig, out: Path, isolation: str, jobs: int
-) -> tuple[float, list[str]]:
-    """Seconds to grade the batch into ``out``, and each submission's outcome in a line."""
-    started = time.perf_counter()
-    with local_executor(jobs) as executor:
-        outcomes = grade_all(submissions, config, out, executor=executor, isolation=isolation)
-    seconds = time.perf_counter() - started
-    return seconds, [describe(graded) for graded in outcomes]
+    submissions: list[Submission],
+    config: GradingConfig,
+    out: Path,
+    isolation: str,
+    jobs: int,
+    cores: int | None = None,
+) -> tuple[float, float, list[str]]:
+    """Seconds to grade the batch into ``out``, the share of the machine's cores
+    busy meanwhile, and each submission's outcome in a line. With ``cores``,
+    this process (and so its workers) runs pinned to that many CPUs."""
+    allowed = os.sched_getaffinity(0)
+    if cores is not None:
+        os.sched_setaffinity(0, sorted(allowed)[:cores])
+    try:
+        busy_before, started = busy_core_seconds(allowed), time.perf_counter()
+        with local_executor(jobs) as executor:
+            outcomes = grade_all(submissions, config, out, executor=executor, isolation=isolation)
+        seconds = time.perf_counter() - started
+        busy = (busy_core_seconds(allowed) - busy_before) / (seconds * len(allowed))
+    finally:
+        os.sched_setaffinity(0, allowed)
+    return seconds, busy, [describe(graded) for graded in outcomes]
+
+
+def busy_core_seconds(cores: set[int]) -> float:
+    """Core-seconds the CPUs ``cores`` have been busy since boot (user, system,
+    interrupts), from their lines of ``/proc/stat``."""
+    allowed = {f"cpu{core}" for core in cores}
+    busy = 0
+    with open("/proc/stat") as stat:
+        for line in stat:
+            name, *fields = line.split()
+            if name in allowed:
+                ticks = list(map(int, fields))
+                busy += sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def describe(graded: Graded) -> str:
@@ -79,10 +116,11 @@ def describe(graded: Graded) -> str:
     return line if graded.status == "graded" or not errors else f"{line} ({errors[0][:300]})"
 
 
-RUNS = {  # name: (isolation, jobs)
-    "in-process, --jobs 1": ("in-process", 1),
-    "isolated, --jobs 1": ("worker", 1),
-    "isolated, --jobs 2": ("worker", 2),
+RUNS = {  # name: (isolation, jobs, cores: None for all)
+    "in-process, --jobs 1": ("in-process", 1, None),
+    "isolated, --jobs 1": ("worker", 1, None),
+    "isolated, --jobs 2": ("worker", 2, None),
+    "isolated, --jobs 1, one core": ("worker", 1, 1),
 }
 
 
@@ -130,27 +168,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bpcheck-benchmark-") as scratch:
         submissions = generate(Path(scratch) / "submissions", count)
         seconds: dict[str, float] = {}
+        busy: dict[str, float] = {}
         measured: dict[str, list[str]] = {}
         for repeat in range(arguments.repeat):
-            for name, (isolation, jobs) in RUNS.items():
+            for name, (isolation, jobs, cores) in RUNS.items():
                 out = Path(scratch) / f"{name} #{repeat}"
-                total, measured[name] = measure(submissions, config, out, isolation, jobs)
-                seconds[name] = min(total, seconds.get(name, total))
+                total, share, measured[name] = measure(
+                    submissions, config, out, isolation, jobs, cores
+                )
+                if total < seconds.get(name, total + 1):
+                    seconds[name], busy[name] = total, share
     if len({str(outcomes) for outcomes in measured.values()}) != 1:
         print("warning: the runs disagree on statuses or scores, so they timed different work:")
         for name, outcomes in measured.items():
             print(f"  {name}:\n    " + "\n    ".join(outcomes))
     rows = [
-        (name, f"{total:.2f}", f"{total / count:.3f}", f"{count / total:.2f}")
+        (name, f"{total:.2f}", f"{total / count:.3f}", f"{count / total:.2f}", f"{busy[name]:.0%}")
         for name, total in seconds.items()
     ]
     print()
-    print(tabulate(rows, headers=("run", "total s", "s per submission", "submissions per s")))
+    headers = ("run", "total s", "s per submission", "submissions per s", "cores busy")
+    print(tabulate(rows, headers=headers))
     print()
     isolated, in_process = seconds["isolated, --jobs 1"], seconds["in-process, --jobs 1"]
     print(f"time per submission, isolated / in-process:  {isolated / in_process:.2f}x")
+    pool = seconds["isolated, --jobs 2"]
+    print(f"throughput, --jobs 2 / --jobs 1 (isolated):  {isolated / pool:.2f}x")
     print(
-        f"throughput, --jobs 2 / --jobs 1 (isolated):  {isolated / seconds['isolated, --jobs 2']:.2f}x"
+        "throughput, --jobs 2 / --jobs 1 on one core (isolated):  "
+        f"{seconds['isolated, --jobs 1, one core'] / pool:.2f}x"
     )
     print()
     timings = per_call(IMPLEMENTATIONS / SOURCES[0], arguments.calls)
