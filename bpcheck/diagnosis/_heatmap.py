@@ -56,9 +56,16 @@ def drawable(result: CheckResult) -> bool:
     return bool(_rows(result))
 
 
+#: A panel writes its values in its cells up to this many cells, in at most this
+#: many columns (wider, the numbers of a 2 x 12 dW ran into each other).
+_WRITTEN_CELLS, _WRITTEN_COLUMNS = 36, 8
+
+
 def _panel(axis, values: np.ndarray | None, title: str, limit: float):  # type: ignore[no-untyped-def]
     """One heatmap of ``values`` on the row's shared colour scale (±``limit``), its
-    values written in its cells when there are few; the image, or None."""
+    values written in its cells when there are few and the cells are wide
+    enough to read them (:data:`_WRITTEN_CELLS`, :data:`_WRITTEN_COLUMNS`); the
+    image, or None."""
     axis.set_title(title, fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
@@ -66,7 +73,7 @@ def _panel(axis, values: np.ndarray | None, title: str, limit: float):  # type: 
         axis.text(0.5, 0.5, "not comparable\n(shape differs)", ha="center", va="center", fontsize=8)
         return None
     image = axis.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    if values.size <= 36:
+    if values.size <= _WRITTEN_CELLS and values.shape[-1] <= _WRITTEN_COLUMNS:
         for (i, j), value in np.ndenumerate(values):
             colour = "white" if abs(value) > 0.6 * limit else "black"
             axis.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=7, color=colour)
