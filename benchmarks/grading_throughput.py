@@ -102,8 +102,8 @@ def busy_core_seconds(cores: set[int]) -> float:
         for line in stat:
             name, *fields = line.split()
             if name in allowed:
-                ticks = list(map(int, fields))
-                busy += sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+                user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[:7])
+                busy += user + nice + system + irq + softirq  # not steal, nor guest (in user)
     return busy / os.sysconf("SC_CLK_TCK")
 
 

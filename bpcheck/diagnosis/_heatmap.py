@@ -47,9 +47,7 @@ def pictures_of(directory: Path, stem: str) -> list[Path]:
 
 
 def _rows(result: CheckResult) -> list[LayerRow]:
-    return [
-        row for row in result.layers if row.reference is not None
-    ]
+    return [row for row in result.layers if row.reference is not None]
 
 
 def drawable(result: CheckResult) -> bool:
@@ -110,7 +108,9 @@ def draw(result: CheckResult) -> bytes:
             "hspace": 0.3,
         },
     )
-    for (reference_axis, yours_axis, difference_axis, scale_axis), row in zip(axes, rows, strict=True):
+    for (reference_axis, yours_axis, difference_axis, scale_axis), row in zip(
+        axes, rows, strict=True
+    ):
         reference = np.array(row.reference, dtype=float)
         yours = np.array(row.yours, dtype=float) if row.yours is not None else None
         difference = (
