@@ -73,9 +73,19 @@ def _panel(axis, values: np.ndarray | None, title: str, limit: float):  # type: 
     image = axis.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
     if values.size <= _WRITTEN_CELLS and values.shape[-1] <= _WRITTEN_COLUMNS:
         for (i, j), value in np.ndenumerate(values):
-            colour = "white" if abs(value) > 0.6 * limit else "black"
+            dark = np.isfinite(value) and abs(value) > 0.6 * limit  # inf and nan cells are blank
+            colour = "white" if dark else "black"
             axis.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=7, color=colour)
     return image
+
+
+def colour_limit(arrays: list[np.ndarray]) -> float:
+    """The largest finite magnitude in ``arrays``: the ends of a row's colour
+    scale are ± this (1 when there is none). A student's inf or nan does not
+    stretch the scale until every finite value looks 0: its cell is left blank
+    (and, in a small panel, says inf or nan in black)."""
+    finite = [np.abs(a[np.isfinite(a)]) for a in arrays]
+    return max((float(np.max(values)) for values in finite if values.size), default=0.0) or 1.0
 
 
 #: The picture's layout, in inches: each row's height, and the margins around the
@@ -116,8 +126,7 @@ def draw(result: CheckResult) -> bytes:
         difference = (
             yours - reference if yours is not None and yours.shape == reference.shape else None
         )
-        arrays = [a for a in (reference, yours, difference) if a is not None and a.size]
-        limit = max(float(np.max(np.abs(a))) for a in arrays) or 1.0
+        limit = colour_limit([a for a in (reference, yours, difference) if a is not None])
         where = f"layer {row.layer} ({row.activation})"
         image = _panel(reference_axis, reference, f"{row.parameter} reference, {where}", limit)
         _panel(

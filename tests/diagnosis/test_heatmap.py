@@ -1,11 +1,12 @@
-"""A heatmap panel writes its values where they can be read, and says why it has none."""
+"""Heatmap panels: values written where they can be read, a reason where there are none,
+and a colour scale that spans the finite values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bpcheck.diagnosis._heatmap import _panel
+from bpcheck.diagnosis._heatmap import _panel, colour_limit
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
@@ -28,6 +29,17 @@ def test_a_panel_writes_its_values_only_where_they_can_be_read(
     assert texts == ([f"{value:.2g}" for value in values.flat] if written else [])
 
 
+def test_a_panel_writes_inf_and_nan_in_black_on_their_blank_cells() -> None:
+    values = np.array([[np.inf, -np.inf], [np.nan, 2.0]])
+    figure, axis = plt.subplots()
+    try:
+        _panel(axis, values, "yours", 2.0)
+        written = {text.get_text(): text.get_color() for text in axis.texts}
+    finally:
+        plt.close(figure)
+    assert written == {"inf": "black", "-inf": "black", "nan": "black", "2": "white"}
+
+
 def test_a_panel_without_values_says_why_and_gives_no_image() -> None:
     figure, axis = plt.subplots()
     try:
@@ -37,3 +49,10 @@ def test_a_panel_without_values_says_why_and_gives_no_image() -> None:
         plt.close(figure)
     assert image is None
     assert texts == ["not comparable\n(shape differs)"]
+
+
+def test_a_rows_colour_scale_spans_its_finite_values_only() -> None:
+    reference = np.array([[0.5, -2.0], [1.0, 0.0]])
+    yours = np.array([[np.inf, -2.0], [np.nan, 0.0]])
+    assert colour_limit([reference, yours, yours - reference]) == 2.0
+    assert colour_limit([np.zeros((2, 2)), np.full((2, 2), np.nan)]) == 1.0
