@@ -138,6 +138,9 @@ class Outcome:
             key = f"d{name}"
             got = gradients.get(key)
             usable = comparable.get(key)
+            drawn = small and key.startswith("dW")  # values kept for the heatmaps
+            # Real values only: JSON has no complex numbers (gradient_shapes refuses them).
+            real = got if got is not None and got.dtype.kind in "biuf" else None
             rows.append(
                 LayerRow(
                     layer=int(name[1:]),
@@ -148,8 +151,8 @@ class Outcome:
                     error_vs_reference=None if usable is None else relative_error(usable, expected[key]),
                     error_vs_finite_differences=numeric.get(key),
                     scale_vs_reference=None if usable is None else best_fit_scale(usable, expected[key]),
-                    yours=np.round(got, 6).tolist() if small and got is not None and key.startswith("dW") else None,
-                    reference=np.round(expected[key], 6).tolist() if small and key.startswith("dW") else None,
+                    yours=np.round(real, 6).tolist() if drawn and real is not None else None,
+                    reference=np.round(expected[key], 6).tolist() if drawn else None,
                 )
             )
         return rows

@@ -41,7 +41,8 @@ class LayerRow:
     Errors are relative errors (see :func:`bpcheck._numerics.relative_error`);
     None where a value could not be computed (a missing or misshapen gradient,
     or a forward pass that raised). ``yours`` and ``reference`` hold a dW's
-    values when the counterexample is small (for the heatmaps), else None.
+    values when the counterexample is small (for the heatmaps), else None;
+    ``yours`` only when the student's dW is real (whatever its shape).
     """
 
     layer: int

@@ -10,6 +10,7 @@ import pytest
 
 from bpcheck import CheckResult, LayerRow, RunReport, get_plugin_manager
 from bpcheck._report import write_atomically
+from bpcheck.diagnosis._heatmap import available as heatmaps_available
 from tests.conftest import run_checks
 from tests.implementations import HERE
 
@@ -28,6 +29,34 @@ def test_report_json_is_strict_json_even_when_a_student_returns_nan(tmp_path: Pa
     assert statuses == {("gradient_shapes", "failed"), ("gradient_values", "not_judged")}
     for result in results:
         json.dumps(result.to_json(), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "returned",
+    [
+        "v + 0j",  # a complex step's .real forgotten
+        "v.ravel()",  # dW flattened
+        "v[..., None]",  # an extra axis
+    ],
+)
+def test_a_report_is_written_whatever_array_backward_returns(tmp_path: Path, returned: str) -> None:
+    student = tmp_path / "odd_student.py"
+    student.write_text(
+        "import numpy as np\n"
+        "import bpcheck_reference as r\n"
+        "forward = r.forward\n"
+        "def backward(*args):\n"
+        f"    return {{k: {returned} for k, v in r.backward(*args).items()}}\n"
+    )
+    results = run_checks(student, check_ids=["gradient_shapes"])
+    assert {result.status for result in results} == {"failed"}
+    report = RunReport("odd_student", 0, "student", "test", results)
+    written = get_plugin_manager().hook.bpcheck_write_report(report=report, directory=tmp_path)
+    names = {path.name for paths in written for path in paths}
+    assert {"odd_student.md", "odd_student.json"} <= names
+    json.loads((tmp_path / "odd_student.json").read_text())
+    if heatmaps_available():  # the plots extra
+        assert any(name.startswith("odd_student.heatmap.") for name in names)
 
 
 def test_the_markdown_report_leads_with_the_score_and_explains_each_failure(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,16 +60,16 @@ def drawable(result: CheckResult) -> bool:
 _WRITTEN_CELLS, _WRITTEN_COLUMNS = 36, 8
 
 
-def _panel(axis, values: np.ndarray | None, title: str, limit: float):  # type: ignore[no-untyped-def]
+def _panel(axis, values: np.ndarray | None, title: str, limit: float, absent: str = ""):  # type: ignore[no-untyped-def]
     """One heatmap of ``values`` on the row's shared colour scale (±``limit``), its
     values written in its cells when there are few and the cells are wide
     enough to read them (:data:`_WRITTEN_CELLS`, :data:`_WRITTEN_COLUMNS`); the
-    image, or None."""
+    image, or None for no values, where the panel says why (``absent``)."""
     axis.set_title(title, fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
     if values is None:
-        axis.text(0.5, 0.5, "not comparable\n(shape differs)", ha="center", va="center", fontsize=8)
+        axis.text(0.5, 0.5, absent, ha="center", va="center", fontsize=8)
         return None
     image = axis.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
     if values.size <= _WRITTEN_CELLS and values.shape[-1] <= _WRITTEN_COLUMNS:
@@ -92,6 +93,16 @@ def colour_limit(arrays: list[np.ndarray]) -> float:
 #: rows (fixed, so that the figure is drawn once, not measured first as
 #: ``tight_layout`` does, which doubled the drawing time).
 _ROW_INCHES, _TOP_INCHES, _BOTTOM_INCHES = 2.8, 0.75, 0.15
+
+
+def _matrix(values: list[Any] | None) -> np.ndarray | None:
+    """A row's values as a matrix to draw, or None: missing, or a dW the student
+    returned flat or with more axes, which a heatmap cannot show (its panel says
+    so, and the report of that failure is written all the same)."""
+    if values is None:
+        return None
+    matrix = np.array(values, dtype=float)  # a null (a non-finite value in JSON) is nan
+    return matrix if matrix.ndim == 2 else None
 
 
 def draw(result: CheckResult) -> bytes:
@@ -122,20 +133,25 @@ def draw(result: CheckResult) -> bytes:
         axes, rows, strict=True
     ):
         reference = np.array(row.reference, dtype=float)
-        yours = np.array(row.yours, dtype=float) if row.yours is not None else None
+        yours = _matrix(row.yours)
         difference = (
             yours - reference if yours is not None and yours.shape == reference.shape else None
         )
         limit = colour_limit([a for a in (reference, yours, difference) if a is not None])
         where = f"layer {row.layer} ({row.activation})"
         image = _panel(reference_axis, reference, f"{row.parameter} reference, {where}", limit)
-        _panel(
-            yours_axis,
-            yours,
-            f"yours {'x'.join(map(str, yours.shape)) if yours is not None else 'missing'}",
-            limit,
+        shape = (
+            "x".join(map(str, row.got_shape)) or "scalar"
+            if row.got_shape is not None
+            else "missing"
         )
-        _panel(difference_axis, difference, "yours − reference", limit)
+        if row.got_shape is None:
+            not_drawn = "missing"
+        else:  # values are kept for real dWs only (LayerRow)
+            not_drawn = "not a matrix" if row.yours is not None else "not real numbers"
+        _panel(yours_axis, yours, f"yours {shape}", limit, not_drawn)
+        no_difference = not_drawn if yours is None else "not comparable\n(shape differs)"
+        _panel(difference_axis, difference, "yours − reference", limit, no_difference)
         figure.colorbar(image, cax=scale_axis)  # one scale for the row's three panels
     figure.suptitle(
         f"{result.name}: {result.counterexample['summary'] if result.counterexample else ''}",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpcheck.diagnosis._heatmap import _panel, colour_limit
+from bpcheck._results import CheckResult, LayerRow
+from bpcheck.diagnosis._heatmap import _panel, colour_limit, draw
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
@@ -43,12 +44,30 @@ def test_a_panel_writes_inf_and_nan_in_black_on_their_blank_cells() -> None:
 def test_a_panel_without_values_says_why_and_gives_no_image() -> None:
     figure, axis = plt.subplots()
     try:
-        image = _panel(axis, None, "yours missing", 1.0)
+        image = _panel(axis, None, "yours", 1.0, "not real numbers")
         texts = [text.get_text() for text in axis.texts]
     finally:
         plt.close(figure)
     assert image is None
-    assert texts == ["not comparable\n(shape differs)"]
+    assert texts == ["not real numbers"]
+
+
+@pytest.mark.parametrize(
+    "yours",
+    [
+        [0.5, -1.0, 2.0, 1.0, 0.0, -0.5],  # flattened
+        [[[0.5, -1.0, 2.0]], [[1.0, 0.0, -0.5]]],  # an extra axis
+        0.5,  # a scalar
+    ],
+)
+def test_a_dw_that_is_not_a_matrix_still_gets_its_picture(yours: object) -> None:
+    """A student whose dW1 is not a matrix fails gradient_shapes; the report of
+    that failure must still be written, with its heatmap."""
+    reference = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]]
+    shape = list(np.shape(yours))
+    row = LayerRow(1, "dW1", "relu", [2, 3], shape, None, None, None, yours, reference)  # type: ignore[arg-type]
+    result = CheckResult("gradient_shapes", "relu-mse", "claim", "failed", 0.0, 1.0, layers=[row])
+    assert draw(result).startswith(b"\x89PNG")
 
 
 def test_a_rows_colour_scale_spans_its_finite_values_only() -> None:
