@@ -140,14 +140,10 @@ def draw(result: CheckResult) -> bytes:
         limit = colour_limit([a for a in (reference, yours, difference) if a is not None])
         where = f"layer {row.layer} ({row.activation})"
         image = _panel(reference_axis, reference, f"{row.parameter} reference, {where}", limit)
-        shape = (
-            "x".join(map(str, row.got_shape)) or "scalar"
-            if row.got_shape is not None
-            else "missing"
-        )
         if row.got_shape is None:
-            not_drawn = "missing"
+            shape = not_drawn = "missing"
         else:  # values are kept for real dWs only (LayerRow)
+            shape = "x".join(map(str, row.got_shape)) or "scalar"
             not_drawn = "not a matrix" if row.yours is not None else "not real numbers"
         _panel(yours_axis, yours, f"yours {shape}", limit, not_drawn)
         no_difference = not_drawn if yours is None else "not comparable\n(shape differs)"
