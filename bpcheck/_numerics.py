@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,24 @@ Array = NDArray[Any]
 #: Below this combined norm two gradients are compared absolutely, so that
 #: round-off on a (nearly) zero gradient is not mistaken for a relative error.
 NORM_FLOOR = 1e-3
+
+
+#: NumPy's dtype kinds of real numbers: booleans, signed and unsigned integers, floats.
+REAL_KINDS = "biuf"
+
+
+def real_arrays(arrays: Mapping[str, Array]) -> dict[str, Array]:
+    """The arrays of ``arrays`` that hold real numbers, ready to compare with real
+    gradients: floats as they are (their precision decides tolerances and
+    stencils), booleans and integers as float64 (NumPy cannot subtract
+    booleans). Complex arrays are left out: casting one to real silently drops
+    its imaginary part, so no error against real values is defined for it
+    (gradient_shapes refuses every dtype that is not a float)."""
+    return {
+        key: value if value.dtype.kind == "f" else value.astype(np.float64)
+        for key, value in arrays.items()
+        if value.dtype.kind in REAL_KINDS
+    }
 
 
 def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis.errors import FlakyFailure
 
 from bpcheck._contract import Case
-from bpcheck._numerics import ALL_PARAMETERS, best_fit_scale, relative_error
+from bpcheck._numerics import ALL_PARAMETERS, best_fit_scale, real_arrays, relative_error
 from bpcheck._planning import PlannedCheck, RunOptions, reproduce_command
 from bpcheck._results import CheckResult, DiagnosisRecord, LayerRow
 from bpcheck._student import Student
@@ -122,13 +122,15 @@ class Outcome:
         """Per parameter: shapes, error against the reference and against finite
         differences of the student's own forward (element-wise for the tensors
         that fail, along a random direction for the others; none where the case
-        sits on a ReLU kink), and the best-fit scale."""
+        sits on a ReLU kink), and the best-fit scale: for each real gradient of
+        its parameter's shape (none for a complex one, or a misshapen one)."""
         _, expected = reference_gradients(case)
         shapes = case.architecture.parameter_shapes()
+        real = real_arrays(gradients)  # and JSON has no complex numbers
         comparable = {
-            f"d{name}": gradients[f"d{name}"]
+            f"d{name}": real[f"d{name}"]
             for name, shape in shapes.items()
-            if f"d{name}" in gradients and gradients[f"d{name}"].shape == shape
+            if f"d{name}" in real and real[f"d{name}"].shape == shape
         }
         numeric = self._finite_difference_errors(case, comparable)
         rows = []
@@ -139,8 +141,6 @@ class Outcome:
             got = gradients.get(key)
             usable = comparable.get(key)
             drawn = small and key.startswith("dW")  # values kept for the heatmaps
-            # Real values only: JSON has no complex numbers (gradient_shapes refuses them).
-            real = got if got is not None and got.dtype.kind in "biuf" else None
             rows.append(
                 LayerRow(
                     layer=int(name[1:]),
@@ -151,7 +151,7 @@ class Outcome:
                     error_vs_reference=None if usable is None else relative_error(usable, expected[key]),
                     error_vs_finite_differences=numeric.get(key),
                     scale_vs_reference=None if usable is None else best_fit_scale(usable, expected[key]),
-                    yours=np.round(real, 6).tolist() if drawn and real is not None else None,
+                    yours=np.round(real[key], 6).tolist() if drawn and key in real else None,
                     reference=np.round(expected[key], 6).tolist() if drawn else None,
                 )
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -128,16 +129,30 @@ def test_a_shape_mistake_is_reported_once_by_gradient_shapes(name: str) -> None:
     assert not any("shape" in r.message for r in others if r.status == "failed")
 
 
-def test_integer_gradients_fail_gradient_shapes_saying_so(tmp_path: Path) -> None:
-    student = tmp_path / "ints.py"
+@pytest.mark.parametrize(
+    ("returned", "dtype", "mistake"),
+    [
+        ("np.rint(v).astype(int)", "int64", "integer_gradients"),
+        ("v > 0", "bool", "integer_gradients"),
+        ("v + 0j", "complex128", "complex_gradients"),  # right real parts
+        ("v.astype(np.complex64)", "complex64", "complex_gradients"),
+    ],
+)
+def test_gradients_not_real_floats_fail_gradient_shapes_named_by_their_dtype(
+    tmp_path: Path, returned: str, dtype: str, mistake: str
+) -> None:
+    student = tmp_path / "typed.py"
     student.write_text(
         "import numpy as np\nimport bpcheck_reference as r\nforward = r.forward\n"
-        "def backward(*args):\n    return {k: np.rint(v).astype(int) for k, v in r.backward(*args).items()}\n"
+        "def backward(*args):\n"
+        f"    return {{k: {returned} for k, v in r.backward(*args).items()}}\n"
     )
-    results = run_checks(student, check_ids=["gradient_shapes"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no complex value cast to real on the way
+        results = run_checks(student, check_ids=["gradient_shapes"])
     assert all(result.status == "failed" for result in results)
-    assert "dtype int64; gradients must be floating point" in results[0].message
-    assert [d["mistake"] for d in results[0].diagnoses] == ["integer_gradients"]
+    assert f"dtype {dtype}; gradients must be real floating point" in results[0].message
+    assert [d["mistake"] for d in results[0].diagnoses] == [mistake]
 
 
 def test_a_worked_example_at_a_kink_shows_no_finite_difference_figure(tmp_path: Path) -> None:

@@ -7,13 +7,13 @@ exception into a :class:`~bpcheck._sandbox.calls.StudentError` carrying the stud
 own traceback. It imports nothing of the rest of the harness but the call
 types, so that it can run alone inside an isolated worker.
 
-Inside an isolated worker, ``execute(..., shared=True)`` leaves two of those
-jobs to the grader, which can observe them where student code cannot reach:
-the arguments are handed over as they are (arrays in memory the grader reads
-back after the call), so ``mutated`` lists only changes to the containers
-themselves (a key of ``params`` added, removed or rebound); and the gradient
-dicts come back as returned, for the grader to convert with
-:func:`gradient_arrays`.
+Inside an isolated worker, ``execute(..., shared=True)`` leaves one of those
+jobs to the grader, which can observe it where student code cannot reach: the
+arguments are handed over as they are (arrays in memory the grader reads back
+after the call), so ``mutated`` lists only changes to the containers
+themselves (a key of ``params`` added, removed or rebound). The gradient dicts
+are converted here in both cases (:func:`gradient_arrays`), so that they
+travel to a grader as ``.npy`` arrays, whatever the student returned.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import importlib
 import os
+import re
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
@@ -95,8 +96,8 @@ class _StudentRaised(Exception):
 def execute(functions: StudentFunctions, call: Call, *, shared: bool = False) -> Reply:
     """Answer ``call`` with ``functions``; never raises for anything the student did.
 
-    ``shared``: the caller observes mutations of the arrays and converts the
-    gradients itself (see the module docstring).
+    ``shared``: the caller observes mutations of the arrays itself (see the
+    module docstring).
     """
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -154,9 +155,15 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+#: The dtype kinds of a student's arrays the harness takes: booleans, signed and
+#: unsigned integers, floats and complex numbers (the checks say what is wrong
+#: with any but floats; an object or a string array is a contract violation).
+NUMBER_KINDS = "biufc"
+
+
 def _to_array(function: str, what: str, value: Any) -> Array:
     """A numeric array copy of ``value``, or a contract violation saying what it was."""
-    if type(value) is np.ndarray and value.dtype.kind in "biufc":  # the usual case, and fast
+    if type(value) is np.ndarray and value.dtype.kind in NUMBER_KINDS:  # the usual case, and fast
         return value.copy(order="K")
     try:
         array = np.array(value, copy=True)
@@ -166,7 +173,7 @@ def _to_array(function: str, what: str, value: Any) -> Array:
         raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         ) from None
-    if array.dtype.kind not in "biufc":  # booleans and numbers (gradient_shapes refuses complex)
+    if array.dtype.kind not in NUMBER_KINDS:
         raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         )
@@ -326,9 +333,6 @@ def _gradients(functions: StudentFunctions, call: GradientCall, shared: bool) ->
                 f"backward() must return a dict {{'dW1': ..., 'db1': ...}}; "
                 f"it returned a {_type_name(grads)}",
             )
-        if shared:  # the grader converts them
-            gradients.append(dict(grads))
-            continue
         arrays, types = gradient_arrays(grads)
         if not gradients:  # described for the first call, like Reply.grads
             returned_types = types
@@ -353,20 +357,33 @@ def _regularised(functions: StudentFunctions, call: RegularisedCall, shared: boo
     loss = _to_array("regularised", "the loss", result[0])
     if loss.size != 1:
         raise ContractViolation("regularised", f"the loss must be one number; it has shape {loss.shape}")
-    if shared:  # the grader converts the gradients
-        return Reply(loss=float(loss.reshape(())), gradients=[dict(result[1])], mutated=mutated())
     arrays, types = gradient_arrays(result[1])
     return Reply(loss=float(loss.reshape(())), gradients=[arrays], returned_types=types, mutated=mutated())
 
 
+#: The keys of a gradient dict the contract reads: dW1, db1, dW2, ...
+CONTRACT_GRADIENT = re.compile(r"d[Wb][1-9][0-9]*")
+
+
 def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[str, str]]:
     """A gradient dict as backward returned it, as arrays, and the type of each
-    value that was not a numpy array. Raises ContractViolation for a value that
-    is not numbers."""
+    value that was not a numpy array. Raises ContractViolation for a dWℓ or dbℓ
+    that is not numbers; any other key that is not numbers (a note, a nested
+    cache: the contract ignores extra keys) is left out."""
+    arrays: dict[str, Array] = {}
+    for key, value in grads.items():
+        name = str(key)
+        try:
+            arrays[name] = _to_array("backward", name, value)
+        except ContractViolation:
+            if CONTRACT_GRADIENT.fullmatch(name):
+                raise
     types = {
-        str(key): _type_name(value) for key, value in grads.items() if not isinstance(value, np.ndarray)
+        str(key): _type_name(value)
+        for key, value in grads.items()
+        if str(key) in arrays and not isinstance(value, np.ndarray)
     }
-    return {str(key): _to_array("backward", str(key), value) for key, value in grads.items()}, types
+    return arrays, types
 
 
 def _probes(functions: StudentFunctions, call: ProbeCall, shared: bool) -> Reply:

@@ -397,6 +397,9 @@ def _reply_tree(reply: Any, raw: Any) -> dict[str, Any]:
         tree["params"] = names(reply.params, "the parameter dict")
     if reply.probes is not None:
         tree["probes"] = reply.probes
+    if reply.returned_types:
+        types = names(reply.returned_types, "the gradient dict")
+        tree["returned_types"] = {key: str(name)[:MAX_KEY] for key, name in types.items()}
     if reply.mutated:
         tree["mutated"] = [str(part)[:MAX_KEY] for part in reply.mutated][:MAX_ENTRIES]
     if reply.cache_dtypes:

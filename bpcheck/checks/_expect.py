@@ -41,7 +41,7 @@ def gradient_problems(reply: Reply, case: Case) -> list[str]:
         if key in reply.returned_types:
             problems.append(f"{key} is a {reply.returned_types[key]}, not a numpy array")
         elif not np.issubdtype(got.dtype, np.floating):
-            problems.append(f"{key} has dtype {got.dtype}; gradients must be floating point")
+            problems.append(f"{key} has dtype {got.dtype}; gradients must be real floating point")
         elif got.shape != shape:
             problems.append(f"{key} has shape {got.shape}; {name} has shape {shape}")
         elif not np.all(np.isfinite(got)):

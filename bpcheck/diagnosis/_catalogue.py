@@ -75,6 +75,19 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         r.integer_gradients,
     ),
     Mistake(
+        "complex_gradients",
+        "backward() returns complex gradient arrays",
+        "A gradient of the real loss is a real number, so a complex gradient array is the wrong "
+        "type even where every imaginary part is 0: NumPy discards the imaginary parts, with a "
+        "warning, wherever it is used as real. It usually comes from an accumulator made with "
+        "np.zeros(shape, dtype=complex), or from a complex-step derivative (whose derivative is "
+        "Im L(θ + ih) / h) returned whole.",
+        "Create gradient arrays as real floats: np.zeros(W.shape), and compute them with "
+        "backprop's real equations.",
+        "Example 3: ∂L/∂W = δ aᵀ has the same shape as W (and holds real numbers)",
+        r.complex_gradients,
+    ),
+    Mistake(
         "output_delta_sign",
         "your output δ is y − ŷ instead of ŷ − y",
         "δ⁽ᴸ⁾ = ∂L/∂z⁽ᴸ⁾ is ŷ − y (times f′ for mse). Written y − ŷ, every gradient has its "

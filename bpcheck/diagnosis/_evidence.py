@@ -18,7 +18,7 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case, gradient_name
-from bpcheck._numerics import relative_error
+from bpcheck._numerics import real_arrays, relative_error
 from bpcheck._sandbox.calls import ForwardCall, Reply, StudentError, UpdateCall
 from bpcheck._student import Student
 from bpcheck.checks._base import reference_gradients
@@ -126,7 +126,7 @@ class Evidence:
         if self.reply is None or not self.reply.gradients:
             return FLOAT64_MATCH
         reply = self.reply
-        arrays = (*([reply.AL] if reply.AL is not None else []), *reply.grads.values())
+        arrays = (*([reply.AL] if reply.AL is not None else []), *real_arrays(reply.grads).values())
         found = judgement(arrays, reply.cache_dtypes, reply.AL, self.case)
         return FLOAT32.exact if found.precision is FLOAT32 else FLOAT64_MATCH
 
@@ -209,7 +209,7 @@ class Evidence:
         call to call may come from the arguments changed in place)."""
         if self.reply is None or len(self.reply.gradients) < 3 or self.reply.mutated:
             return None
-        first, second, third = self.reply.gradients[:3]
+        first, second, third = (real_arrays(grads) for grads in self.reply.gradients[:3])
         keys = [
             k
             for k in self.expected
@@ -233,13 +233,15 @@ class Evidence:
 
     @cached_property
     def gradients(self) -> dict[str, Array] | None:
-        """The student's own gradients for the failing case, keyed like the
+        """The student's own real gradients for the failing case, keyed like the
         reference's: what one call adds when calls accumulate, else what the
-        first backward call on a fresh forward returned; None when the forward
-        pass is wrong or the student raised."""
+        first backward call on a fresh forward returned (complex ones left out:
+        see :func:`~bpcheck._numerics.real_arrays`); None when the forward pass
+        is wrong or the student raised."""
         if self.forward != "ok" or self.reply is None:
             return None
-        returned = self.accumulation.increment if self.accumulation else self.reply.grads
+        accumulation = self.accumulation
+        returned = accumulation.increment if accumulation else real_arrays(self.reply.grads)
         return {key: np.asarray(returned[key]) for key in self.expected if key in returned}
 
     @cached_property
@@ -281,7 +283,7 @@ class Evidence:
         if reply.error is not None or len(reply.gradients) < calls:
             self.second_raised = reply.error
             return None
-        first, last = reply.gradients[0], reply.gradients[-1]
+        first, last = real_arrays(reply.gradients[0]), real_arrays(reply.gradients[-1])
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
         return Observation(
             variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads}

@@ -18,6 +18,7 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case
+from bpcheck._numerics import real_arrays
 from bpcheck._student import Student
 from bpcheck.checks._context import gradient_call
 from bpcheck.diagnosis._formulas import SYMBOL, Formula, expected, formulas
@@ -112,7 +113,7 @@ def _read(student: Student, case: Case) -> Array | None:
     reply = student.call(gradient_call(case))
     if reply.error is not None or not reply.gradients:
         return None
-    deltas = _deltas(reply.grads, case)
+    deltas = _deltas(real_arrays(reply.grads), case)
     if deltas is None:
         return None
     first, second = deltas

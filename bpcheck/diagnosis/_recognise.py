@@ -282,22 +282,47 @@ def gradient_accumulates(evidence: Evidence) -> Finding | None:
 # ------------------------------------------------------------ the contract's types
 
 
-def integer_gradients(evidence: Evidence) -> Finding | None:
+def _gradients_of_kind(evidence: Evidence, kinds: str) -> dict[str, np.dtype]:
+    """The contract's gradients in the reply whose dtype is of one of ``kinds``
+    (NumPy's one-letter dtype kinds), with their dtypes."""
     reply, case = evidence.reply, evidence.case
     if reply is None or case is None or not reply.gradients:
-        return None
-    integral = {
+        return {}
+    return {
         key: value.dtype
         for key, value in reply.grads.items()
-        if key in evidence.expected and not np.issubdtype(value.dtype, np.floating)
+        if key in evidence.expected and value.dtype.kind in kinds
     }
+
+
+def _layers_of(keys: dict[str, np.dtype]) -> tuple[int, ...]:
+    return tuple(sorted({int(key[2:]) for key in keys}))
+
+
+def _dtypes(keys: dict[str, np.dtype]) -> str:
+    return "; ".join(f"{key} has dtype {dtype}" for key, dtype in keys.items())
+
+
+def integer_gradients(evidence: Evidence) -> Finding | None:
+    integral = _gradients_of_kind(evidence, "biu")  # booleans, signed and unsigned integers
     if not integral:
         return None
-    described = "; ".join(f"{key} has dtype {dtype}" for key, dtype in integral.items())
     return Finding(
-        f"{described}: gradients must be floating point, and an integer array rounds every "
+        f"{_dtypes(integral)}: gradients must be floating point, and an integer array rounds every "
         "entry (np.zeros_like(W) of an integer W, or np.zeros(shape, dtype=int), is integral).",
-        tuple(sorted({int(key[2:]) for key in integral})),
+        _layers_of(integral),
+    )
+
+
+def complex_gradients(evidence: Evidence) -> Finding | None:
+    complex_ = _gradients_of_kind(evidence, "c")
+    if not complex_:
+        return None
+    return Finding(
+        f"{_dtypes(complex_)}: gradients must be real floating point numbers, and a complex array "
+        "is not one, even where its imaginary part is 0 (np.zeros(shape, dtype=complex), or a "
+        "complex step's result used whole, makes one).",
+        _layers_of(complex_),
     )
 
 

@@ -191,8 +191,8 @@ class _Backward:
     # ------------------------------------------------------------ the gradient store
 
     def _zeros(self, shape: str) -> str:
-        if self.bugs.integer_buffer:
-            return f"np.zeros({shape}, dtype=int)"
+        if self.bugs.buffer_dtype is not None:
+            return f"np.zeros({shape}, dtype={self.bugs.buffer_dtype})"
         return f"np.zeros({shape}, dtype=np.float32)" if self.cast_params else f"np.zeros({shape})"
 
     def store(self) -> Lines:

@@ -55,8 +55,9 @@ class Bugs:
     persistent_sums: bool = False
     #: (key, factor): that one gradient multiplied by factor.
     scaled: tuple[str, float] | None = None
-    #: the gradient buffer allocated with dtype=int.
-    integer_buffer: bool = False
+    #: the dtype the gradient buffer or accumulators are allocated with, when it is
+    #: not the parameters' float ("int" or "complex").
+    buffer_dtype: str | None = None
     #: backward replaced by differences of the loss through forward(): "" (no),
     #: "central" or "complex_step".
     numerical: str = ""

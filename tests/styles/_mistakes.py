@@ -228,7 +228,13 @@ INJECTORS: dict[str, Injector] = {
     "integer_gradients": _writes(
         "integer_gradients",
         lambda s: _buffered(s) and s.traversal != "per_example",
-        integer_buffer=True,
+        buffer_dtype="int",
+    ),
+    # A complex buffer or accumulator takes float gradients whole, by += or by assignment.
+    "complex_gradients": _writes(
+        "complex_gradients",
+        lambda s: _buffered(s) or s.traversal == "per_example",
+        buffer_dtype="complex",
     ),
     "unstable_output_delta": _unstable_output_delta,
     "numerical_differentiation": _numerical_differentiation,

@@ -83,14 +83,16 @@ Verdicts the worker cannot forge
     Every input array of a call lives in memory shared with the grader; the
     student gets arrays that are that memory, and after the call the grader
     compares it with its own copy: ``Reply.mutated`` for arrays changed in
-    place is the grader's own observation. Gradients come back as backward
-    returned them (arrays, or lists and numbers), and the grader converts
-    them and names their types (``Reply.returned_types``) itself. What stays
-    the worker's word, and what a student who tampers with the worker's copy
-    of the harness could gain from it: that a *container* changed (a key of
-    params added, removed or rebound: the same as not doing so, which is
-    always possible), that a value was a numpy array (the same as calling
-    ``np.asarray`` on it), and ``cache_dtypes`` (the same as keeping a
+    place is the grader's own observation. Gradients come back as arrays
+    (the worker converts lists and numbers, as in-process grading does, so
+    that they travel as ``.npy`` and not as JSON), and the grader computes
+    every verdict from them. What stays the worker's word, and what a
+    student who tampers with the worker's copy of the harness could gain
+    from it: that a *container* changed (a key of params added, removed or
+    rebound: the same as not doing so, which is always possible), what type
+    a gradient was returned as (``Reply.returned_types``: saying "a numpy
+    array" of a list is the same as calling ``np.asarray`` on it), and
+    ``cache_dtypes`` (the same as keeping a
     float32 array in the cache). The checks that read these are weighted by
     the rubric (``[points]`` ``no_mutation``, ``gradient_shapes``,
     ``update``).

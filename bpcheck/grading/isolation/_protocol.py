@@ -272,7 +272,8 @@ def _fatal(tree: dict[str, Any]) -> str | None:
 
 
 _REPLY_FIELDS = {
-    "AL", "gradients", "loss", "params", "probes", "mutated", "cache_dtypes", "error",
+    "AL", "gradients", "returned_types", "loss", "params", "probes", "mutated", "cache_dtypes",
+    "error",
 }  # fmt: skip
 
 
@@ -293,8 +294,11 @@ def replies_of(tree: Any, calls: list[Call]) -> tuple[list[Reply], str | None]:
 def reply_of(tree: Any, call: Call) -> Reply:
     """The :class:`Reply` one entry of a batch's replies carries for ``call``.
 
-    Gradients arrive as backward returned them (arrays, or lists and numbers as
-    JSON): they are converted, and their types named, here.
+    Gradients arrive as arrays the worker converted, with the types it names
+    (``returned_types``: the worker's word, as whether a value was an array
+    always was); anything else in them (lists and numbers as JSON, from a
+    worker whose harness was tampered with) is converted, and its type named,
+    here.
     """
     tree = _keys(tree, _REPLY_FIELDS)
     if tree.get("error") is not None:
@@ -315,7 +319,9 @@ def reply_of(tree: Any, call: Call) -> Reply:
                 arrays, types = gradient_arrays(_mapping(grads, "a gradient dict"))
                 reply.gradients.append(arrays)
                 if index == 0:
-                    reply.returned_types = types
+                    named = _mapping(tree.get("returned_types", {}), "returned_types")
+                    said = {key: _text(name, "a returned type", MAX_NAME) for key, name in named.items()}
+                    reply.returned_types = {**said, **types}
         except ContractViolation as violation:
             return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):

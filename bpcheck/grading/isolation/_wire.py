@@ -11,7 +11,7 @@ array travels as a ``.npy`` blob written with ``allow_pickle=False``.
 Reading is defensive because the grader reads what student code may have
 forged: every length is checked against a budget *before* the bytes are read,
 and every ``.npy`` header is parsed on its own and checked (numeric dtype of
-kind bool/int/uint/float, no object or structured dtypes, at most
+kind bool/int/uint/float/complex, no object or structured dtypes, at most
 ``MAX_ELEMENTS`` elements, a byte count that matches the declared length)
 before an array is built. A forged header therefore cannot make the reader
 allocate more than the message budget. Anything wrong raises :class:`WireError`.
@@ -46,8 +46,14 @@ MAX_ELEMENTS = 16 << 20
 MAX_NDIM = 16
 MAX_DEPTH = 16
 MAX_NPY_HEADER = 4096
-#: Dtype kinds allowed on the wire: bool, signed and unsigned integers, floats.
-ALLOWED_KINDS = "biuf"
+#: Dtype kinds allowed on the wire: bool, signed and unsigned integers, floats,
+#: complex numbers. They are the kinds a student's arrays may have in-process
+#: (``bpcheck._sandbox.execute.NUMBER_KINDS``), so that a worker sends the grader
+#: whatever the checks would judge in-process: a complex gradient fails
+#: gradient_shapes, named, in both, instead of costing the call in a worker.
+ALLOWED_KINDS = "biufc"
+#: The largest item allowed: a complex long double.
+MAX_ITEMSIZE = 32
 
 #: Reads exactly n bytes or raises (EOFError at end of stream, WireError, TimeoutError, ...).
 ReadExact = Callable[[int], bytes]
@@ -62,7 +68,7 @@ def allowed_dtype(dtype: np.dtype) -> bool:
         dtype.kind in ALLOWED_KINDS
         and dtype.fields is None
         and dtype.subdtype is None
-        and dtype.itemsize <= 16
+        and dtype.itemsize <= MAX_ITEMSIZE
     )
 
 

@@ -1,0 +1,67 @@
+"""Whatever a student's backward returns, a real bwrap worker gets it the
+verdicts trusted in-process grading gives it (the checks of ``pytest
+--student`` judge it there): an array the wire cannot carry must never turn a
+named mistake into an error, or a passed check into a failed one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bpcheck import RunOptions, RunReport
+from bpcheck.grading._config import GradingConfig
+from bpcheck.grading._grade import grade_all
+from bpcheck.grading._submissions import Submission
+from tests.implementations import HERE
+
+#: backward()'s return, in terms of the correct ``grads``.
+RETURNS = {
+    "correct": "grads",
+    "complex": "{key: value + 0j for key, value in grads.items()}",
+    "complex64": "{key: value.astype(np.complex64) for key, value in grads.items()}",
+    "bool": "{key: value > 0 for key, value in grads.items()}",
+    "int": "{key: np.rint(value).astype(int) for key, value in grads.items()}",
+    "float16": "{key: value.astype(np.float16) for key, value in grads.items()}",
+    "longdouble": "{key: value.astype(np.longdouble) for key, value in grads.items()}",
+    "lists": "{key: value.tolist() for key, value in grads.items()}",
+    "flat": "{key: value.ravel() for key, value in grads.items()}",
+    "extra_keys": "{**grads, 'note': 'text', 'cache': {'A1': 1}, 'count': 3, 'dZ1': [1.0]}",
+}
+OPTIONS = RunOptions(
+    profile="grade", seed=0, max_examples=2, hidden_activations=("relu",), losses=("mse",)
+)
+
+
+def _verdicts(report: RunReport | None) -> tuple[list[tuple[str, str, float]], list[str]]:
+    assert report is not None
+    checks = [(result.name, result.status, result.points) for result in report.checks]
+    return checks, sorted(str(entry["mistake"]) for entry in report.diagnoses)
+
+
+def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bpcheck._report.heatmaps", lambda results: [])  # costly, and not judged
+    correct = (HERE / "correct_table.py").read_text()
+    submissions = []
+    for name, returned in RETURNS.items():
+        path = tmp_path / "submissions" / f"{name}.py"
+        path.parent.mkdir(exist_ok=True)
+        wrapper = f"\n\n_backward = backward\n\n\ndef backward(*args):\n    grads = _backward(*args)\n    return {returned}\n"
+        path.write_text(correct + wrapper)
+        submissions.append(Submission(name, path))
+    config = GradingConfig(options=OPTIONS)
+    trusted = grade_all(submissions, config, tmp_path / "in-process", isolation="in-process")
+    isolated = grade_all(submissions, config, tmp_path / "worker")
+    for in_process, worker in zip(trusted, isolated, strict=True):
+        name = worker.submission.name
+        assert worker.status == in_process.status == "graded", (name, worker.message)
+        assert worker.isolation.startswith("bwrap"), worker.isolation
+        assert _verdicts(worker.report) == _verdicts(in_process.report), name
+    full = {outcome.submission.name for outcome in trusted if outcome.report.score == outcome.report.max_score}
+    assert full == {"correct", "extra_keys", "float16", "longdouble"}
+    named = {outcome.submission.name: _verdicts(outcome.report)[1] for outcome in trusted}
+    assert named["complex"] == named["complex64"] == ["complex_gradients"]
+    assert named["bool"] == named["int"] == ["integer_gradients"]
+    assert named["flat"] == ["wrong_gradient_shape"]
