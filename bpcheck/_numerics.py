@@ -39,17 +39,27 @@ def real_arrays(arrays: Mapping[str, Array]) -> dict[str, Array]:
 
 
 def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> float:
-    """‖got − expected‖ / max(‖got‖ + ‖expected‖, floor), in float64.
+    """‖got − expected‖ / max(‖got‖ + ‖expected‖, floor), in float64 (complex128
+    for complex values, whose imaginary parts count: none is dropped).
 
-    0 for identical tensors, about 1 for unrelated ones, 2 for opposite signs.
+    0 for identical tensors, about 0.7 for unrelated ones of the same size, and at
+    most 1, for opposite signs (or one of them 0).
     """
-    got64, expected64 = np.asarray(got, np.float64).ravel(), np.asarray(expected, np.float64).ravel()
+    got64, expected64 = _flat64(got), _flat64(expected)
     scale = max(_norm(got64) + _norm(expected64), floor)
     return _norm(got64 - expected64) / scale
 
 
+def _flat64(values: Array) -> Array:
+    values = np.asarray(values)
+    return values.astype(np.complex128 if values.dtype.kind == "c" else np.float64).ravel()
+
+
 def _norm(vector: Array) -> float:
-    """The 2-norm of a flat float64 vector (what np.linalg.norm gives, with less overhead)."""
+    """The 2-norm of a flat float64 or complex128 vector (what np.linalg.norm
+    gives, with less overhead)."""
+    if vector.dtype.kind == "c":
+        return math.sqrt(float(np.vdot(vector, vector).real))
     return math.sqrt(float(vector @ vector))
 
 

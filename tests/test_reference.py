@@ -99,3 +99,14 @@ def test_softmax_and_sigmoid_stay_finite_for_logits_of_a_thousand() -> None:
     assert np.all(np.isfinite(softmax(z)))
     np.testing.assert_allclose(softmax(z).sum(axis=0), 1.0)
     np.testing.assert_array_equal(sigmoid(np.array([1000.0, -1000.0])), [1.0, 0.0])
+
+
+@pytest.mark.filterwarnings("error")  # no complex value cast to real
+def test_relative_error_counts_imaginary_parts_and_matches_numpys_norm() -> None:
+    rng = np.random.default_rng(0)
+    got, expected = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    numpy_figure = np.linalg.norm(got - expected) / (np.linalg.norm(got) + np.linalg.norm(expected))
+    assert relative_error(got, expected) == pytest.approx(numpy_figure, rel=1e-12)
+    assert relative_error(got + 0j, got) == 0.0
+    assert relative_error(got + 1j, got) > 0.1
+    assert relative_error(got, -got) == pytest.approx(1.0)

@@ -56,7 +56,7 @@ def case_seed(case: Case) -> int:
 
 def loss_noise(case: Case, AL: Array, precision: Precision) -> float:
     """The modelled round-off of the reference loss of ``AL`` (inf where the loss is)."""
-    loss = case.architecture.loss
+    loss, AL = case.architecture.loss, _real_part(AL)
     with np.errstate(all="ignore"):
         value = reference.compute_loss(AL, case.Y, loss)
         gradient = reference.loss_gradient(AL, case.Y, loss)
@@ -123,6 +123,19 @@ class DirectionalDifferences:
         )
 
 
+def _probe_losses(outputs: Array, case: Case) -> Array:
+    """The reference loss of each of the student's forward outputs at the probes."""
+    loss = case.architecture.loss
+    return np.array([reference.compute_loss(AL, case.Y, loss) for AL in _real_part(outputs)])
+
+
+def _real_part(AL: Array) -> Array:
+    """The student's forward output as the reference loss takes it: its real part,
+    for a forward that returns complex numbers (the forward check fails it for
+    that; these differences judge the gradients)."""
+    return AL.real if AL.dtype.kind == "c" else AL
+
+
 def directional_differences(
     context: CheckContext, case: Case, precision: Precision, grads: dict[str, Array], AL: Array
 ) -> DirectionalDifferences:
@@ -133,9 +146,8 @@ def directional_differences(
     reply = context.call(call, case)
     assert reply.probes is not None
     along_each = directions(case)
-    loss = case.architecture.loss
     with np.errstate(all="ignore"):
-        losses = np.array([reference.compute_loss(out, case.Y, loss) for out in reply.probes])
+        losses = _probe_losses(reply.probes, case)
         estimates = directional_estimates(along_each, losses, precision.stencil, precision.epsilon)
     noise = NOISE_SAFETY * finite_difference_noise(
         loss_noise(case, AL, precision), 1, precision.stencil, precision.epsilon
@@ -183,9 +195,8 @@ def element_differences(
     probes = finite_difference_probes(params, precision.stencil, precision.epsilon)
     reply = context.call(ProbeCall(case.params, case.X, case.architecture.activations, probes), case)
     assert reply.probes is not None
-    loss = case.architecture.loss
     with np.errstate(all="ignore"):
-        losses = np.array([reference.compute_loss(AL, case.Y, loss) for AL in reply.probes])
+        losses = _probe_losses(reply.probes, case)
         estimates = finite_differences(params, losses, precision.stencil, precision.epsilon)
         base = reference.forward(case.params, case.X, case.architecture.activations)[0]
     noise = loss_noise(case, base, precision)

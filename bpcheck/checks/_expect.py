@@ -79,11 +79,18 @@ def expect_finite(what: str, value: Array, case: Case, **failure: Any) -> None:
 def expect_close(
     what: str, got: Array | float, expected: Array | float, tolerance: float, case: Case
 ) -> None:
-    """``got`` has ``expected``'s shape and is within ``tolerance`` relative error."""
+    """``got`` has ``expected``'s shape, holds real numbers, and is within
+    ``tolerance`` relative error."""
     got, expected = np.asarray(got), np.asarray(expected)
     expect(
         got.shape == expected.shape,
         f"{what} has shape {got.shape}; expected {expected.shape}",
+        case=case,
+    )
+    expect(
+        got.dtype.kind != "c",
+        f"{what} has dtype {got.dtype}; expected real numbers (a complex array is not one, "
+        "even where its imaginary part is 0)",
         case=case,
     )
     expect_finite(what, got, case)

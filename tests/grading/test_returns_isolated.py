@@ -15,18 +15,31 @@ from bpcheck.grading._grade import grade_all
 from bpcheck.grading._submissions import Submission
 from tests.implementations import HERE
 
-#: backward()'s return, in terms of the correct ``grads``.
+#: A submission: the correct module with one function wrapped, and that
+#: function's return in terms of what the correct one returned (``result``).
 RETURNS = {
-    "correct": "grads",
-    "complex": "{key: value + 0j for key, value in grads.items()}",
-    "complex64": "{key: value.astype(np.complex64) for key, value in grads.items()}",
-    "bool": "{key: value > 0 for key, value in grads.items()}",
-    "int": "{key: np.rint(value).astype(int) for key, value in grads.items()}",
-    "float16": "{key: value.astype(np.float16) for key, value in grads.items()}",
-    "longdouble": "{key: value.astype(np.longdouble) for key, value in grads.items()}",
-    "lists": "{key: value.tolist() for key, value in grads.items()}",
-    "flat": "{key: value.ravel() for key, value in grads.items()}",
-    "extra_keys": "{**grads, 'note': 'text', 'cache': {'A1': 1}, 'count': 3, 'dZ1': [1.0]}",
+    "correct": ("backward", "result"),
+    "complex": ("backward", "{key: value + 0j for key, value in result.items()}"),
+    "complex64": ("backward", "{key: value.astype(np.complex64) for key, value in result.items()}"),
+    "bool": ("backward", "{key: value > 0 for key, value in result.items()}"),
+    "int": ("backward", "{key: np.rint(value).astype(int) for key, value in result.items()}"),
+    "float16": ("backward", "{key: value.astype(np.float16) for key, value in result.items()}"),
+    "longdouble": (
+        "backward",
+        "{key: value.astype(np.longdouble) for key, value in result.items()}",
+    ),
+    "lists": ("backward", "{key: value.tolist() for key, value in result.items()}"),
+    "flat": ("backward", "{key: value.ravel() for key, value in result.items()}"),
+    "extra_keys": (
+        "backward",
+        "{**result, 'note': 'text', 'cache': {'A1': 1}, 'count': 3, 'dZ1': [1.0]}",
+    ),
+    "AL_list": ("forward", "(result[0].tolist(), result[1])"),
+    "AL_complex": ("forward", "(result[0] + 0j, result[1])"),
+    "loss_array": ("compute_loss", "np.array([[result]])"),
+    "loss_list": ("compute_loss", "[result]"),
+    "update_lists": ("update", "{key: value.tolist() for key, value in result.items()}"),
+    "update_complex": ("update", "{key: value + 0j for key, value in result.items()}"),
 }
 OPTIONS = RunOptions(
     profile="grade", seed=0, max_examples=2, hidden_activations=("relu",), losses=("mse",)
@@ -39,16 +52,20 @@ def _verdicts(report: RunReport | None) -> tuple[list[tuple[str, str, float]], l
     return checks, sorted(str(entry["mistake"]) for entry in report.diagnoses)
 
 
+@pytest.mark.filterwarnings("error::numpy.exceptions.ComplexWarning")  # a cast is a harness error
 def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("bpcheck._report.heatmaps", lambda results: [])  # costly, and not judged
     correct = (HERE / "correct_table.py").read_text()
     submissions = []
-    for name, returned in RETURNS.items():
+    for name, (function, returned) in RETURNS.items():
         path = tmp_path / "submissions" / f"{name}.py"
         path.parent.mkdir(exist_ok=True)
-        wrapper = f"\n\n_backward = backward\n\n\ndef backward(*args):\n    grads = _backward(*args)\n    return {returned}\n"
+        wrapper = (
+            f"\n\n_{function} = {function}\n\n\ndef {function}(*args):\n"
+            f"    result = _{function}(*args)\n    return {returned}\n"
+        )
         path.write_text(correct + wrapper)
         submissions.append(Submission(name, path))
     config = GradingConfig(options=OPTIONS)
@@ -59,8 +76,30 @@ def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
         assert worker.status == in_process.status == "graded", (name, worker.message)
         assert worker.isolation.startswith("bwrap"), worker.isolation
         assert _verdicts(worker.report) == _verdicts(in_process.report), name
-    full = {outcome.submission.name for outcome in trusted if outcome.report.score == outcome.report.max_score}
-    assert full == {"correct", "extra_keys", "float16", "longdouble"}
+    failed = {
+        outcome.submission.name: {
+            result.id
+            for result in outcome.report.checks
+            if result.status != "passed" and result.status != "skipped"
+        }
+        for outcome in trusted
+        if outcome.report is not None
+    }
+    # Lists where the contract asks for arrays and numbers: forward's AL, the
+    # loss and update's parameters are converted (only backward's are judged).
+    clean = {
+        "correct",
+        "extra_keys",
+        "float16",
+        "longdouble",
+        "AL_list",
+        "loss_array",
+        "loss_list",
+        "update_lists",
+    }
+    assert {name for name, checks in failed.items() if not checks} == clean
+    assert failed["AL_complex"] == {"forward"}
+    assert failed["update_complex"] == {"update"}
     named = {outcome.submission.name: _verdicts(outcome.report)[1] for outcome in trusted}
     assert named["complex"] == named["complex64"] == ["complex_gradients"]
     assert named["bool"] == named["int"] == ["integer_gradients"]
