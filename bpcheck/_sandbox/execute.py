@@ -363,21 +363,32 @@ def _regularised(functions: StudentFunctions, call: RegularisedCall, shared: boo
 
 #: The keys of a gradient dict the contract reads: dW1, db1, dW2, ...
 CONTRACT_GRADIENT = re.compile(r"d[Wb][1-9][0-9]*")
+#: The keys of a parameter dict the contract reads: W1, b1, W2, ...
+CONTRACT_PARAMETER = re.compile(r"[Wb][1-9][0-9]*")
+
+
+def _numbers_of(
+    function: str, values: Mapping[Any, Any], contract: re.Pattern[str]
+) -> dict[str, Array]:
+    """``values`` as arrays of numbers, keyed by name. Raises ContractViolation
+    for a key the contract reads (one ``contract`` matches) whose value is not
+    numbers; any other key that is not numbers (a note, an optimiser's state:
+    the contract ignores extra keys) is left out."""
+    arrays: dict[str, Array] = {}
+    for key, value in values.items():
+        name = str(key)
+        try:
+            arrays[name] = _to_array(function, name, value)
+        except ContractViolation:
+            if contract.fullmatch(name):
+                raise
+    return arrays
 
 
 def gradient_arrays(grads: Mapping[Any, Any]) -> tuple[dict[str, Array], dict[str, str]]:
-    """A gradient dict as backward returned it, as arrays, and the type of each
-    value that was not a numpy array. Raises ContractViolation for a dWℓ or dbℓ
-    that is not numbers; any other key that is not numbers (a note, a nested
-    cache: the contract ignores extra keys) is left out."""
-    arrays: dict[str, Array] = {}
-    for key, value in grads.items():
-        name = str(key)
-        try:
-            arrays[name] = _to_array("backward", name, value)
-        except ContractViolation:
-            if CONTRACT_GRADIENT.fullmatch(name):
-                raise
+    """A gradient dict as backward returned it, as arrays (see :func:`_numbers_of`),
+    and the type of each value kept that was not a numpy array."""
+    arrays = _numbers_of("backward", grads, CONTRACT_GRADIENT)
     types = {
         str(key): _type_name(value)
         for key, value in grads.items()
@@ -425,8 +436,7 @@ def _update(functions: StudentFunctions, call: UpdateCall, shared: bool) -> Repl
         raise ContractViolation(
             "update", f"update() must return a dict of parameters; it returned a {_type_name(new)}"
         )
-    params = {str(key): _to_array("update", str(key), value) for key, value in new.items()}
-    return Reply(params=params, mutated=mutated())
+    return Reply(params=_numbers_of("update", new, CONTRACT_PARAMETER), mutated=mutated())
 
 
 #: The student function a request is charged to (in a worker, by class name).

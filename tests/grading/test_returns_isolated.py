@@ -40,6 +40,11 @@ RETURNS = {
     "loss_list": ("compute_loss", "[result]"),
     "update_lists": ("update", "{key: value.tolist() for key, value in result.items()}"),
     "update_complex": ("update", "{key: value + 0j for key, value in result.items()}"),
+    "update_extra_keys": ("update", "{**result, 'note': 'adam', 't': 1, 'm': {'W1': 0}}"),
+    "forward_as_list": ("forward", "[result[0], result[1]]"),
+    "AL_matrix": ("forward", "(np.asmatrix(result[0]), result[1])"),
+    "dW_matrix": ("backward", "{key: np.asmatrix(value) for key, value in result.items()}"),
+    "dW_float32": ("backward", "{key: value.astype(np.float32) for key, value in result.items()}"),
 }
 OPTIONS = RunOptions(
     profile="grade", seed=0, max_examples=2, hidden_activations=("relu",), losses=("mse",)
@@ -85,18 +90,14 @@ def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
         for outcome in trusted
         if outcome.report is not None
     }
-    # Lists where the contract asks for arrays and numbers: forward's AL, the
-    # loss and update's parameters are converted (only backward's are judged).
+    # Lists and matrices where the contract asks for arrays and numbers (forward's
+    # AL, the loss and update's parameters are converted; only backward's are
+    # judged), float16 and long double gradients, and extra keys holding anything.
     clean = {
-        "correct",
-        "extra_keys",
-        "float16",
-        "longdouble",
-        "AL_list",
-        "loss_array",
-        "loss_list",
-        "update_lists",
-    }
+        "correct", "extra_keys", "float16", "longdouble", "dW_float32", "dW_matrix",
+        "AL_list", "AL_matrix", "forward_as_list", "loss_array", "loss_list",
+        "update_lists", "update_extra_keys",
+    }  # fmt: skip
     assert {name for name, checks in failed.items() if not checks} == clean
     assert failed["AL_complex"] == {"forward"}
     assert failed["update_complex"] == {"update"}
