@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +24,20 @@ NORM_FLOOR = 1e-3
 REAL_KINDS = "biuf"
 
 
-def real_arrays(arrays: Mapping[str, Array]) -> dict[str, Array]:
-    """The arrays of ``arrays`` that hold real numbers, ready to compare with real
-    gradients: floats as they are (their precision decides tolerances and
-    stencils), booleans and integers as float64 (NumPy cannot subtract
-    booleans). Complex arrays are left out: casting one to real silently drops
-    its imaginary part, so no error against real values is defined for it
-    (gradient_shapes refuses every dtype that is not a float)."""
-    return {
-        key: value if value.dtype.kind == "f" else value.astype(np.float64)
-        for key, value in arrays.items()
-        if value.dtype.kind in REAL_KINDS
-    }
+def real_arrays(arrays: Mapping[str, Array], keys: Iterable[str]) -> dict[str, Array]:
+    """The arrays of ``arrays`` under ``keys`` (the ones the contract reads: the
+    rest are the student's, of any size) that hold real numbers, ready to
+    compare with real gradients: floats as they are (their precision decides
+    tolerances and stencils), booleans and integers as float64 (NumPy cannot
+    subtract booleans). Complex arrays are left out: casting one to real
+    silently drops its imaginary part, so no error against real values is
+    defined for it (gradient_shapes refuses every dtype that is not a float)."""
+    real = {}
+    for key in keys:
+        value = arrays.get(key)
+        if value is not None and value.dtype.kind in REAL_KINDS:
+            real[key] = value if value.dtype.kind == "f" else value.astype(np.float64)
+    return real
 
 
 def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> float:
@@ -52,7 +54,8 @@ def relative_error(got: Array, expected: Array, floor: float = NORM_FLOOR) -> fl
 
 def _flat64(values: Array) -> Array:
     values = np.asarray(values)
-    return values.astype(np.complex128 if values.dtype.kind == "c" else np.float64).ravel()
+    wide = np.complex128 if values.dtype.kind == "c" else np.float64
+    return values.astype(wide, copy=False).ravel()
 
 
 def _norm(vector: Array) -> float:

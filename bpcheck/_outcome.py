@@ -126,7 +126,7 @@ class Outcome:
         its parameter's shape (none for a complex one, or a misshapen one)."""
         _, expected = reference_gradients(case)
         shapes = case.architecture.parameter_shapes()
-        real = real_arrays(gradients)  # and JSON has no complex numbers
+        real = real_arrays(gradients, (f"d{name}" for name in shapes))  # JSON has no complex
         comparable = {
             f"d{name}": real[f"d{name}"]
             for name, shape in shapes.items()

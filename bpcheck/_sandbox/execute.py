@@ -167,9 +167,12 @@ def _to_array(function: str, what: str, value: Any) -> Array:
         return value.copy(order="K")
     try:
         array = np.array(value, copy=True)
-        if array.dtype == object:
-            array = array.astype(np.float64)
-    except (TypeError, ValueError):
+        if array.dtype == object:  # numbers in an object array: real, else complex
+            try:
+                array = array.astype(np.float64)
+            except TypeError:
+                array = array.astype(np.complex128)
+    except (TypeError, ValueError, OverflowError):  # not numbers, or an int past float64
         raise ContractViolation(
             function, f"{what} must be a numpy array of numbers; got a {_type_name(value)}"
         ) from None
@@ -354,11 +357,9 @@ def _regularised(functions: StudentFunctions, call: RegularisedCall, shared: boo
             "regularised",
             f"the regularised loss must come with its gradients, (loss, grads); got a {_type_name(result)}",
         )
-    loss = _to_array("regularised", "the loss", result[0])
-    if loss.size != 1:
-        raise ContractViolation("regularised", f"the loss must be one number; it has shape {loss.shape}")
+    loss = _one_real_number("regularised", result[0])
     arrays, types = gradient_arrays(result[1])
-    return Reply(loss=float(loss.reshape(())), gradients=[arrays], returned_types=types, mutated=mutated())
+    return Reply(loss=loss, gradients=[arrays], returned_types=types, mutated=mutated())
 
 
 #: The keys of a gradient dict the contract reads: dW1, db1, dW2, ...
@@ -419,12 +420,24 @@ def _probes(functions: StudentFunctions, call: ProbeCall, shared: bool) -> Reply
 def _loss(functions: StudentFunctions, call: LossCall, shared: bool) -> Reply:
     args, mutated = _guarded({"AL": call.AL, "Y": call.Y, "loss": call.loss}, shared)
     value = _invoke("compute_loss", functions.compute_loss, *args.values())
-    loss = _to_array("compute_loss", "the loss", value)
+    return Reply(loss=_one_real_number("compute_loss", value), mutated=mutated())
+
+
+def _one_real_number(function: str, value: Any) -> float:
+    """The loss ``function`` returned, as a float; a contract violation unless it
+    is one real number (a float, a 0-d or one-element array, a list of one)."""
+    loss = _to_array(function, "the loss", value)
     if loss.size != 1:
         raise ContractViolation(
-            "compute_loss", f"compute_loss() must return one number; it returned shape {loss.shape}"
+            function,
+            f"{function}() must return one number as the loss; it returned shape {loss.shape}",
         )
-    return Reply(loss=float(loss.reshape(())), mutated=mutated())
+    if loss.dtype.kind == "c":
+        raise ContractViolation(
+            function,
+            f"{function}() must return a real number as the loss; it returned {loss.dtype}",
+        )
+    return float(loss.reshape(()))
 
 
 def _update(functions: StudentFunctions, call: UpdateCall, shared: bool) -> Reply:

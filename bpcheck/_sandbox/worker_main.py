@@ -182,9 +182,10 @@ def main() -> None:
             return ndarray(tuple(shape), kind, buffer=shared[0], offset=offset)
 
     def raw(value: Any) -> Any:
-        """A returned gradient as the grader gets it: arrays the wire cannot carry
-        converted first (object arrays of numbers), everything else as it is (and
-        then its batch's message is checked in full as it is encoded)."""
+        """A returned gradient as the grader gets it (``execute`` has made every
+        one an array of numbers already; this is for a copy of it the student
+        tampered with): arrays the wire cannot carry converted, everything else
+        as it is, and then its batch's message is checked in full as it is encoded."""
         if isinstance(value, ndarray):
             return value if allowed_dtype(value.dtype) else _to_array("backward", "a gradient", value)
         unchecked[0] = True
@@ -308,7 +309,7 @@ def main() -> None:
                     function = function_of.get(str(request["calls"][index].get("kind")), "backward")
                     summary = (
                         f"{function}() returned something the grader cannot accept: {problem}; "
-                        "return numpy arrays of real numbers"
+                        "return numpy arrays of numbers"
                     )
                     replies[index] = {"error": error_tree(StudentError(function, summary))}
             try:

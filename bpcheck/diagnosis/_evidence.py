@@ -126,7 +126,9 @@ class Evidence:
         if self.reply is None or not self.reply.gradients:
             return FLOAT64_MATCH
         reply = self.reply
-        arrays = (*([reply.AL] if reply.AL is not None else []), *real_arrays(reply.grads).values())
+        # Every returned array, as the checks judge them (complex ones aside).
+        grads = [value for value in reply.grads.values() if value.dtype.kind != "c"]
+        arrays = (*([reply.AL] if reply.AL is not None else []), *grads)
         found = judgement(arrays, reply.cache_dtypes, reply.AL, self.case)
         return FLOAT32.exact if found.precision is FLOAT32 else FLOAT64_MATCH
 
@@ -209,7 +211,9 @@ class Evidence:
         call to call may come from the arguments changed in place)."""
         if self.reply is None or len(self.reply.gradients) < 3 or self.reply.mutated:
             return None
-        first, second, third = (real_arrays(grads) for grads in self.reply.gradients[:3])
+        first, second, third = (
+            real_arrays(grads, self.expected) for grads in self.reply.gradients[:3]
+        )
         keys = [
             k
             for k in self.expected
@@ -241,7 +245,10 @@ class Evidence:
         if self.forward != "ok" or self.reply is None:
             return None
         accumulation = self.accumulation
-        returned = accumulation.increment if accumulation else real_arrays(self.reply.grads)
+        if accumulation:
+            returned = accumulation.increment
+        else:
+            returned = real_arrays(self.reply.grads, self.expected)
         return {key: np.asarray(returned[key]) for key in self.expected if key in returned}
 
     @cached_property
@@ -283,7 +290,7 @@ class Evidence:
         if reply.error is not None or len(reply.gradients) < calls:
             self.second_raised = reply.error
             return None
-        first, last = real_arrays(reply.gradients[0]), real_arrays(reply.gradients[-1])
+        first, last = (real_arrays(reply.gradients[i], self.expected) for i in (0, -1))
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
         return Observation(
             variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads}

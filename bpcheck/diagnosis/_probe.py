@@ -113,7 +113,7 @@ def _read(student: Student, case: Case) -> Array | None:
     reply = student.call(gradient_call(case))
     if reply.error is not None or not reply.gradients:
         return None
-    deltas = _deltas(real_arrays(reply.grads), case)
+    deltas = _deltas(real_arrays(reply.grads, [f"d{name}" for name in case.params]), case)
     if deltas is None:
         return None
     first, second = deltas

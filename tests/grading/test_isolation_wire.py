@@ -249,6 +249,13 @@ def test_the_grader_converts_returned_gradients_and_names_their_types() -> None:
     assert reply.grads["dW1"].shape == (1, 2) and reply.grads["db1"].dtype.kind == "i"
     words = reply_of({"AL": np.ones((1, 1)), "gradients": [{"dW1": "zero"}]}, call)
     assert words.error is not None and "must be a numpy array of numbers" in words.error.summary
+    huge = reply_of({"AL": np.ones((1, 1)), "gradients": [{"dW1": [[10**400, 1]]}]}, call)
+    assert huge.error is not None and "must be a numpy array of numbers" in huge.error.summary
+    said = {"AL": np.ones((1, 1)), "gradients": [{"dW1": np.ones((1, 2))}]}
+    worker = reply_of({**said, "returned_types": {"dW1": "list"}}, call)
+    assert worker.returned_types == {"dW1": "list"}  # the worker's word on what it converted
+    with pytest.raises(WireError):
+        reply_of({**said, "returned_types": {"dW1": 3}}, call)
 
 
 def test_hello_is_checked() -> None:
