@@ -27,19 +27,34 @@ from bpcheck.grading.isolation import Machine, adopt, machine
 @contextmanager
 def local_executor(jobs: int) -> Iterator[Executor | None]:
     """For :func:`grade_all` on this machine: None (grade in this process) for
-    one job, else a pool of ``jobs`` fresh grader processes. Each pool process
-    dies with this one (a parent-death signal), and takes this machine's
-    isolation probe from it instead of probing again."""
+    one job, else a pool of ``jobs`` grader processes. Each pool process dies
+    with this one (a parent-death signal), and takes this machine's isolation
+    probe from it instead of probing again.
+
+    The pool processes are forked from this one, all of them before this
+    returns, so that they start with bpcheck imported (spawned, each imports
+    it again: about 0.5 s and a core each). A fork copies every lock as it is,
+    held by a thread that does not exist in the child, so this forks only
+    while this process has no other thread (``bpcheck grade`` starts its
+    progress thread after), and spawns otherwise (a grader embedded in a
+    threaded program, or a test under pytest-xdist). Grader processes never
+    import student code, so a fork copies none."""
     if jobs == 1:
         yield None
         return
     with ProcessPoolExecutor(
         jobs,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context(pool_start_method()),
         initializer=_pool_process,
         initargs=(os.getpid(), machine()),
     ) as executor:
+        executor.submit(os.getpid).result()  # a forking pool starts every process at its first task
         yield executor
+
+
+def pool_start_method() -> str:
+    """How :func:`local_executor` starts pool processes from this process now."""
+    return "fork" if threading.active_count() == 1 else "spawn"
 
 
 _PR_SET_PDEATHSIG = 1

@@ -10,6 +10,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 import sys
 import time
 from collections.abc import Callable
@@ -589,6 +590,42 @@ def test_check_results_reach_this_process_from_pool_processes() -> None:
         assert executor is not None
         executor.submit(tick, "alice", "api").result()  # called in a pool process
     assert heard == [("alice", "api")]
+
+
+FORKED_POOL = """
+import os
+import bpcheck
+from bpcheck.grading._pool import local_executor
+
+def a_copy_of_the_grader():
+    return os.getppid(), getattr(bpcheck, "marked_by_the_grader", False)
+
+bpcheck.marked_by_the_grader = True  # only a fork of this process has it
+with local_executor(2) as executor:
+    reply = executor.submit(a_copy_of_the_grader).result()
+    print(executor._mp_context.get_start_method(), os.getpid(), reply)
+"""
+
+
+def test_a_pool_is_forked_from_a_grader_without_threads_and_spawned_from_one_with() -> None:
+    """Forked, the pool processes are copies of the grader (bpcheck loaded
+    already); a process with threads (this one, with a thread started) spawns
+    them instead."""
+    ran = subprocess.run(
+        [sys.executable, "-c", FORKED_POOL], capture_output=True, text=True, timeout=60, check=True
+    )
+    method, parent, reply = ran.stdout.split(maxsplit=2)
+    assert (method, reply.strip()) == ("fork", f"({parent}, True)")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with local_executor(2) as executor:
+            assert executor is not None and executor._mp_context.get_start_method() == "spawn"
+            assert executor.submit(os.getpid).result() != os.getpid()
+    finally:
+        stop.set()
+        thread.join()
 
 
 def test_the_progress_counts_each_submissions_own_plan(tmp_path: Path) -> None:
