@@ -256,6 +256,11 @@ def test_the_grader_converts_returned_gradients_and_names_their_types() -> None:
     assert worker.returned_types == {"dW1": "list"}  # the worker's word on what it converted
     with pytest.raises(WireError):
         reply_of({**said, "returned_types": {"dW1": 3}}, call)
+    unsent = reply_of({**said, "returned_types": {"dW1": "list", "db9": "list"}}, call)
+    assert unsent.returned_types == {"dW1": "list"}  # of a key it did not send: nothing
+    forward = ForwardCall(call.params, call.X, call.activations)
+    with pytest.raises(WireError, match="no gradients"):
+        reply_of({"AL": np.ones((1, 1)), "returned_types": {"dW1": "list"}}, forward)
 
 
 def test_hello_is_checked() -> None:

@@ -309,6 +309,8 @@ def reply_of(tree: Any, call: Call) -> Reply:
     )
     if isinstance(call, (ForwardCall, GradientCall)):
         reply.AL = _array(tree.get("AL"), "AL")
+    if not isinstance(call, (GradientCall, RegularisedCall)) and "returned_types" in tree:
+        raise WireError("returned_types in the reply to a call that returns no gradients")
     if isinstance(call, (GradientCall, RegularisedCall)):
         count = call.backward_calls if isinstance(call, GradientCall) else 1
         gradients = tree.get("gradients")
@@ -318,10 +320,13 @@ def reply_of(tree: Any, call: Call) -> Reply:
             for index, grads in enumerate(gradients):
                 arrays, types = gradient_arrays(_mapping(grads, "a gradient dict"))
                 reply.gradients.append(arrays)
-                if index == 0:
+                if index == 0:  # what the worker says of the keys it sent, and what is seen here
                     named = _mapping(tree.get("returned_types", {}), "returned_types")
                     said = {key: _text(name, "a returned type", MAX_NAME) for key, name in named.items()}
-                    reply.returned_types = {**said, **types}
+                    reply.returned_types = {
+                        **{key: name for key, name in said.items() if key in arrays},
+                        **types,
+                    }
         except ContractViolation as violation:
             return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):
