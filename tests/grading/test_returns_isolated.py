@@ -44,6 +44,9 @@ RETURNS = {
     "update_extra_keys": ("update", "{**result, 'note': 'adam', 't': 1, 'm': {'W1': 0}}"),
     "forward_as_list": ("forward", "[result[0], result[1]]"),
     "AL_matrix": ("forward", "(np.asmatrix(result[0]), result[1])"),
+    "AL_float32": ("forward", "(result[0].astype(np.float32), result[1])"),
+    "AL_int": ("forward", "(np.rint(result[0]).astype(int), result[1])"),
+    "forward_as_dict": ("forward", "{'AL': result[0], 'cache': result[1]}"),
     "dW_matrix": ("backward", "{key: np.asmatrix(value) for key, value in result.items()}"),
     "dW_float32": ("backward", "{key: value.astype(np.float32) for key, value in result.items()}"),
 }
@@ -97,11 +100,12 @@ def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
     # judged), float16 and long double gradients, and extra keys holding anything.
     clean = {
         "correct", "extra_keys", "float16", "longdouble", "dW_float32", "dW_matrix",
-        "AL_list", "AL_matrix", "forward_as_list", "loss_array", "loss_list",
+        "AL_list", "AL_matrix", "AL_float32", "forward_as_list", "loss_array", "loss_list",
         "update_lists", "update_extra_keys",
     }  # fmt: skip
     assert {name for name, checks in failed.items() if not checks} == clean
     assert failed["AL_complex"] == {"forward"}
+    assert failed["AL_int"] == {"forward", "finite_differences"}  # rounded: wrong, and flat
     assert failed["update_complex"] == {"update"}
     assert failed["loss_complex"] == {"forward", "worked_examples"}  # the checks that ask for it
     named = {outcome.submission.name: _verdicts(outcome.report)[1] for outcome in trusted}
