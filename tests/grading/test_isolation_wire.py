@@ -301,9 +301,10 @@ def test_a_huge_forged_shape_of_no_elements_is_a_wire_error() -> None:
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
     lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["type", "replies", "AL", "gradients", "returned_types", "error", "mutated",
-                                        "optional", "problems", "warnings", "fatal", "function", "summary",
-                                        "$array", "x"]), children, max_size=4),  # fmt: skip
+    | st.dictionaries(st.sampled_from(["type", "replies", "AL", "gradients", "returned_types",
+                                        "error", "mutated", "optional", "problems", "warnings",
+                                        "fatal", "function", "summary", "$array", "x"]),
+                      children, max_size=4),  # fmt: skip
     max_leaves=12,
 )
 ARRAYS = st.sampled_from([np.ones((1, 1)), np.zeros((0,)), np.arange(3)])

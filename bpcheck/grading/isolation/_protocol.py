@@ -322,11 +322,12 @@ def reply_of(tree: Any, call: Call) -> Reply:
                 reply.gradients.append(arrays)
                 if index == 0:  # what the worker says of the keys it sent, and what is seen here
                     named = _mapping(tree.get("returned_types", {}), "returned_types")
-                    said = {key: _text(name, "a returned type", MAX_NAME) for key, name in named.items()}
-                    reply.returned_types = {
-                        **{key: name for key, name in said.items() if key in arrays},
-                        **types,
+                    said = {
+                        key: _text(name, "a returned type", MAX_NAME)
+                        for key, name in named.items()
+                        if key in arrays
                     }
+                    reply.returned_types = {**said, **types}
         except ContractViolation as violation:
             return Reply(error=StudentError(violation.function, str(violation)))
     if isinstance(call, ProbeCall):
