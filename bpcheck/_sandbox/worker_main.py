@@ -126,7 +126,7 @@ def main() -> None:
         StudentError,
         UpdateCall,
     )
-    from .execute import FUNCTION_OF_CALL, ContractViolation, _to_array, execute, student_error
+    from .execute import FUNCTION_OF_CALL, ContractViolation, execute, student_error
     from .loading import failed_cells, import_notebook, import_student
 
     call_types = {
@@ -182,13 +182,13 @@ def main() -> None:
             return ndarray(tuple(shape), kind, buffer=shared[0], offset=offset)
 
     def raw(value: Any) -> Any:
-        """A returned gradient as the grader gets it (``execute`` has made every
-        one an array of numbers already; this is for a copy of it the student
-        tampered with): arrays the wire cannot carry converted, everything else
-        as it is, and then its batch's message is checked in full as it is encoded."""
-        if isinstance(value, ndarray):
-            return value if allowed_dtype(value.dtype) else _to_array("backward", "a gradient", value)
-        unchecked[0] = True
+        """A returned gradient as the grader gets it. ``execute`` makes every one
+        an array the wire carries; anything else (from a copy of ``execute`` the
+        student tampered with) marks its batch's message to be checked in full
+        as it is encoded, so that what the wire cannot carry becomes that call's
+        error."""
+        if not (isinstance(value, ndarray) and allowed_dtype(value.dtype)):
+            unchecked[0] = True
         return value
 
     shared[0] = new_mapping(shared_fd, fstat(shared_fd).st_size)

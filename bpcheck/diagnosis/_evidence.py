@@ -126,9 +126,7 @@ class Evidence:
         if self.reply is None or not self.reply.gradients:
             return FLOAT64_MATCH
         reply = self.reply
-        # Every returned array, as the checks judge them (complex ones aside).
-        grads = [value for value in reply.grads.values() if value.dtype.kind != "c"]
-        arrays = (*([reply.AL] if reply.AL is not None else []), *grads)
+        arrays = (*([reply.AL] if reply.AL is not None else []), *reply.grads.values())
         found = judgement(arrays, reply.cache_dtypes, reply.AL, self.case)
         return FLOAT32.exact if found.precision is FLOAT32 else FLOAT64_MATCH
 
@@ -244,12 +242,9 @@ class Evidence:
         is wrong or the student raised."""
         if self.forward != "ok" or self.reply is None:
             return None
-        accumulation = self.accumulation
-        if accumulation:
-            returned = accumulation.increment
-        else:
-            returned = real_arrays(self.reply.grads, self.expected)
-        return {key: np.asarray(returned[key]) for key in self.expected if key in returned}
+        if self.accumulation:  # keyed like the reference's already
+            return dict(self.accumulation.increment)
+        return real_arrays(self.reply.grads, self.expected)
 
     @cached_property
     def missing(self) -> list[str]:
@@ -292,9 +287,7 @@ class Evidence:
             return None
         first, last = (real_arrays(reply.gradients[i], self.expected) for i in (0, -1))
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
-        return Observation(
-            variant, {key: np.asarray(grads[key]) for key in self.expected if key in grads}
-        )
+        return Observation(variant, grads)
 
     def divergence(self) -> list[tuple[int, str, float | None]]:
         """(layer, gradient key, relative error) for the gradients that differ from

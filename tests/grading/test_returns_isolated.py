@@ -1,4 +1,4 @@
-"""Whatever a student's backward returns, a real bwrap worker gets it the
+"""Whatever a student's functions return, a real bwrap worker gets it the
 verdicts trusted in-process grading gives it (the checks of ``pytest
 --student`` judge it there): an array the wire cannot carry must never turn a
 named mistake into an error, or a passed check into a failed one."""
@@ -49,6 +49,18 @@ RETURNS = {
     "forward_as_dict": ("forward", "{'AL': result[0], 'cache': result[1]}"),
     "dW_matrix": ("backward", "{key: np.asmatrix(value) for key, value in result.items()}"),
     "dW_float32": ("backward", "{key: value.astype(np.float32) for key, value in result.items()}"),
+    "dW_fortran": ("backward", "{key: np.asfortranarray(value) for key, value in result.items()}"),
+    "dW_read_only": (
+        "backward",
+        "{k: np.lib.stride_tricks.as_strided(v, writeable=False) for k, v in result.items()}",
+    ),
+    "grads_ordered": ("backward", "__import__('collections').OrderedDict(result)"),
+    "grads_read_only": ("backward", "__import__('types').MappingProxyType(dict(result))"),
+    "grads_numpy_keys": ("backward", "{np.str_(key): value for key, value in result.items()}"),
+    "forward_namedtuple": (
+        "forward",
+        "__import__('collections').namedtuple('F', 'AL cache')(*result)",
+    ),
 }
 OPTIONS = RunOptions(
     profile="grade", seed=0, max_examples=2, hidden_activations=("relu",), losses=("mse",)
@@ -97,9 +109,12 @@ def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
     }
     # Lists and matrices where the contract asks for arrays and numbers (forward's
     # AL, the loss and update's parameters are converted; only backward's are
-    # judged), float16 and long double gradients, and extra keys holding anything.
+    # judged), float16 and long double gradients, other memory layouts and
+    # mappings, and extra keys holding anything.
     clean = {
         "correct", "extra_keys", "float16", "longdouble", "dW_float32", "dW_matrix",
+        "dW_fortran", "dW_read_only", "grads_ordered", "grads_read_only", "grads_numpy_keys",
+        "forward_namedtuple",
         "AL_list", "AL_matrix", "AL_float32", "forward_as_list", "loss_array", "loss_list",
         "update_lists", "update_extra_keys",
     }  # fmt: skip
