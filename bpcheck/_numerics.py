@@ -75,6 +75,43 @@ def best_fit_scale(got: Array, expected: Array) -> float | None:
     return float(np.asarray(got, np.float64).ravel() @ expected64) / denominator
 
 
+class ScaledErrors:
+    """``relative_error(got, c * predicted)`` judged against a tolerance for many
+    scalars c, cheaply: ‖got − c·p‖² = g·g − 2c·g·p + c²·p·p from three dot
+    products made once. A c that this form shows, past every rounding of it,
+    to lie well above the tolerance is rejected at once; any other is judged
+    by :func:`relative_error` itself, so the answers are exactly its answers.
+    (The form loses precision to cancellation near a match, which is why it
+    only rejects.)"""
+
+    def __init__(self, got: Array, predicted: Array) -> None:
+        self.got, self.predicted = got, predicted
+        g, p = _flat64(got), _flat64(predicted)
+        self._real = g.dtype.kind == "f" and p.dtype.kind == "f"
+        if self._real:
+            # An overflow gives inf: within() then asks relative_error.
+            with np.errstate(all="ignore"):
+                self._gg, self._gp, self._pp = float(g @ g), float(g @ p), float(p @ p)
+            # A dot product of n terms is off by at most about n·ε times the sum of
+            # the terms' sizes: ≤ n·ε·‖g‖·‖p‖ for g·p (Cauchy–Schwarz); 4 more for the sum.
+            self._rounding = (g.size + 4) * 2.3e-16
+
+    def within(self, scale: float, tolerance: float, floor: float = NORM_FLOOR) -> bool:
+        """Whether ``relative_error(got, scale * predicted, floor) <= tolerance``."""
+        if self._real:
+            gg, gp, pp = self._gg, self._gp, self._pp
+            terms = (gg, gp, pp, scale)
+            if all(math.isfinite(term) for term in terms):
+                squared = gg - 2.0 * scale * gp + scale * scale * pp
+                norm_g, norm_p = math.sqrt(gg), math.sqrt(pp)
+                sizes = gg + 2.0 * abs(scale) * norm_g * norm_p + scale * scale * pp
+                error = self._rounding * sizes
+                bound = tolerance * max(norm_g + abs(scale) * norm_p, floor) * (1 + 1e-6)
+                if squared - error > bound * bound:
+                    return False
+        return relative_error(self.got, scale * self.predicted, floor) <= tolerance
+
+
 @dataclass(frozen=True)
 class Stencil:
     """A finite-difference formula: ∂L/∂θ ≈ Σ wₖ L(θ + oₖ·ε) / ε."""

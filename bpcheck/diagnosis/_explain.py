@@ -18,7 +18,7 @@ from itertools import combinations, product
 import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
-from bpcheck._numerics import best_fit_scale, relative_error
+from bpcheck._numerics import ScaledErrors, best_fit_scale, relative_error
 from bpcheck.diagnosis._mutants import (
     OUTPUT_MISTAKES,
     Deltas,
@@ -133,6 +133,7 @@ class _Fit:
     view: View
     predicted: Array
     reshaped: bool
+    errors: ScaledErrors
 
 
 def _fits(key: str, got: Array, deltas: Deltas, tolerance: float) -> list[_Fit]:
@@ -147,12 +148,12 @@ def _fits(key: str, got: Array, deltas: Deltas, tolerance: float) -> list[_Fit]:
         predicted = predicted.reshape(got.shape)
         scale = best_fit_scale(got, predicted)
         if relative_error(got, (scale or 0.0) * predicted) <= tolerance:
-            fits.append(_Fit(view, predicted, reshaped))
+            fits.append(_Fit(view, predicted, reshaped, ScaledErrors(got, predicted)))
     return fits
 
 
 def _choose(
-    key: str, fits: list[_Fit], knobs: Knobs, got: Array, case: Case, tolerance: float
+    key: str, fits: list[_Fit], knobs: Knobs, case: Case, tolerance: float
 ) -> KeyMatch | None:
     target = knobs.factor(key, case.batch_size)
     units = case.architecture.widths[int(key[2:])]
@@ -162,7 +163,7 @@ def _choose(
         options += [
             Option(fit.view.name, name, fit.reshaped)
             for name, extra in scales.items()
-            if relative_error(got, target * extra * fit.predicted) <= tolerance
+            if fit.errors.within(target * extra, tolerance)
         ]
     return KeyMatch(key, tuple(options)) if options else None
 
@@ -181,7 +182,7 @@ def _explain_with(
     found = []
     for knobs in _knob_choices(case):
         matches = [
-            _choose(key, fit, knobs, observation.gradients[key], case, tolerance)
+            _choose(key, fit, knobs, case, tolerance)
             for key, fit in fits.items()
         ]
         if all(match is not None for match in matches):
