@@ -155,6 +155,40 @@ def test_gradients_not_real_floats_fail_gradient_shapes_named_by_their_dtype(
     assert [d["mistake"] for d in results[0].diagnoses] == [mistake]
 
 
+@pytest.mark.parametrize(
+    ("returned", "named"),
+    [
+        ("AL + 0j", ["complex_forward"]),  # right values: only the dtype is wrong
+        ("AL.astype(np.complex64)", ["complex_forward"]),
+        ("2 * AL + 0j", ["complex_forward", "forward_mismatch"]),  # wrong values too
+        ("2 * AL", ["forward_mismatch"]),
+    ],
+)
+def test_a_complex_forward_pass_is_named_for_its_dtype_and_its_values_on_their_own(
+    tmp_path: Path, returned: str, named: list[str]
+) -> None:
+    """A complex AL (a complex step left in forward) is complex_forward, with the
+    gradients it makes complex not named again; forward_mismatch only when its
+    real part is wrong too."""
+    student = tmp_path / "complex_forward.py"
+    student.write_text(
+        "import numpy as np\nimport bpcheck_reference as r\n"
+        "def forward(params, X, activations):\n"
+        "    AL, cache = r.forward(params, X, activations)\n"
+        f"    return {returned}, cache\n"
+        "def backward(params, cache, Y, activations, loss):\n"
+        "    grads = r.backward(params, cache, Y, activations, loss)\n"
+        f"    return {{k: v + 0j for k, v in grads.items()}} if '0j' in {returned!r} else grads\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no complex value cast to real on the way
+        results = run_checks(student, check_ids=["forward", "gradient_shapes"])
+    assert all(result.status == "failed" for result in results if result.id == "forward")
+    for result in results:
+        if result.status == "failed":
+            assert sorted(d["mistake"] for d in result.diagnoses) == named, result.name
+
+
 def test_a_worked_example_at_a_kink_shows_no_finite_difference_figure(tmp_path: Path) -> None:
     """Problem 4 puts z = 0 into a ReLU on purpose: a ReLU′(0) of ½ (neither
     accepted convention) fails it, and its table leaves the finite-difference

@@ -196,3 +196,13 @@ def test_other_correct_habits_without_biases_get_full_marks(tmp_path: Path, habi
     report = graded(tmp_path, HABITS[habit], family)
     assert [(r.name, r.message) for r in report.checks if r.status not in ("passed", "skipped")] == []
     assert report.score == report.max_score
+
+
+def test_a_wrong_forward_pass_is_named_with_its_first_wrong_layer(tmp_path: Path) -> None:
+    """Cutting the network after each layer, to find the first wrong one, takes
+    only the parameters a network without biases has (there is no b1 to take)."""
+    report = graded(tmp_path, {'"tanh": (np.tanh,': '"tanh": (np.sin,'}, ("tanh", "mse"))
+    assert status(report, "forward") == {"failed"}
+    named = [entry for entry in report.diagnoses if entry["mistake"] == "forward_mismatch"]
+    assert named and all(entry["layers"] == [1] for entry in named), report.diagnoses
+    assert not any("could not diagnose" in note for result in report.checks for note in result.notes)

@@ -34,6 +34,19 @@ BUILTIN_MISTAKES: tuple[Mistake, ...] = (
         r.forward_mismatch,
     ),
     Mistake(
+        "complex_forward",
+        "your forward pass returns complex numbers",
+        "Real parameters and inputs give a real forward pass: z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾ and every "
+        "activation map real numbers to real numbers. A complex AL is the wrong type even where "
+        "every imaginary part is 0: NumPy discards the imaginary parts, with a warning, wherever "
+        "it is used as real. It usually comes from an array made with dtype=complex, or from a "
+        "complex step (θ + ih) left in the forward pass.",
+        "Keep forward() real: create arrays as floats (np.zeros(shape)), and leave complex "
+        "steps to gradient checking, taking their .imag there.",
+        "The network: z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = f_ℓ(z⁽ˡ⁾)",
+        r.complex_forward,
+    ),
+    Mistake(
         "unstable_softmax",
         "your softmax overflows for large logits",
         "softmax(z) = e^z / Σ e^z computed directly overflows once a logit is above about 709: "

@@ -163,10 +163,10 @@ def by_shape(mistake: str) -> Recogniser:
 # ------------------------------------------------------------ the forward pass
 
 
-def _first_wrong_layer(evidence: Evidence) -> int | None:
-    """The first layer whose output differs on the case that shows the wrong
-    forward pass, found by running the student's forward on the network cut
-    after each layer in turn."""
+def _first_layer(evidence: Evidence, wrong: Callable[[np.ndarray, np.ndarray], bool]) -> int | None:
+    """The first layer whose output is ``wrong`` (given the student's and the
+    reference's) on the case that shows the wrong forward pass, found by
+    running the student's forward on the network cut after each layer in turn."""
     case = evidence.forward_case
     assert case is not None
     activations = case.architecture.activations
@@ -174,29 +174,82 @@ def _first_wrong_layer(evidence: Evidence) -> int | None:
         if depth < len(activations) and activations[depth - 1] == "softmax":
             return None
         params = {
-            f"{kind}{layer}": case.params[f"{kind}{layer}"]
-            for layer in range(1, depth + 1)
-            for kind in "Wb"
+            name: value
+            for name, value in case.params.items()
+            if name[0] in "Wb" and name[1:].isdigit() and int(name[1:]) <= depth
         }
         reply = evidence.student.call(ForwardCall(params, case.X, activations[:depth]))
         expected, _ = reference.forward(params, case.X, activations[:depth])
         if reply.error is not None or reply.AL is None:
             return None
-        if not forward_matches(reply.AL, expected, evidence.tolerance):
+        if wrong(reply.AL, expected):
             return depth
     return None
+
+
+def _real_part(AL: np.ndarray) -> np.ndarray:
+    """AL's values as forward_mismatch judges them: a complex AL's real part
+    (complex_forward says that it is complex)."""
+    return AL.real if AL.dtype.kind == "c" else AL
+
+
+def _complex_output(evidence: Evidence) -> np.ndarray | None:
+    """The student's AL on the failing case when it is complex, else None."""
+    reply = evidence.reply
+    if reply is None or reply.AL is None or reply.AL.dtype.kind != "c" or evidence.case is None:
+        return None
+    return reply.AL
+
+
+def _real_part_matches(evidence: Evidence, AL: np.ndarray) -> bool:
+    case = evidence.case
+    assert case is not None
+    expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
+    return forward_matches(AL.real, expected, evidence.tolerance)
+
+
+def complex_forward(evidence: Evidence) -> Finding | None:
+    AL = _complex_output(evidence)
+    if AL is None:
+        return None
+    assert evidence.case is not None
+    imaginary = float(np.max(np.abs(AL.imag))) if AL.size else 0.0
+    values = (
+        "Its real part is the reference's AL."
+        if _real_part_matches(evidence, AL)
+        else "Its real part differs from the reference's AL too."
+    )
+    layer = _first_layer(evidence, lambda AL, expected: AL.dtype.kind == "c")
+    at = (
+        f" Run on the network cut after each layer in turn, forward() first returns complex "
+        f"numbers when cut after {where((layer,), evidence.case)}."
+        if layer
+        else ""
+    )
+    return Finding(
+        f"AL returned by forward() has dtype {AL.dtype} (its largest imaginary part is "
+        f"{imaginary:.3g}): the network's output must be real floating point numbers, and a "
+        f"complex array is not one, even where every imaginary part is 0. {values}{at}",
+        (layer,) if layer else (),
+    )
 
 
 def forward_mismatch(evidence: Evidence) -> Finding | None:
     if evidence.forward != "mismatch" or evidence.case is None:
         return None
+    complex_ = _complex_output(evidence)
+    if complex_ is not None and _real_part_matches(evidence, complex_):
+        return None  # the values are right: complex_forward says what is wrong
     error = evidence.forward_error
     size = (
         f"relative error {error:.3g}"
         if error is not None and np.isfinite(error)
         else "a different shape or non-finite values"
     )
-    layer = _first_wrong_layer(evidence)
+    layer = _first_layer(
+        evidence,
+        lambda AL, expected: not forward_matches(_real_part(AL), expected, evidence.tolerance),
+    )
     at = (
         f" The first layer whose output a⁽ˡ⁾ is wrong is {where((layer,), evidence.case)}."
         if layer
@@ -316,8 +369,8 @@ def integer_gradients(evidence: Evidence) -> Finding | None:
 
 def complex_gradients(evidence: Evidence) -> Finding | None:
     complex_ = _gradients_of_kind(evidence, "c")
-    if not complex_:
-        return None
+    if not complex_ or _complex_output(evidence) is not None:
+        return None  # gradients of a complex forward pass: complex_forward says why
     return Finding(
         f"{_dtypes(complex_)}: gradients must be real floating point numbers, and a complex array "
         "is not one, even where its imaginary part is 0 (np.zeros(shape, dtype=complex), or a "

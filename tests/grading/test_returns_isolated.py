@@ -125,5 +125,6 @@ def test_every_kind_of_return_gets_the_same_verdicts_in_a_worker_as_in_process(
     assert failed["loss_complex"] == {"forward", "worked_examples"}  # the checks that ask for it
     named = {outcome.submission.name: _verdicts(outcome.report)[1] for outcome in trusted}
     assert named["complex"] == named["complex64"] == ["complex_gradients"]
+    assert named["AL_complex"] == ["complex_forward"]  # its real part is right
     assert named["bool"] == named["int"] == ["integer_gradients"]
     assert named["flat"] == ["wrong_gradient_shape"]

@@ -16,6 +16,8 @@ class Bugs:
 
     #: forward: z = W a + b (False: the bias is left out).
     forward_bias: bool = True
+    #: forward: z = W a + b + 0j, a complex number in every layer.
+    complex_forward: bool = False
     #: softmax: stabilised as the style does it (False: a plain exp).
     softmax_stable: bool = True
     #: backward: the lowest layer that gets gradients (2: layer 1 gets none).

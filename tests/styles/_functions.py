@@ -23,12 +23,14 @@ def layer_parameters(style: Style) -> tuple[str, ...]:
 
 
 def _pre_activation(style: Style, bugs: Bugs, A: str) -> str:
-    """z = W a + b in the style's layout; W a alone without biases, or with the bias left out."""
+    """z = W a + b in the style's layout; W a alone without biases, or with the bias
+    left out; made complex with ``complex_forward``."""
     if style.layout == "columns":
         linear, bias = product(style.matmul, "W", A), " + b"
     else:
         linear, bias = product(style.matmul, A, "W", y_t=True), " + b.T"
-    return linear + bias if style.has_biases and bugs.forward_bias else linear
+    z = linear + bias if style.has_biases and bugs.forward_bias else linear
+    return f"{z} + 0j" if bugs.complex_forward else z
 
 
 def _read_parameters(style: Style, layer: Layer) -> str:

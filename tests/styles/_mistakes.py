@@ -153,6 +153,10 @@ def _fused(style: Style) -> bool:
 INJECTORS: dict[str, Injector] = {
     # The bias left out of z: a network without biases has none to leave out.
     "forward_mismatch": _writes("forward_mismatch", lambda s: s.has_biases, forward_bias=False),
+    # np.logaddexp has no complex loop: a complex z raises there instead.
+    "complex_forward": _writes(
+        "complex_forward", lambda s: s.sigmoid != "sigmoid_logaddexp", complex_forward=True
+    ),
     "unstable_softmax": _writes("unstable_softmax", losses=("cce",), softmax_stable=False),
     # A buffer, or the per-example sums, hold every layer's gradient from the start.
     "missing_gradients": _writes(
