@@ -4,9 +4,13 @@ The run draws each case once and runs the body of every check still open on
 it; the calls the bodies will make are sent to the student together, and
 replies are shared where the checks ask the same (one forward and backward
 serve five checks). They are sent ahead (:class:`_SentAhead`): the checks
-judge a case when Hypothesis has drawn the next one, so that an isolated
-worker answers while Hypothesis draws; the student sees the same calls in
-the same order, in the same batches, as when each case is judged at once. The property itself never fails: a check that fails is
+judge a case when Hypothesis has drawn the next one and its calls have been
+sent, so that an isolated worker answers them while Hypothesis draws and the
+checks judge. (The next case's calls are gathered first without asking the
+student anything; where gathering must ask, as finite_differences does on a
+run's first case, the case before is judged first.) Every student sees the
+same calls in the same order, in the same batches, whether it can answer
+ahead or not. The property itself never fails: a check that fails is
 closed, with its case, and its counterexample is then shrunk under the
 check's own ``@given``, seeded with that case so that the search starts
 from it (through Hypothesis's example database: the case's choices are
@@ -102,10 +106,21 @@ def _database_key(student: Student, name: str) -> bytes:
     return f"bpcheck:{student.name}:{name}".encode()
 
 
+class _WouldCall(Exception):
+    """Raised by :meth:`_SentAhead.without_calls` where gathering requests asks
+    the student something."""
+
+
 class _SentAhead:
-    """The student as a family run's checks see it: the calls of a case go to
-    the student with :meth:`send_ahead`, and are read when a check first asks
-    for one of them (or before any other call).
+    """The student as a family run's checks see it: the calls of a case are
+    sent to the student with :meth:`send_ahead`, and its replies read before
+    any other call, or when a check first asks for one of them.
+
+    A batch sent ahead is answered in the order sent, before any call made
+    after it, by every student: an isolated worker with a core to spare starts
+    on it at once, and any other student answers it when it is read. The
+    calls a student sees, and their order, therefore do not depend on how it
+    runs.
 
     Replies are remembered by request object until :meth:`forget`, so that the
     calls made while a case's requests are gathered (finite_differences asks
@@ -118,6 +133,7 @@ class _SentAhead:
         self.student = student
         self._replies: dict[int, tuple[Call, Reply]] = {}  # the request keeps its id its own
         self._ahead: list[Call] = []
+        self._calls_allowed = True
 
     @property
     def name(self) -> str:
@@ -135,20 +151,41 @@ class _SentAhead:
         return self.call_many([request])[0]
 
     def call_many(self, requests: Sequence[Call]) -> list[Reply]:
-        self._read_ahead()
-        self._answer(self._new(requests), self.student.call_many)
+        """The replies to ``requests``; a batch sent ahead is read first only
+        when some of them are not answered yet (so that judging one case while
+        the next is answered waits for nothing)."""
+        if self._new(requests):
+            if not self._calls_allowed:
+                raise _WouldCall()
+            self._read_ahead()
+            self._answer(self._new(requests), self.student.call_many)
         return [self._replies[id(request)][1] for request in requests]
 
     def send_ahead(self, requests: Sequence[Call]) -> None:
+        """Send ``requests`` (those not answered yet) as the next batch, after
+        reading the batch sent ahead before."""
         self._read_ahead()
-        start = getattr(self.student, "send_ahead", None)  # optional: see Student
-        if start is None:
-            return  # the checks' first call sends them
         self._ahead = self._new(requests)
-        if self._ahead:
+        start = getattr(self.student, "send_ahead", None)  # optional: see Student
+        if self._ahead and start is not None:
             start(self._ahead)
 
-    def forget(self) -> None:
+    def without_calls(self, gather: Callable[[], list[Call]]) -> list[Call]:
+        """``gather()``, which must not ask the student anything not answered
+        yet: where it would, it stops with _WouldCall, nothing asked."""
+        self._calls_allowed = False
+        try:
+            return gather()
+        finally:
+            self._calls_allowed = True
+
+    def forget(self, keep: Sequence[Call] = ()) -> None:
+        """Drop every reply remembered but those to ``keep`` (a batch sent ahead
+        for the next case), without waiting for a batch sent ahead."""
+        kept = {id(request) for request in keep}
+        self._replies = {key: value for key, value in self._replies.items() if key in kept}
+
+    def finish(self) -> None:
         """Read what was sent ahead, and drop every reply remembered."""
         self._read_ahead()
         self._replies.clear()
@@ -159,7 +196,7 @@ class _SentAhead:
 
     def _read_ahead(self) -> None:
         ahead, self._ahead = self._ahead, []
-        self._answer(ahead, self.student.call_many)
+        self._answer(self._new(ahead), self.student.call_many)
 
     def _answer(self, requests: list[Call], ask: Callable[[list[Call]], list[Reply]]) -> None:
         if requests:
@@ -216,22 +253,40 @@ class FamilyRun:
     def _draw(self, checks: list[_Open]) -> None:
         context = self.context
 
-        def property_of_family(case: Case) -> None:
-            self._judge_drawn()
-            prepared = [
+        def prepared_of(case: Case) -> list[tuple[_Open, Case]]:
+            return [
                 (check, derived)
                 for check in checks
                 if check.open and (derived := _prepared(check.planned.check, case)) is not None
             ]
+
+        def requests_of(prepared: list[tuple[_Open, Case]]) -> list[Call]:
+            return [
+                request
+                for check, derived in prepared
+                for request in _requests(check.planned.check, context, derived)
+            ]
+
+        def property_of_family(case: Case) -> None:
+            prepared = prepared_of(case)
             try:
-                requests = [
-                    r for check, derived in prepared for r in _requests(check.planned.check, context, derived)
-                ]
+                requests = self._sent.without_calls(lambda: requests_of(prepared))
+            except _WouldCall:  # gathering asks the student: the case before is judged first
+                self._judge_drawn()
+                prepared = prepared_of(case)
+                try:
+                    requests = requests_of(prepared)
+                except BaseException:
+                    self._forget()
+                    raise
+                self._sent.send_ahead(requests)
             except BaseException:
                 self._forget()
                 raise
+            else:  # the case before is judged while this one is answered
+                self._sent.send_ahead(requests)
+                self._judge_drawn(keep=requests)
             self._drawn = _Drawn(prepared, requests, _choices())
-            self._sent.send_ahead(requests)
 
         base = profile_settings(self.options.profile, self.options.max_examples)
         database = base.database
@@ -245,27 +300,33 @@ class FamilyRun:
         test = hypothesis.seed(item_seed(self.options.seed, self.name))(test)
         try:
             settings(base)(test)()
-        except BaseException:
-            self._drawn = None  # Ctrl-C, or Hypothesis failed the run: no call more to wait for
+        except BaseException as stopped:
+            self._drawn = None  # Ctrl-C, or Hypothesis failed the run: no case more to judge
+            if isinstance(stopped, Exception):  # the next family's calls come after the batch sent
+                self._sent.finish()
             raise
         self._judge_drawn()
 
-    def _judge_drawn(self) -> None:
-        """Run the checks of the case drawn last on it, once its replies are read."""
+    def _judge_drawn(self, keep: Sequence[Call] = ()) -> None:
+        """Run the checks of the case drawn last (those still open) on it, once
+        its replies are read; ``keep``: the requests of the next case, sent ahead
+        already, whose replies stay remembered."""
         drawn, self._drawn = self._drawn, None
         if drawn is None:
             return
         try:
             self.context.prefetch(drawn.requests)
             for check, derived in drawn.prepared:
-                check.run(self.context, derived, drawn.choices)
+                if check.open:  # it may have failed on the case before, judged after this was drawn
+                    check.run(self.context, derived, drawn.choices)
         finally:
-            self._forget()
+            self._forget(keep)
 
-    def _forget(self) -> None:
-        """The end of a case: the context and the student forget its replies."""
+    def _forget(self, keep: Sequence[Call] = ()) -> None:
+        """The end of a case: the context and the student forget its replies
+        (those to ``keep`` aside)."""
         self.context.forget()
-        self._sent.forget()
+        self._sent.forget(keep)
 
     # ------------------------------------------------------------ each check's end
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
-from bpcheck._family_run import _SentAhead
+from bpcheck import _family_run
 from bpcheck._running import collect_checks, plan, run_plan
 from bpcheck._sandbox.calls import Call, GradientCall, Reply
 from bpcheck.grading.isolation import Limits, WorkerStudent
@@ -56,6 +56,28 @@ class Recording(InProcessStudent):
         return [InProcessStudent.call(self, request) for request in requests]
 
 
+class RecordingAhead(Recording):
+    """A recording student that can send ahead, as a worker with a core to
+    spare: it records a batch sent ahead when it is sent, the worker starting
+    on it then, and answers it when it is read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.sent: list[Call] | None = None
+
+    def send_ahead(self, requests: Sequence[Call]) -> None:
+        assert self.sent is None, "a batch sent ahead must be read before the next is sent"
+        self.batches.append(tuple(fingerprint(request) for request in requests))
+        self.sent = list(requests)
+
+    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
+        if self.sent is None:
+            return super().call_many(requests)
+        sent, self.sent = self.sent, None
+        assert [id(r) for r in requests] == [id(r) for r in sent], "read as sent, before any other"
+        return [InProcessStudent.call(self, request) for request in requests]
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -64,13 +86,13 @@ class Recording(InProcessStudent):
         "buggy_gradient_accumulates_across_calls_1.py",  # its answers depend on every call before
     ],
 )
-def test_sending_ahead_asks_the_student_what_judging_each_case_at_once_asks(
-    module: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The batches a family run sends ahead are those the checks would ask for
-    case by case: the same calls, in the same order, none twice (checks that
+def test_a_student_that_sends_ahead_is_asked_what_one_that_cannot_is_asked(module: str) -> None:
+    """A family run judges each case while the next one's batch is answered.
+    The batches a student that sends ahead gets are those a student that
+    cannot gets: the same calls, in the same order, none twice (checks that
     fail, and shrinking, included), and so the same results, for a student
-    who keeps state between calls too."""
+    who keeps state between calls too. So a worker and pytest --student judge
+    the same calls."""
     options = RunOptions(
         profile="grade", seed=7, max_examples=5, hidden_activations=("relu",), losses=("cce",)
     )
@@ -78,18 +100,51 @@ def test_sending_ahead_asks_the_student_what_judging_each_case_at_once_asks(
            "no_mutation", "repeatable", "numerical_stability"}  # fmt: skip
     planned = [p for p in plan(collect_checks(get_plugin_manager()), options) if p.check.id in ids]
 
-    def batches() -> tuple[list[Any], list[tuple[str, str]]]:
-        student = Recording(IMPLEMENTATIONS / module)
+    def batches(kind: type[Recording]) -> tuple[list[Any], list[tuple[str, str]]]:
+        student = kind(IMPLEMENTATIONS / module)
         results = run_plan(planned, student, options)
+        assert getattr(student, "sent", None) is None, "every batch sent ahead was read"
         return student.batches, [(result.name, result.status) for result in results]
 
-    ahead, ahead_results = batches()
-    monkeypatch.setattr(_SentAhead, "send_ahead", lambda self, requests: None)
-    at_once, at_once_results = batches()
+    ahead, ahead_results = batches(RecordingAhead)
+    at_once, at_once_results = batches(Recording)
     assert ahead == at_once and ahead_results == at_once_results
     assert len(ahead) > options.max_examples  # a batch a case at least were compared
     if module.startswith("buggy"):
         assert ("gradient_values[relu-cce]", "failed") in ahead_results
+
+
+def test_a_case_is_judged_while_the_next_one_is_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks judge a case after the next case's batch has been sent, so
+    that a worker answers it meanwhile: from the run's second case on, every
+    send comes before the judging of the case before it (the first case's
+    gathering asks the student for its precision, so that case goes alone)."""
+    events: list[str] = []
+    judge = _family_run._Open.run
+
+    def judged(self: Any, context: Any, case: Any, choices: Any) -> None:
+        events.append("judge")
+        judge(self, context, case, choices)
+
+    monkeypatch.setattr(_family_run._Open, "run", judged)
+    options = RunOptions(
+        profile="grade", seed=7, max_examples=6, hidden_activations=("tanh",), losses=("mse",)
+    )
+    ids = {"gradient_values", "finite_differences", "repeatable"}
+    planned = [p for p in plan(collect_checks(get_plugin_manager()), options) if p.check.id in ids]
+    student = RecordingAhead(IMPLEMENTATIONS / "correct_table.py")
+    send = student.send_ahead
+
+    def sent(requests: Sequence[Call]) -> None:
+        events.append("send")
+        send(requests)
+
+    student.send_ahead = sent  # type: ignore[method-assign]
+    results = run_plan(planned, student, options)
+    assert [result.status for result in results] == ["passed"] * 3
+    cases = "".join("s" if event == "send" else "j" for event in events)
+    # A send, then per case one more send and the three checks of the case before.
+    assert cases == "s" + "sjjj" * (options.max_examples - 1) + "jjj", cases
 
 
 @pytest.mark.parametrize("module", ["correct_table.py", "correct_float32.py"])
