@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bpcheck import InProcessStudent, RunOptions, get_plugin_manager
-from bpcheck import _family_run
+from bpcheck import InProcessStudent, RunOptions, _family_run, get_plugin_manager
 from bpcheck._running import collect_checks, plan, run_plan
 from bpcheck._sandbox.calls import Call, GradientCall, Reply
 from bpcheck.grading.isolation import Limits, WorkerStudent
