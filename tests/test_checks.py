@@ -189,6 +189,27 @@ def test_a_complex_forward_pass_is_named_for_its_dtype_and_its_values_on_their_o
             assert sorted(d["mistake"] for d in result.diagnoses) == named, result.name
 
 
+def test_a_complex_forward_pass_is_named_where_backward_then_raises(tmp_path: Path) -> None:
+    """Complex activations written into float gradient buffers make backward
+    raise: the failures are named complex_forward, read off forward() alone."""
+    student = tmp_path / "complex_buffers.py"
+    student.write_text(
+        "import numpy as np\nimport bpcheck_reference as r\n"
+        "def forward(params, X, activations):\n"
+        "    AL, cache = r.forward(params, X, activations)\n"
+        "    return AL + 0j, cache\n"
+        "def backward(params, cache, Y, activations, loss):\n"
+        "    grads = {k: np.zeros(v.shape) for k, v in r.backward(params, cache, Y, activations, loss).items()}\n"
+        "    grads['dW1'] += np.ones(grads['dW1'].shape) * 1j\n"
+        "    return grads\n"
+    )
+    results = run_checks(student, check_ids=["forward", "gradient_shapes"])
+    assert {result.status for result in results} == {"failed", "error"}
+    for result in results:
+        assert [d["mistake"] for d in result.diagnoses] == ["complex_forward"], result.name
+        assert not any("could not diagnose" in note for note in result.notes)
+
+
 def test_a_worked_example_at_a_kink_shows_no_finite_difference_figure(tmp_path: Path) -> None:
     """Problem 4 puts z = 0 into a ReLU on purpose: a ReLU′(0) of ½ (neither
     accepted convention) fails it, and its table leaves the finite-difference

@@ -73,7 +73,8 @@ class Evidence:
     Given: ``check`` (the failing check's id), ``case`` (its counterexample, or
     None), ``message`` (the check's), ``student`` (to make further calls).
 
-    On demand: ``forward`` ("ok", "overflow" or "mismatch"), ``gradients`` (the
+    On demand: ``forward`` ("ok", "overflow" or "mismatch"), ``own_AL`` (the
+    student's AL, from forward() alone when backward raises), ``gradients`` (the
     student's own for ``case``, None when the forward pass is wrong),
     ``expected`` (the reference's), ``missing`` (keys not returned),
     ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
@@ -170,6 +171,16 @@ class Evidence:
     def _second_forward(self) -> Array | None:
         """The student's AL on :attr:`second_case`, asked for once."""
         return self._forward_output(self.second_case)
+
+    @cached_property
+    def own_AL(self) -> Array | None:
+        """The student's AL on the failing case: the reply's, or when backward
+        raised there, forward()'s alone; None when forward raises too."""
+        if self.case is None:
+            return None
+        if self.reply is not None and self.reply.AL is not None:
+            return self.reply.AL
+        return self._forward_output(self.case)
 
     def _forward_output(self, case: Case) -> Array | None:
         reply = self.student.call(ForwardCall(case.params, case.X, case.architecture.activations))

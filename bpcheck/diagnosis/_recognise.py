@@ -7,6 +7,7 @@ from collections.abc import Callable
 import bpcheck_reference as reference
 import numpy as np
 
+from bpcheck._contract import Case
 from bpcheck._sandbox.calls import ForwardCall
 from bpcheck.checks._base import reference_forward
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
@@ -163,12 +164,12 @@ def by_shape(mistake: str) -> Recogniser:
 # ------------------------------------------------------------ the forward pass
 
 
-def _first_layer(evidence: Evidence, wrong: Callable[[np.ndarray, np.ndarray], bool]) -> int | None:
+def _first_layer(
+    evidence: Evidence, case: Case, wrong: Callable[[np.ndarray, np.ndarray], bool]
+) -> int | None:
     """The first layer whose output is ``wrong`` (given the student's and the
-    reference's) on the case that shows the wrong forward pass, found by
-    running the student's forward on the network cut after each layer in turn."""
-    case = evidence.forward_case
-    assert case is not None
+    reference's) on ``case``, found by running the student's forward on the
+    network cut after each layer in turn."""
     activations = case.architecture.activations
     for depth in range(1, len(activations) + 1):
         if depth < len(activations) and activations[depth - 1] == "softmax":
@@ -195,10 +196,8 @@ def _real_part(AL: np.ndarray) -> np.ndarray:
 
 def _complex_output(evidence: Evidence) -> np.ndarray | None:
     """The student's AL on the failing case when it is complex, else None."""
-    reply = evidence.reply
-    if reply is None or reply.AL is None or reply.AL.dtype.kind != "c" or evidence.case is None:
-        return None
-    return reply.AL
+    AL = evidence.own_AL
+    return AL if AL is not None and AL.dtype.kind == "c" else None
 
 
 def _real_part_matches(evidence: Evidence, AL: np.ndarray) -> bool:
@@ -219,7 +218,7 @@ def complex_forward(evidence: Evidence) -> Finding | None:
         if _real_part_matches(evidence, AL)
         else "Its real part differs from the reference's AL too."
     )
-    layer = _first_layer(evidence, lambda AL, expected: AL.dtype.kind == "c")
+    layer = _first_layer(evidence, evidence.case, lambda AL, expected: AL.dtype.kind == "c")
     at = (
         f" Run on the network cut after each layer in turn, forward() first returns complex "
         f"numbers when cut after {where((layer,), evidence.case)}."
@@ -246,8 +245,10 @@ def forward_mismatch(evidence: Evidence) -> Finding | None:
         if error is not None and np.isfinite(error)
         else "a different shape or non-finite values"
     )
+    assert evidence.forward_case is not None
     layer = _first_layer(
         evidence,
+        evidence.forward_case,
         lambda AL, expected: not forward_matches(_real_part(AL), expected, evidence.tolerance),
     )
     at = (
