@@ -270,21 +270,19 @@ class FamilyRun:
         def property_of_family(case: Case) -> None:
             prepared = prepared_of(case)
             try:
-                requests = self._sent.without_calls(lambda: requests_of(prepared))
-            except _WouldCall:  # gathering asks the student: the case before is judged first
-                self._judge_drawn()
-                prepared = prepared_of(case)
                 try:
+                    requests = self._sent.without_calls(lambda: requests_of(prepared))
+                    judged_before = False
+                except _WouldCall:  # gathering asks the student: the case before is judged first
+                    self._judge_drawn()
+                    prepared = prepared_of(case)
                     requests = requests_of(prepared)
-                except BaseException:
-                    self._forget()
-                    raise
-                self._sent.send_ahead(requests)
+                    judged_before = True
             except BaseException:
                 self._forget()
                 raise
-            else:  # the case before is judged while this one is answered
-                self._sent.send_ahead(requests)
+            self._sent.send_ahead(requests)
+            if not judged_before:  # the case before is judged while this one is answered
                 self._judge_drawn(keep=requests)
             self._drawn = _Drawn(prepared, requests, _choices())
 

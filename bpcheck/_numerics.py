@@ -82,34 +82,33 @@ class ScaledErrors:
     to lie well above the tolerance is rejected at once; any other is judged
     by :func:`relative_error` itself, so the answers are exactly its answers.
     (The form loses precision to cancellation near a match, which is why it
-    only rejects.)"""
+    only rejects; it is not used for complex or non-finite values.)"""
 
     def __init__(self, got: Array, predicted: Array) -> None:
-        self.got, self.predicted = got, predicted
+        self._got, self._predicted = got, predicted
         g, p = _flat64(got), _flat64(predicted)
-        self._real = g.dtype.kind == "f" and p.dtype.kind == "f"
-        if self._real:
-            # An overflow gives inf: within() then asks relative_error.
-            with np.errstate(all="ignore"):
-                self._gg, self._gp, self._pp = float(g @ g), float(g @ p), float(p @ p)
-            # A dot product of n terms is off by at most about n·ε times the sum of
-            # the terms' sizes: ≤ n·ε·‖g‖·‖p‖ for g·p (Cauchy–Schwarz); 4 more for the sum.
-            self._rounding = (g.size + 4) * 2.3e-16
+        self._dots: tuple[float, float, float] | None = None
+        if g.dtype.kind == "f" and p.dtype.kind == "f":
+            with np.errstate(all="ignore"):  # an overflow gives inf: relative_error decides
+                dots = (float(g @ g), float(g @ p), float(p @ p))
+            if all(math.isfinite(dot) for dot in dots):
+                self._dots = dots
+                self._norms = math.sqrt(dots[0]), math.sqrt(dots[2])
+        # A dot product of n terms is off by at most about n·ε times the sum of
+        # the terms' sizes: ≤ n·ε·‖g‖·‖p‖ for g·p (Cauchy–Schwarz); 4 more for the sum.
+        self._rounding = (g.size + 4) * 2.3e-16
 
     def within(self, scale: float, tolerance: float, floor: float = NORM_FLOOR) -> bool:
         """Whether ``relative_error(got, scale * predicted, floor) <= tolerance``."""
-        if self._real:
-            gg, gp, pp = self._gg, self._gp, self._pp
-            terms = (gg, gp, pp, scale)
-            if all(math.isfinite(term) for term in terms):
-                squared = gg - 2.0 * scale * gp + scale * scale * pp
-                norm_g, norm_p = math.sqrt(gg), math.sqrt(pp)
-                sizes = gg + 2.0 * abs(scale) * norm_g * norm_p + scale * scale * pp
-                error = self._rounding * sizes
-                bound = tolerance * max(norm_g + abs(scale) * norm_p, floor) * (1 + 1e-6)
-                if squared - error > bound * bound:
-                    return False
-        return relative_error(self.got, scale * self.predicted, floor) <= tolerance
+        if self._dots is not None and math.isfinite(scale):
+            gg, gp, pp = self._dots
+            norm_g, norm_p = self._norms
+            squared = gg - 2.0 * scale * gp + scale * scale * pp
+            error = self._rounding * (gg + 2.0 * abs(scale) * norm_g * norm_p + scale * scale * pp)
+            bound = tolerance * max(norm_g + abs(scale) * norm_p, floor) * (1 + 1e-6)
+            if squared - error > bound * bound:
+                return False
+        return relative_error(self._got, scale * self._predicted, floor) <= tolerance
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ class Evidence:
     None), ``message`` (the check's), ``student`` (to make further calls).
 
     On demand: ``forward`` ("ok", "overflow" or "mismatch"), ``own_AL`` (the
-    student's AL, from forward() alone when backward raises), ``gradients`` (the
+    student's AL, from forward() alone when backward raises; ``complex_AL``
+    when it is complex, and whether its real part is right), ``gradients`` (the
     student's own for ``case``, None when the forward pass is wrong),
     ``expected`` (the reference's), ``missing`` (keys not returned),
     ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
@@ -181,6 +182,19 @@ class Evidence:
         if self.reply is not None and self.reply.AL is not None:
             return self.reply.AL
         return self._forward_output(self.case)
+
+    @cached_property
+    def complex_AL(self) -> Array | None:
+        """:attr:`own_AL` when it is complex, else None."""
+        AL = self.own_AL
+        return AL if AL is not None and AL.dtype.kind == "c" else None
+
+    @cached_property
+    def complex_AL_real_part_right(self) -> bool:
+        """Whether :attr:`complex_AL`'s real part is the reference's AL (only
+        its type is wrong then)."""
+        assert self.case is not None and self.complex_AL is not None
+        return self._forward_matches(self.case, self.complex_AL.real)
 
     def _forward_output(self, case: Case) -> Array | None:
         reply = self.student.call(ForwardCall(case.params, case.X, case.architecture.activations))

@@ -175,9 +175,9 @@ def _first_layer(
         if depth < len(activations) and activations[depth - 1] == "softmax":
             return None
         params = {
-            name: value
-            for name, value in case.params.items()
-            if name[0] in "Wb" and name[1:].isdigit() and int(name[1:]) <= depth
+            name: case.params[name]
+            for name in case.architecture.parameter_shapes()  # Wℓ, and bℓ where it has biases
+            if int(name[1:]) <= depth
         }
         reply = evidence.student.call(ForwardCall(params, case.X, activations[:depth]))
         expected, _ = reference.forward(params, case.X, activations[:depth])
@@ -194,28 +194,15 @@ def _real_part(AL: np.ndarray) -> np.ndarray:
     return AL.real if AL.dtype.kind == "c" else AL
 
 
-def _complex_output(evidence: Evidence) -> np.ndarray | None:
-    """The student's AL on the failing case when it is complex, else None."""
-    AL = evidence.own_AL
-    return AL if AL is not None and AL.dtype.kind == "c" else None
-
-
-def _real_part_matches(evidence: Evidence, AL: np.ndarray) -> bool:
-    case = evidence.case
-    assert case is not None
-    expected, _ = reference.forward(case.params, case.X, case.architecture.activations)
-    return forward_matches(AL.real, expected, evidence.tolerance)
-
-
 def complex_forward(evidence: Evidence) -> Finding | None:
-    AL = _complex_output(evidence)
+    AL = evidence.complex_AL
     if AL is None:
         return None
     assert evidence.case is not None
     imaginary = float(np.max(np.abs(AL.imag))) if AL.size else 0.0
     values = (
         "Its real part is the reference's AL."
-        if _real_part_matches(evidence, AL)
+        if evidence.complex_AL_real_part_right
         else "Its real part differs from the reference's AL too."
     )
     layer = _first_layer(evidence, evidence.case, lambda AL, expected: AL.dtype.kind == "c")
@@ -236,8 +223,7 @@ def complex_forward(evidence: Evidence) -> Finding | None:
 def forward_mismatch(evidence: Evidence) -> Finding | None:
     if evidence.forward != "mismatch" or evidence.case is None:
         return None
-    complex_ = _complex_output(evidence)
-    if complex_ is not None and _real_part_matches(evidence, complex_):
+    if evidence.complex_AL is not None and evidence.complex_AL_real_part_right:
         return None  # the values are right: complex_forward says what is wrong
     error = evidence.forward_error
     size = (
@@ -370,7 +356,7 @@ def integer_gradients(evidence: Evidence) -> Finding | None:
 
 def complex_gradients(evidence: Evidence) -> Finding | None:
     complex_ = _gradients_of_kind(evidence, "c")
-    if not complex_ or _complex_output(evidence) is not None:
+    if not complex_ or evidence.complex_AL is not None:
         return None  # gradients of a complex forward pass: complex_forward says why
     return Finding(
         f"{_dtypes(complex_)}: gradients must be real floating point numbers, and a complex array "
