@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 import bpcheck_reference as reference
-from bpcheck import Architecture, Case, RunOptions, RunReport
+from bpcheck import Architecture, Case, InProcessStudent, RunOptions, RunReport, get_plugin_manager
 from bpcheck._errors import ConfigError
 from bpcheck._scope import Scope, scope_from_settings
 from bpcheck.checks.gating import SATURATED, gated_case
 from bpcheck.checks.stability import LARGE_LOGIT, large_logit_case
+from bpcheck.diagnosis import BUILTIN_MISTAKES, diagnose
 from bpcheck.strategies import repair_kinks
 from tests.adapters.table import COURSES, Course, courses, run
 
@@ -206,3 +207,39 @@ def test_a_wrong_forward_pass_is_named_with_its_first_wrong_layer(tmp_path: Path
     named = [entry for entry in report.diagnoses if entry["mistake"] == "forward_mismatch"]
     assert named and all(entry["layers"] == [1] for entry in named), report.diagnoses
     assert not any("could not diagnose" in note for result in report.checks for note in result.notes)
+
+
+GRADIENT = 'grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T'
+
+#: (the mistake made in the correct bias-free module, the mistake named on a one-layer case)
+ONE_TENSOR = {
+    "dW1 times 0.5": ({GRADIENT: GRADIENT.replace("= delta", "= (0.5 if l == 1 else 1.0) * delta")}, "scaled_gradient_tensor"),
+    "dWL times 0.5": ({GRADIENT: GRADIENT.replace("= delta", "= (0.5 if l == L else 1.0) * delta")}, "scaled_gradient_tensor"),
+    "dW1 times -1": ({GRADIENT: GRADIENT.replace("= delta", "= (-1.0 if l == 1 else 1.0) * delta")}, "scaled_gradient_tensor"),
+    "mse without its 2": ({"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M"}, "mse_missing_factor_two"),
+    "y minus y-hat": ({"(AL - Y)": "(Y - AL)"}, "output_delta_sign"),
+    # a second mistake, in the recurrence, shows on two layers only: the first is still named
+    "mse without its 2, W untransposed": (
+        {"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M", 'params[f"W{l}"].T @ delta': 'params[f"W{l}"] @ delta'},
+        "mse_missing_factor_two",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", ONE_TENSOR)
+@pytest.mark.parametrize("case", [case_of((1, 1), ("linear",), "mse", 1), case_of((2, 2), ("sigmoid",), "mse", 3)], ids=["1-1-linear", "2-2-sigmoid"])
+def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_all(tmp_path: Path, mistake: str, case: Case) -> None:
+    """On a one-layer network without biases, dW1 is every gradient: dW1 halved
+    and the mse gradient without its 2 give the same numbers there. A case with
+    a linear hidden layer added tells them apart, and the finding says so."""
+    replacements, named = ONE_TENSOR[mistake]
+    source = CORRECT.read_text()
+    for old, new in replacements.items():
+        assert old in source, old
+        source = source.replace(old, new)
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    records = diagnose("gradient_values", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == [named]
+    if named == "scaled_gradient_tensor":
+        assert "With a linear hidden layer added" in records[0]["evidence"]

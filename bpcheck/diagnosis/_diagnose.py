@@ -17,7 +17,8 @@ from bpcheck._manager import collect_declared
 from bpcheck._memo import per_case
 from bpcheck._results import DiagnosisRecord
 from bpcheck._student import Student
-from bpcheck.diagnosis._evidence import Evidence, evidence_for, variant_case
+from bpcheck.diagnosis._cases import variant_case
+from bpcheck.diagnosis._evidence import Evidence, evidence_for
 from bpcheck.diagnosis._mistake import Finding, Mistake
 from bpcheck.diagnosis._wording import where
 

@@ -17,8 +17,8 @@ from typing import Literal
 import bpcheck_reference as reference
 import numpy as np
 
-from bpcheck._contract import Architecture, Array, Case, gradient_name
-from bpcheck._numerics import real_arrays, relative_error
+from bpcheck._contract import Array, Case, gradient_name
+from bpcheck._numerics import best_fit_scale, real_arrays, relative_error
 from bpcheck._sandbox.calls import ForwardCall, Reply, StudentError, UpdateCall
 from bpcheck._student import Student
 from bpcheck.checks._base import reference_gradients
@@ -26,11 +26,9 @@ from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.checks.regularisation import Penalty, measure
 from bpcheck.checks.stability import scaled_output_weights
+from bpcheck.diagnosis._cases import deeper_case, variant_case
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
-from bpcheck.strategies import _draw_parameters as draw_parameters
-from bpcheck.strategies import _draw_targets as draw_targets
-from bpcheck.strategies import repair_kinks
 
 #: How closely a mutant must reproduce float64 gradients (float32: the float32 tolerance).
 FLOAT64_MATCH = 1e-6
@@ -80,9 +78,10 @@ class Evidence:
     ``expected`` (the reference's), ``missing`` (keys not returned),
     ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
     across calls), ``values`` (the known mistakes that reproduce the gradients,
-    checked on a second case), ``divergence()`` (the gradients that differ, from
-    layer L down), ``derivative(activation)`` (the derivative probe) and
-    ``penalty`` (the L2 terms, for the regularisation check).
+    checked on a second case), ``scaled_alone_deeper`` (the gradient a deeper
+    case shows scaled alone, where the case has only one), ``divergence()``
+    (the gradients that differ, from layer L down), ``derivative(activation)``
+    (the derivative probe) and ``penalty`` (the L2 terms, for the regularisation check).
     """
 
     def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
@@ -298,21 +297,47 @@ class Evidence:
         kept = _replayed(found, second, self.tolerance)
         if not kept:
             kept = _replayed(explain(second, self.tolerance), first, self.tolerance)
+        if kept and self.scaled_alone_deeper is not None:
+            return Values((), False)
         return Values(kept, bool(kept))
 
     @cached_property
     def second_observation(self) -> Observation | None:
         """The student's gradients on :attr:`second_case`; what one call adds if
         calls accumulate; None if the student raised there."""
-        variant = self.second_case
-        calls = 2 if self.accumulation else 1
-        reply = self.student.call(gradient_call(variant, backward_calls=calls))
-        if reply.error is not None or len(reply.gradients) < calls:
-            self.second_raised = reply.error
+        observation, self.second_raised = self._observe(self.second_case)
+        return observation
+
+    @cached_property
+    def scaled_alone_deeper(self) -> str | None:
+        """Where the failing case has one gradient tensor (a one-layer network
+        without biases: dW1), the reference's times a constant c: the one
+        gradient of :func:`deeper_case` that is c times the reference's there,
+        every other gradient right (dW1 again, or the output layer's dW2); None
+        otherwise. A uniform factor (the 2 of mse, the sign of δ) would scale
+        every tensor there: one tensor cannot tell the two apart, two layers can."""
+        if self.gradients is None or len(self.gradients) != 1 or self.case is None:
             return None
-        first, last = (real_arrays(reply.gradients[i], self.expected) for i in (0, -1))
+        here = scaled_alone(Observation(self.case, self.gradients), self.tolerance)
+        if here is None:
+            return None
+        deeper, _ = self._observe(deeper_case(self.case))
+        there = scaled_alone(deeper, self.tolerance) if deeper is not None else None
+        if there is None or not same_factor(there[1], here[1], self.tolerance):
+            return None
+        return there[0]
+
+    def _observe(self, case: Case) -> tuple[Observation | None, StudentError | None]:
+        """The student's gradients on ``case`` (what one call adds, if calls
+        accumulate), or what it raised there."""
+        calls = 2 if self.accumulation else 1
+        reply = self.student.call(gradient_call(case, backward_calls=calls))
+        if reply.error is not None or len(reply.gradients) < calls:
+            return None, reply.error
+        keys = reference_gradients(case)[1]
+        first, last = (real_arrays(reply.gradients[i], keys) for i in (0, -1))
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
-        return Observation(variant, grads)
+        return Observation(case, grads), None
 
     def divergence(self) -> list[tuple[int, str, float | None]]:
         """(layer, gradient key, relative error) for the gradients that differ from
@@ -394,15 +419,30 @@ def _logits_shifted_down(case: Case) -> Case:
     return case.with_params(params)
 
 
-def variant_case(case: Case) -> Case:
-    """Another case for the same activations and loss, drawn afresh: two more
-    units in every layer (so equal widths stay equal) and a batch larger than
-    every width, so that what one unit or one example could not tell apart
-    shows, and no factor of M can pass for a factor of a width."""
-    rng = np.random.default_rng(20261128)
-    old = case.architecture
-    architecture = Architecture(tuple(width + 2 for width in old.widths), old.activations, old.loss, old.biases)
-    batch = max(architecture.widths) + 1
-    X = rng.normal(0.0, 1.0, (architecture.widths[0], batch))
-    Y = draw_targets(rng, old.loss, architecture.widths[-1], batch)
-    return repair_kinks(Case(architecture, draw_parameters(rng, architecture), X, Y))
+def scaled_alone(observation: Observation, tolerance: float) -> tuple[str, float] | None:
+    """(key, c) when exactly one of the gradients is c times the reference's, to
+    within ``tolerance``, and every other one is right; None otherwise."""
+    expected = reference_gradients(observation.case)[1]
+    grads = observation.gradients
+    wrong = [
+        key
+        for key, value in expected.items()
+        if key not in grads
+        or grads[key].shape != value.shape
+        or not relative_error(grads[key], value) <= tolerance
+    ]
+    if len(wrong) != 1:
+        return None
+    key = wrong[0]
+    if key not in grads or grads[key].shape != expected[key].shape:
+        return None
+    factor = best_fit_scale(grads[key], expected[key])
+    if factor is None or not relative_error(grads[key], factor * expected[key]) <= tolerance:
+        return None
+    return key, factor
+
+
+def same_factor(a: float, b: float, tolerance: float) -> bool:
+    """Whether two fitted factors are one: to 1e-6 for float64 gradients, 1e-3 for float32."""
+    close = 1e-6 if tolerance < 1e-5 else 1e-3
+    return abs(a - b) <= close * max(abs(a), abs(b), 1.0)

@@ -14,8 +14,8 @@ import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
 from bpcheck._numerics import best_fit_scale, relative_error
-from bpcheck.checks._base import reference_gradients
-from bpcheck.diagnosis._evidence import Evidence
+from bpcheck.diagnosis._evidence import Evidence, same_factor, scaled_alone
+from bpcheck.diagnosis._explain import Observation
 from bpcheck.diagnosis._mistake import Finding
 from bpcheck.diagnosis._wording import where
 
@@ -26,49 +26,34 @@ def _unexplained(evidence: Evidence) -> bool:
     return values is not None and not values.agrees and not values.mistakes
 
 
-def _same(a: float, b: float, tolerance: float) -> bool:
-    return abs(a - b) <= tolerance * max(abs(a), abs(b), 1.0)
-
-
 # ---------------------------------------------------------- one tensor scaled
-
-
-def _only_scaled(
-    grads: dict[str, Array], expected: dict[str, Array], tolerance: float
-) -> tuple[str, float] | None:
-    """(key, c) when exactly one gradient is c × the reference's and all others are right."""
-    wrong = [
-        key
-        for key, value in expected.items()
-        if key not in grads or grads[key].shape != value.shape or not relative_error(grads[key], value) <= tolerance
-    ]
-    if len(wrong) != 1 or wrong[0] not in grads or grads[wrong[0]].shape != expected[wrong[0]].shape:
-        return None
-    key = wrong[0]
-    factor = best_fit_scale(grads[key], expected[key])
-    if factor is None or not relative_error(grads[key], factor * expected[key]) <= tolerance:
-        return None
-    return key, factor
 
 
 def scaled_gradient_tensor(evidence: Evidence) -> Finding | None:
     case, grads = evidence.case, evidence.gradients
     if case is None or grads is None or not _unexplained(evidence):
         return None
-    first = _only_scaled(grads, evidence.expected, evidence.tolerance)
+    first = scaled_alone(Observation(case, grads), evidence.tolerance)
     second = evidence.second_observation
     if first is None or second is None:
         return None
     key, factor = first
-    again = _only_scaled(dict(second.gradients), reference_gradients(second.case)[1], evidence.tolerance)
-    if again is None or again[0] != key or not _same(again[1], factor, 1e-6 if evidence.tolerance < 1e-5 else 1e-3):
+    again = scaled_alone(second, evidence.tolerance)
+    if again is None or again[0] != key or not same_factor(again[1], factor, evidence.tolerance):
         return None
     layer = int(key[2:])
+    deeper = evidence.scaled_alone_deeper
+    below = (
+        f" With a linear hidden layer added, {deeper} alone is {factor:.6g} × the reference's, "
+        "and the other layer's gradient is right: not a factor common to every gradient."
+        if deeper is not None
+        else ""
+    )
     return Finding(
         f"{key} is exactly {factor:.6g} × the reference's, on the counterexample and on a second "
         f"case two units wider with a batch of {second.case.batch_size}; every other gradient is "
-        f"right. The factor does not depend on the batch or the widths: a constant multiplies "
-        f"{key} alone at {where((layer,), case)}.",
+        f"right.{below} The factor does not depend on the batch or the widths: a constant "
+        f"multiplies {key} alone at {where((layer,), case)}.",
         (layer,),
     )
 

@@ -9,7 +9,7 @@ import numpy as np
 from bpcheck import Case, InProcessStudent, get_plugin_manager
 from bpcheck._contract import Architecture
 from bpcheck.diagnosis import Evidence
-from bpcheck.diagnosis._evidence import variant_case
+from bpcheck.diagnosis._cases import variant_case
 from tests.conftest import REFERENCE_SOURCE
 from tests.diagnosis.table import OWN
 from tests.implementations import HERE as SHARED
