@@ -17,12 +17,16 @@ output directory so that nothing is resumed:
 
 It prints the time per submission of each, the share of the machine's cores
 each kept busy (from ``/proc/stat``: the whole machine, so whatever else runs
-counts too), and three ratios: isolated over in-process time per submission,
-``--jobs 2`` over ``--jobs 1`` throughput, and ``--jobs 2`` over ``--jobs 1``
-on one core: how grading scales from one core to two. ``--jobs 1`` on two
-cores already keeps part of the second busy (calls are sent ahead, and the
-next worker starts while the grader works), so the second ratio is less than
-the third by what that overlap gains.
+counts too) and the core-seconds that makes per submission, and three ratios:
+isolated over in-process time per submission, ``--jobs 2`` over ``--jobs 1``
+throughput, and ``--jobs 2`` over ``--jobs 1`` on one core: how grading scales
+from one core to two. ``--jobs 1`` on two cores already keeps part of the
+second busy (calls are sent ahead, and the next worker starts while the grader
+works), so the second ratio is less than the third by what that overlap gains.
+Since both isolated runs on two cores spend the same core-seconds per
+submission, ``--jobs 2`` can gain at most 1 / (cores busy of ``--jobs 1``)
+over ``--jobs 1``, reached only with both cores busy all the time: that
+ceiling is printed under the ratio.
 Then it times ``--calls`` gradient calls of a small case against one correct
 submission three ways: in-process, isolated one call per round trip
 (``call``), and isolated in batches of 10 (``call_many``), to show what a
@@ -182,18 +186,33 @@ def main() -> None:
         print("warning: the runs disagree on statuses or scores, so they timed different work:")
         for name, outcomes in measured.items():
             print(f"  {name}:\n    " + "\n    ".join(outcomes))
+    cores = len(os.sched_getaffinity(0))
     rows = [
-        (name, f"{total:.2f}", f"{total / count:.3f}", f"{count / total:.2f}", f"{busy[name]:.0%}")
+        (
+            name,
+            f"{total:.2f}",
+            f"{total / count:.3f}",
+            f"{count / total:.2f}",
+            f"{busy[name]:.0%}",
+            f"{busy[name] * total * cores / count:.3f}",
+        )
         for name, total in seconds.items()
     ]
     print()
-    headers = ("run", "total s", "s per submission", "submissions per s", "cores busy")
+    headers = (
+        "run", "total s", "s per submission", "submissions per s", "cores busy",
+        "core-s per submission",
+    )  # fmt: skip
     print(tabulate(rows, headers=headers))
     print()
     isolated, in_process = seconds["isolated, --jobs 1"], seconds["in-process, --jobs 1"]
     print(f"time per submission, isolated / in-process:  {isolated / in_process:.2f}x")
     pool = seconds["isolated, --jobs 2"]
     print(f"throughput, --jobs 2 / --jobs 1 (isolated):  {isolated / pool:.2f}x")
+    print(
+        "  at most, with both cores busy all the time (1 / cores busy of --jobs 1):  "
+        f"{1 / busy['isolated, --jobs 1']:.2f}x"
+    )
     print(
         "throughput, --jobs 2 / --jobs 1 on one core (isolated):  "
         f"{seconds['isolated, --jobs 1, one core'] / pool:.2f}x"
