@@ -7,10 +7,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import bpcheck_reference as reference
 import numpy as np
 import pytest
 
-import bpcheck_reference as reference
 from bpcheck import Architecture, Case, InProcessStudent, RunOptions, RunReport, get_plugin_manager
 from bpcheck._errors import ConfigError
 from bpcheck._scope import Scope, scope_from_settings
@@ -210,36 +210,61 @@ def test_a_wrong_forward_pass_is_named_with_its_first_wrong_layer(tmp_path: Path
 
 
 GRADIENT = 'grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T'
+FLOAT32 = COURSES / "functional_no_biases_float32.py"
+FLOAT32_GRADIENT = 'grads[f"dW{l}"] += delta @ a[f"A{l - 1}"].T'
+LINEAR = '"linear": (lambda z: z, lambda z: np.ones_like(z)),'
+ONE_LAYER_MSE = [case_of((1, 1), ("linear",), "mse", 1), case_of((2, 2), ("sigmoid",), "mse", 3)]
+ONE_LAYER_CCE = [case_of((2, 3), ("softmax",), "cce", 3)]
 
-#: (the mistake made in the correct bias-free module, the mistake named on a one-layer case)
+
+def _scaled(gradient: str, factor: str, layer: str = "1") -> dict[str, str]:
+    return {gradient: gradient.replace(" delta", f" ({factor} if l == {layer} else 1.0) * delta", 1)}
+
+
+#: (module, the mistake made in it, one-layer cases, the mistake named there)
 ONE_TENSOR = {
-    "dW1 times 0.5": ({GRADIENT: GRADIENT.replace("= delta", "= (0.5 if l == 1 else 1.0) * delta")}, "scaled_gradient_tensor"),
-    "dWL times 0.5": ({GRADIENT: GRADIENT.replace("= delta", "= (0.5 if l == L else 1.0) * delta")}, "scaled_gradient_tensor"),
-    "dW1 times -1": ({GRADIENT: GRADIENT.replace("= delta", "= (-1.0 if l == 1 else 1.0) * delta")}, "scaled_gradient_tensor"),
-    "mse without its 2": ({"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M"}, "mse_missing_factor_two"),
-    "y minus y-hat": ({"(AL - Y)": "(Y - AL)"}, "output_delta_sign"),
+    "dW1 times 0.5": (CORRECT, _scaled(GRADIENT, "0.5"), ONE_LAYER_MSE, "scaled_gradient_tensor"),
+    "dWL times 0.5": (CORRECT, _scaled(GRADIENT, "0.5", "L"), ONE_LAYER_MSE, "scaled_gradient_tensor"),
+    "dW1 times -1": (CORRECT, _scaled(GRADIENT, "-1.0"), ONE_LAYER_MSE + ONE_LAYER_CCE, "scaled_gradient_tensor"),
+    "mse without its 2": (CORRECT, {"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M"}, ONE_LAYER_MSE, "mse_missing_factor_two"),
+    "y minus y-hat": (CORRECT, {"(AL - Y)": "(Y - AL)"}, ONE_LAYER_MSE + ONE_LAYER_CCE, "output_delta_sign"),
     # a second mistake, in the recurrence, shows on two layers only: the first is still named
     "mse without its 2, W untransposed": (
+        CORRECT,
         {"delta = 2 * (AL - Y) / M": "delta = (AL - Y) / M", 'params[f"W{l}"].T @ delta': 'params[f"W{l}"] @ delta'},
+        ONE_LAYER_MSE,
         "mse_missing_factor_two",
+    ),
+    # a power of M is not a uniform factor, even where the cases' batches are the same
+    "dWL times M": (CORRECT, _scaled(GRADIENT, "M", "L"), [case_of((1, 1), ("linear",), "mse", 4)], "batch_mean_missing"),
+    # code that has no linear activation is run with a tanh hidden layer instead
+    "dW1 times 0.5, no linear": (CORRECT, {**_scaled(GRADIENT, "0.5"), LINEAR: ""}, ONE_LAYER_MSE[1:], "scaled_gradient_tensor"),
+    "float32, dW1 times 0.5": (FLOAT32, _scaled(FLOAT32_GRADIENT, "0.5"), ONE_LAYER_MSE, "scaled_gradient_tensor"),
+    "float32, mse without its 2": (
+        FLOAT32, {"delta = 2 * (AL - Y[:, m : m + 1]) / M": "delta = (AL - Y[:, m : m + 1]) / M"}, ONE_LAYER_MSE, "mse_missing_factor_two",
     ),
 }
 
 
-@pytest.mark.parametrize("mistake", ONE_TENSOR)
-@pytest.mark.parametrize("case", [case_of((1, 1), ("linear",), "mse", 1), case_of((2, 2), ("sigmoid",), "mse", 3)], ids=["1-1-linear", "2-2-sigmoid"])
+@pytest.mark.parametrize(
+    ("mistake", "case"),
+    [(mistake, case) for mistake, (_, _, cases, _) in ONE_TENSOR.items() for case in cases],
+    ids=[f"{mistake}-{case.describe()}" for mistake, (_, _, cases, _) in ONE_TENSOR.items() for case in cases],
+)
 def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_all(tmp_path: Path, mistake: str, case: Case) -> None:
     """On a one-layer network without biases, dW1 is every gradient: dW1 halved
     and the mse gradient without its 2 give the same numbers there. A case with
-    a linear hidden layer added tells them apart, and the finding says so."""
-    replacements, named = ONE_TENSOR[mistake]
-    source = CORRECT.read_text()
+    a hidden layer added tells them apart, and the finding says so."""
+    module, replacements, _, named = ONE_TENSOR[mistake]
+    source = module.read_text()
     for old, new in replacements.items():
         assert old in source, old
         source = source.replace(old, new)
     path = tmp_path / "student.py"
     path.write_text(source)
     records = diagnose("gradient_values", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
-    assert [record["mistake"] for record in records] == [named]
+    assert [(record["mistake"], record["confidence"]) for record in records] == [(named, "high")]
     if named == "scaled_gradient_tensor":
-        assert "With a linear hidden layer added" in records[0]["evidence"]
+        hidden = "tanh" if LINEAR in replacements else "linear"
+        assert f" {hidden} → " in records[0]["evidence"], records[0]["evidence"]
+        assert "alone is" in records[0]["evidence"]

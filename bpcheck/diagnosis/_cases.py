@@ -26,13 +26,17 @@ def variant_case(case: Case) -> Case:
     return _drawn(Architecture(widths, old.activations, old.loss, old.biases))
 
 
-def deeper_case(case: Case) -> Case:
-    """:func:`variant_case` with a linear hidden layer put under the output layer
-    (as wide as the input): a network with more gradient tensors than a
-    one-layer counterexample has."""
+#: The hidden activations :func:`deeper_case` tries, in turn, until the student's code runs.
+DEEPER_HIDDEN = ("linear", "tanh", "relu", "sigmoid")
+
+
+def deeper_case(case: Case, hidden: str = "linear") -> Case:
+    """:func:`variant_case` with a hidden layer of ``hidden`` put under the
+    output layer (as wide as the input): a network with more gradient tensors
+    than a one-layer counterexample has."""
     old = variant_case(case).architecture
     widths = (*old.widths[:-1], old.widths[-2], old.widths[-1])
-    activations = (*old.activations[:-1], "linear", old.activations[-1])
+    activations = (*old.activations[:-1], hidden, old.activations[-1])
     return _drawn(Architecture(widths, activations, old.loss, old.biases))
 
 

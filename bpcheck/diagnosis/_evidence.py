@@ -26,7 +26,7 @@ from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
 from bpcheck.checks.regularisation import Penalty, measure
 from bpcheck.checks.stability import scaled_output_weights
-from bpcheck.diagnosis._cases import deeper_case, variant_case
+from bpcheck.diagnosis._cases import DEEPER_HIDDEN, deeper_case, variant_case
 from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
 
@@ -297,8 +297,9 @@ class Evidence:
         kept = _replayed(found, second, self.tolerance)
         if not kept:
             kept = _replayed(explain(second, self.tolerance), first, self.tolerance)
-        if kept and self.scaled_alone_deeper is not None:
-            return Values((), False)
+        uniform = any(explanation.uniform for explanation in kept)
+        if uniform and self.scaled_alone_deeper is not None:  # one tensor's factor, not all's
+            kept = tuple(explanation for explanation in kept if not explanation.uniform)
         return Values(kept, bool(kept))
 
     @cached_property
@@ -309,23 +310,27 @@ class Evidence:
         return observation
 
     @cached_property
-    def scaled_alone_deeper(self) -> str | None:
+    def scaled_alone_deeper(self) -> tuple[str, Case] | None:
         """Where the failing case has one gradient tensor (a one-layer network
         without biases: dW1), the reference's times a constant c: the one
-        gradient of :func:`deeper_case` that is c times the reference's there,
-        every other gradient right (dW1 again, or the output layer's dW2); None
-        otherwise. A uniform factor (the 2 of mse, the sign of δ) would scale
-        every tensor there: one tensor cannot tell the two apart, two layers can."""
+        gradient of a :func:`deeper_case` that is c times the reference's there,
+        every other gradient right (dW1 again, or the output layer's dW2), and
+        that case; None otherwise, and when the student's code raises on every
+        hidden layer tried. A uniform factor (the 2 of mse, the sign of δ) would scale every
+        tensor there: one tensor cannot tell the two apart, two layers can."""
         if self.gradients is None or len(self.gradients) != 1 or self.case is None:
             return None
         here = scaled_alone(Observation(self.case, self.gradients), self.tolerance)
         if here is None:
             return None
-        deeper, _ = self._observe(deeper_case(self.case))
+        for hidden in DEEPER_HIDDEN:
+            deeper, raised = self._observe(deeper_case(self.case, hidden))
+            if raised is None:
+                break
         there = scaled_alone(deeper, self.tolerance) if deeper is not None else None
-        if there is None or not same_factor(there[1], here[1], self.tolerance):
+        if deeper is None or there is None or not same_factor(there[1], here[1], self.tolerance):
             return None
-        return there[0]
+        return there[0], deeper.case
 
     def _observe(self, case: Case) -> tuple[Observation | None, StudentError | None]:
         """The student's gradients on ``case`` (what one call adds, if calls

@@ -104,6 +104,18 @@ class Explanation:
     matches: tuple[KeyMatch, ...]
     effective: frozenset[tuple[str, int]]
 
+    @property
+    def uniform(self) -> bool:
+        """Whether it is one factor on every gradient (a sign flip, mse without
+        its 2) and nothing else: no injection, no power of M, each gradient
+        formed in the lesson's way."""
+        knobs, options = self.knobs, [match.options[0] for match in self.matches]
+        return (
+            not self.injections
+            and knobs.weight_power == knobs.bias_power == 0
+            and all(not option.mistake and not option.scale for option in options)
+        )
+
     def mistakes(self) -> dict[str, tuple[int, ...]]:
         """Each mistake the explanation makes, with the layers it shows at."""
         found = self.knobs.mistakes([match.key for match in self.matches])

@@ -42,19 +42,26 @@ def scaled_gradient_tensor(evidence: Evidence) -> Finding | None:
     if again is None or again[0] != key or not same_factor(again[1], factor, evidence.tolerance):
         return None
     layer = int(key[2:])
-    deeper = evidence.scaled_alone_deeper
-    below = (
-        f" With a linear hidden layer added, {deeper} alone is {factor:.6g} × the reference's, "
-        "and the other layer's gradient is right: not a factor common to every gradient."
-        if deeper is not None
-        else ""
-    )
+    others = "; every other gradient is right" if len(grads) > 1 else ""
     return Finding(
         f"{key} is exactly {factor:.6g} × the reference's, on the counterexample and on a second "
-        f"case two units wider with a batch of {second.case.batch_size}; every other gradient is "
-        f"right.{below} The factor does not depend on the batch or the widths: a constant "
-        f"multiplies {key} alone at {where((layer,), case)}.",
+        f"case two units wider with a batch of {second.case.batch_size}{others}."
+        f"{_deeper(evidence, factor)} The factor does not depend on the batch or the widths: a "
+        f"constant multiplies {key} alone at {where((layer,), case)}.",
         (layer,),
+    )
+
+
+def _deeper(evidence: Evidence, factor: float) -> str:
+    """What a deeper case showed, where the counterexample has one gradient tensor."""
+    if evidence.scaled_alone_deeper is None:
+        return ""
+    key, case = evidence.scaled_alone_deeper
+    which = "output" if int(key[2:]) == case.architecture.depth else "first"
+    return (
+        f" On {case.describe()}, {key} alone is {factor:.6g} × the reference's and the other "
+        f"layer's gradient is right: the factor is on the {which} layer's gradient, not common "
+        "to every gradient."
     )
 
 
