@@ -268,3 +268,14 @@ def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_
         hidden = "tanh" if LINEAR in replacements else "linear"
         assert f" {hidden} → " in records[0]["evidence"], records[0]["evidence"]
         assert "alone is" in records[0]["evidence"]
+
+
+@pytest.mark.parametrize("case", ONE_LAYER_MSE + ONE_LAYER_CCE, ids=lambda case: case.describe())
+def test_gradients_rounded_to_integers_are_not_a_tensor_scaled_by_zero(tmp_path: Path, case: Case) -> None:
+    """Rounded to integers, a gradient whose entries are below 1 is all zeros: 0 ×
+    the reference's, which is not a constant factor on that tensor."""
+    source = CORRECT.read_text().replace(GRADIENT, GRADIENT.replace("= delta", "= (delta") + ").astype(int)")
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    records = diagnose("gradient_shapes", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == ["integer_gradients"]

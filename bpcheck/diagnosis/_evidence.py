@@ -425,8 +425,8 @@ def _logits_shifted_down(case: Case) -> Case:
 
 
 def scaled_alone(observation: Observation, tolerance: float) -> tuple[str, float] | None:
-    """(key, c) when exactly one of the gradients is c times the reference's, to
-    within ``tolerance``, and every other one is right; None otherwise."""
+    """(key, c) when exactly one of the gradients is c ≠ 0 times the reference's,
+    to within ``tolerance``, and every other one is right; None otherwise."""
     expected = reference_gradients(observation.case)[1]
     grads = observation.gradients
     wrong = [
@@ -442,8 +442,8 @@ def scaled_alone(observation: Observation, tolerance: float) -> tuple[str, float
     if key not in grads or grads[key].shape != expected[key].shape:
         return None
     factor = best_fit_scale(grads[key], expected[key])
-    if factor is None or not relative_error(grads[key], factor * expected[key]) <= tolerance:
-        return None
+    if not factor or not relative_error(grads[key], factor * expected[key]) <= tolerance:
+        return None  # no factor, or 0: a gradient of zeros is not a scaled one
     return key, factor
 
 
