@@ -78,8 +78,9 @@ class Evidence:
     ``expected`` (the reference's), ``missing`` (keys not returned),
     ``mutated`` (arguments changed in place), ``accumulation`` (a running sum
     across calls), ``values`` (the known mistakes that reproduce the gradients,
-    checked on a second case), ``scaled_alone_deeper`` (the gradient a deeper
-    case shows scaled alone, where the case has only one), ``divergence()``
+    checked on a second case), ``scaled_alone`` (one gradient a constant times
+    the reference's, on both cases), ``scaled_alone_deeper`` (the gradient a
+    deeper case shows scaled alone, where the case has only one), ``divergence()``
     (the gradients that differ, from layer L down), ``derivative(activation)``
     (the derivative probe) and ``penalty`` (the L2 terms, for the regularisation check).
     """
@@ -310,6 +311,20 @@ class Evidence:
         return observation
 
     @cached_property
+    def scaled_alone(self) -> tuple[str, float] | None:
+        """(key, c) when exactly one gradient is c ≠ 0 times the reference's and
+        every other is right, on the failing case and again, with the same key
+        and c, on :attr:`second_case`; None otherwise."""
+        if self.case is None or self.gradients is None:
+            return None
+        first = one_scaled(Observation(self.case, self.gradients), self.tolerance)
+        second = self.second_observation if first is not None else None
+        again = one_scaled(second, self.tolerance) if second is not None else None
+        if first is None or again is None or again[0] != first[0]:
+            return None
+        return first if same_factor(again[1], first[1], self.tolerance) else None
+
+    @cached_property
     def scaled_alone_deeper(self) -> tuple[str, Case] | None:
         """Where the failing case has one gradient tensor (a one-layer network
         without biases: dW1), the reference's times a constant c: the one
@@ -320,14 +335,14 @@ class Evidence:
         tensor there: one tensor cannot tell the two apart, two layers can."""
         if self.gradients is None or len(self.gradients) != 1 or self.case is None:
             return None
-        here = scaled_alone(Observation(self.case, self.gradients), self.tolerance)
+        here = one_scaled(Observation(self.case, self.gradients), self.tolerance)
         if here is None:
             return None
         for hidden in DEEPER_HIDDEN:
             deeper, raised = self._observe(deeper_case(self.case, hidden))
             if raised is None:
                 break
-        there = scaled_alone(deeper, self.tolerance) if deeper is not None else None
+        there = one_scaled(deeper, self.tolerance) if deeper is not None else None
         if deeper is None or there is None or not same_factor(there[1], here[1], self.tolerance):
             return None
         return there[0], deeper.case
@@ -424,7 +439,7 @@ def _logits_shifted_down(case: Case) -> Case:
     return case.with_params(params)
 
 
-def scaled_alone(observation: Observation, tolerance: float) -> tuple[str, float] | None:
+def one_scaled(observation: Observation, tolerance: float) -> tuple[str, float] | None:
     """(key, c) when exactly one of the gradients is c ≠ 0 times the reference's,
     to within ``tolerance``, and every other one is right; None otherwise."""
     expected = reference_gradients(observation.case)[1]

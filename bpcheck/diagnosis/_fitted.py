@@ -14,8 +14,7 @@ import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
 from bpcheck._numerics import best_fit_scale, relative_error
-from bpcheck.diagnosis._evidence import Evidence, same_factor, scaled_alone
-from bpcheck.diagnosis._explain import Observation
+from bpcheck.diagnosis._evidence import Evidence
 from bpcheck.diagnosis._mistake import Finding
 from bpcheck.diagnosis._wording import where
 
@@ -33,19 +32,15 @@ def scaled_gradient_tensor(evidence: Evidence) -> Finding | None:
     case, grads = evidence.case, evidence.gradients
     if case is None or grads is None or not _unexplained(evidence):
         return None
-    first = scaled_alone(Observation(case, grads), evidence.tolerance)
-    second = evidence.second_observation
-    if first is None or second is None:
+    if evidence.scaled_alone is None:
         return None
-    key, factor = first
-    again = scaled_alone(second, evidence.tolerance)
-    if again is None or again[0] != key or not same_factor(again[1], factor, evidence.tolerance):
-        return None
+    key, factor = evidence.scaled_alone
+    second = evidence.second_case
     layer = int(key[2:])
     others = "; every other gradient is right" if len(grads) > 1 else ""
     return Finding(
         f"{key} is exactly {factor:.6g} × the reference's, on the counterexample and on a second "
-        f"case two units wider with a batch of {second.case.batch_size}{others}."
+        f"case two units wider with a batch of {second.batch_size}{others}."
         f"{_deeper(evidence, factor)} The factor does not depend on the batch or the widths: a "
         f"constant multiplies {key} alone at {where((layer,), case)}.",
         (layer,),

@@ -54,7 +54,9 @@ def by_derivative_probe(mistake: str) -> Recogniser:
     """When no known mistake reproduces the gradients but they first differ at a
     hidden layer, read that layer's f′ with the probe: fires when the reading is
     a consistent function of z that is ``mistake``'s (for wrong_activation_derivative,
-    also any formula bpcheck does not know)."""
+    also any formula bpcheck does not know). Not where one gradient alone is a
+    constant times the reference's (``scaled_gradient_tensor``): the probe's
+    quotient db₁ ÷ (W₂ᵀ db₂) would read that constant as part of f′."""
 
     def recognise(evidence: Evidence) -> Finding | None:
         values, case = evidence.values, evidence.case
@@ -65,6 +67,8 @@ def by_derivative_probe(mistake: str) -> Recogniser:
             return None
         layer = diverging[0][0]
         if layer >= case.architecture.depth:
+            return None
+        if evidence.scaled_alone is not None:  # the probe's quotient would read its factor
             return None
         activation = case.architecture.activations[layer - 1]
         reading = evidence.derivative(activation)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bpcheck import InProcessStudent, get_plugin_manager
+from bpcheck import Architecture, Case, InProcessStudent, get_plugin_manager
+from bpcheck.checks.examples import WORKED_EXAMPLES, WorkedExample
+from bpcheck.diagnosis import BUILTIN_MISTAKES, diagnose
 from bpcheck.diagnosis._probe import read_derivative
+from bpcheck.strategies import repair_kinks
 from tests.conftest import REFERENCE_SOURCE
 from tests.diagnosis.table import OWN
 from tests.implementations import HERE as SHARED
@@ -106,3 +110,31 @@ def test_float32_readings_are_judged_at_float32_precision() -> None:
     reading = read_derivative(student(buggy), "tanh", "linear", "mse")
     assert reading is not None and reading.formula is not None
     assert reading.formula.mistake == "missing_activation_derivative"
+
+
+SCALED_DB1 = """
+from bpcheck_reference import forward, backward as _backward
+
+def backward(params, cache, Y, activations, loss):
+    grads = _backward(params, cache, Y, activations, loss)
+    grads["db1"] = 3 * grads["db1"]  # one tensor scaled: the probe's db1 / (W2ᵀ db2) reads 3 f′
+    return grads
+"""
+
+
+@pytest.mark.parametrize("example", WORKED_EXAMPLES[:1] + (None,), ids=["worked example 1", "drawn"])
+def test_one_scaled_tensor_is_named_alone_not_read_as_a_derivative(tmp_path: Path, example: WorkedExample | None) -> None:
+    """db1 three times the reference's makes the probe's quotient read 3 × ReLU′:
+    the scaled tensor explains it, and no derivative mistake is named beside it."""
+    path = tmp_path / "student.py"
+    path.write_text(SCALED_DB1)
+    case = example.case if example else relu_case()
+    records = diagnose("gradient_values", case, "", student(path), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == ["scaled_gradient_tensor"]
+
+
+def relu_case() -> Case:
+    rng = np.random.default_rng(5)
+    widths = (2, 3, 2)
+    params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=(3, 1)), "W2": rng.normal(size=(2, 3)), "b2": rng.normal(size=(2, 1))}
+    return repair_kinks(Case(Architecture(widths, ("relu", "linear"), "mse"), params, rng.normal(size=(2, 4)), rng.normal(size=(2, 4))))
