@@ -6,8 +6,9 @@ db₁ ÷ (W₂ᵀ db₂) is the f′ they used, at pre-activations z⁽¹⁾ the
 A network without biases is probed with X = 1, where dW₁ = δ⁽¹⁾ and a column
 of dW₂ is δ⁽²⁾ times its unit's activation.
 Any uniform factor (sign, 1/M, the 2 of mse) cancels in the quotient. The probe
-is run for two targets and with a repeated z: only when every reading agrees is
-the result a function of z alone, and only then is it reported.
+is run for two targets, with the output weights doubled, and with a repeated z:
+only when every reading agrees is the result a function of z alone, and only
+then is it reported.
 """
 
 from __future__ import annotations
@@ -67,11 +68,14 @@ class Reading:
         )
 
 
-def _probe_case(activation: str, output: str, loss: str, target: int, biases: bool) -> Case:
-    """One hidden layer of :data:`GRID`'s size, X = 1, so that z⁽¹⁾ = GRID."""
+def _probe_case(
+    activation: str, output: str, loss: str, target: int, biases: bool, scale: float = 1.0
+) -> Case:
+    """One hidden layer of :data:`GRID`'s size, X = 1, so that z⁽¹⁾ = GRID; the
+    output weights 0.3 × ``scale``."""
     outputs = 2 if loss == "cce" else 1
     units = GRID.size
-    W2 = 0.3 * np.ones((outputs, units))
+    W2 = 0.3 * scale * np.ones((outputs, units))
     if outputs == 2:
         W2[1] *= -1
     if biases:
@@ -127,14 +131,16 @@ def read_derivative(
     student: Student, activation: str, output: str, loss: str, biases: bool = True
 ) -> Reading | None:
     """The student's f′ of hidden ``activation``, read through a network with
-    that output activation and loss (and biases, or none); None when the
-    readings disagree (the factor is not a function of z alone) or the student
-    cannot run the probe."""
+    that output activation and loss (and biases, or none), for two targets and
+    with the output weights doubled; None when the readings disagree (the
+    factor is not a function of z alone: it depends on the output layer, as a δ
+    sent down without the output's f′ does) or the student cannot run the probe."""
     readings = [
-        _read(student, _probe_case(activation, output, loss, target, biases)) for target in (0, 1)
+        _read(student, _probe_case(activation, output, loss, target, biases, scale))
+        for target, scale in ((0, 1.0), (1, 1.0), (0, 2.0))
     ]
-    first, second = readings
-    if first is None or second is None or not _same(first, second):
+    first = readings[0]
+    if first is None or any(other is None or not _same(first, other) for other in readings[1:]):
         return None
     if np.allclose(first, 0.0, rtol=0.0, atol=1e-12):
         return None  # no gradient reaches the hidden layer at all: nothing to read

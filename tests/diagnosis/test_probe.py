@@ -138,3 +138,30 @@ def relu_case() -> Case:
     widths = (2, 3, 2)
     params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=(3, 1)), "W2": rng.normal(size=(2, 3)), "b2": rng.normal(size=(2, 1))}
     return repair_kinks(Case(Architecture(widths, ("relu", "linear"), "mse"), params, rng.normal(size=(2, 4)), rng.normal(size=(2, 4))))
+
+
+OUTPUT_DERIVATIVE_SENT_DOWN = """
+from bpcheck_reference import ACTIVATIONS, forward
+
+def backward(params, cache, Y, activations, loss):
+    L, M = len(activations), Y.shape[1]
+    AL = cache[f"A{L}"]
+    delta = (AL - Y) / M
+    sent = (AL - Y) / (AL * (1 - AL)) / M  # ∂L/∂ŷ goes down, not δ = ∂L/∂z
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T
+        grads[f"db{l}"] = delta.sum(axis=1, keepdims=True)
+        if l > 1:
+            below = sent if l == L else delta
+            delta = (params[f"W{l}"].T @ below) * ACTIVATIONS[activations[l - 2]][1](cache[f"Z{l - 1}"])
+    return grads
+"""
+
+
+def test_a_factor_that_depends_on_the_output_layer_is_not_read_as_a_derivative(tmp_path: Path) -> None:
+    """∂L/∂ŷ sent down instead of δ multiplies the hidden δ by 1/σ′(z⁽²⁾): the same
+    for both targets, so only the doubled output weights show it is no f′."""
+    path = tmp_path / "student.py"
+    path.write_text(OUTPUT_DERIVATIVE_SENT_DOWN)
+    assert read_derivative(student(path), "relu", "sigmoid", "bce") is None
