@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import types
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +177,29 @@ def test_an_injected_mistake_changes_the_code_of_every_style_it_applies_to() -> 
             if student is not None:
                 changed = student.source().replace(f"Mistake: {mistake}", "Mistake: none, a correct student")
                 assert changed != correct, (mistake, style.id)
+
+
+
+@pytest.mark.parametrize("biases", ["with_biases", "no_biases"])
+def test_running_sums_run_and_add_up_with_biases_or_without(biases: str) -> None:
+    """The injected running sums (gradient_accumulates_across_calls) are code that
+    runs and keeps state: a second backward on the same cache returns more than
+    the first, also where a layer has one parameter (no biases: a tuple of one
+    (key, shape))."""
+    chooser, rng = random.Random(1), np.random.default_rng(1)
+    for _ in range(5):
+        style = Style(*(chooser.choice(axis.values) for axis in AXES))
+        style = replace(style, traversal="per_example", storage="separate_arrays", biases=biases)
+        student = INJECTORS["gradient_accumulates_across_calls"](style)
+        assert student is not None, style.id
+        module = _load(student.source())
+        params = _params(rng, (3, 4, 2), style.has_biases)
+        X, Y = rng.normal(size=(3, 5)), rng.normal(size=(2, 5))
+        _, cache = module.forward(params, X, ["tanh", "linear"])
+        first = {key: np.array(value) for key, value in module.backward(params, cache, Y, ["tanh", "linear"], "mse").items()}
+        second = module.backward(params, cache, Y, ["tanh", "linear"], "mse")
+        for key in ("dW1", "dW2"):
+            assert not np.allclose(second[key], first[key]), (style.id, key)
 
 
 # ------------------------------------------------------------------ through bpcheck

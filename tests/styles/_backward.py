@@ -210,8 +210,9 @@ class _Backward:
             shapes.append((layer.key("d" + parameter), shape))
         if self.bugs.persistent_sums:
             pairs = ", ".join(f"({key}, {shape})" for key, shape in shapes)
+            one = "," if len(shapes) == 1 else ""  # without biases: a tuple of one pair
             zeros = block(
-                f"for key, shape in ({pairs}):",
+                f"for key, shape in ({pairs}{one}):",
                 [f"grads[key] = _SUMS.setdefault((key, shape), {self._zeros('shape')})"],
             )
         else:
