@@ -31,7 +31,16 @@ def _specific(explanation: Explanation, mistake: str, layers: tuple[int, ...], c
             and injection.at(layer)
             and (formula := formula_of(case, injection, layer)) is not None
         }
-        return "f′(z) is taken as " + "; ".join(sorted(written))
+        relu = mistake == "missing_activation_derivative" and any(
+            case.architecture.activations[layer - 1] == "relu" for layer in layers
+        )
+        also = (
+            " (for ReLU, also what ReLU′ evaluated at a = ReLU(z) ≥ 0 instead of at z gives, "
+            "with ReLU′(0) taken as 1)"
+            if relu
+            else ""
+        )
+        return "f′(z) is taken as " + "; ".join(sorted(written)) + also
     if mistake == "wrong_layer_in_recurrence":
         return "; ".join(
             f"δ⁽{l}⁾ is computed with W⁽{l}⁾ᵀ where W⁽{l + 1}⁾ᵀ belongs" for l in layers

@@ -165,3 +165,32 @@ def test_a_factor_that_depends_on_the_output_layer_is_not_read_as_a_derivative(t
     path = tmp_path / "student.py"
     path.write_text(OUTPUT_DERIVATIVE_SENT_DOWN)
     assert read_derivative(student(path), "relu", "sigmoid", "bce") is None
+
+
+RELU_PRIME_OF_A = """
+from bpcheck_reference import ACTIVATIONS, forward
+
+def backward(params, cache, Y, activations, loss):
+    L, M = len(activations), Y.shape[1]
+    AL = cache[f"A{L}"]
+    delta = 2 * (AL - Y) / M * ACTIVATIONS[activations[-1]][1](cache[f"Z{L}"])
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"dW{l}"] = delta @ cache[f"A{l - 1}"].T
+        grads[f"db{l}"] = delta.sum(axis=1, keepdims=True)
+        if l > 1:
+            a = cache[f"A{l - 1}"]
+            delta = (params[f"W{l}"].T @ delta) * (a >= 0)  # ReLU′(a), ReLU′(0) = 1: always 1
+    return grads
+"""
+
+
+def test_relu_prime_of_a_reads_as_no_f_prime_and_the_evidence_says_it_may_be_either(tmp_path: Path) -> None:
+    """With ReLU′(0) = 1, ReLU′ of a = ReLU(z) ≥ 0 is 1 everywhere: the numbers of
+    no f′ at all. The mistake is named by its numbers, and its evidence names
+    the other way to write them."""
+    path = tmp_path / "student.py"
+    path.write_text(RELU_PRIME_OF_A)
+    records = diagnose("gradient_values", relu_case(), "", student(path), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == ["missing_activation_derivative"]
+    assert "ReLU′ evaluated at a = ReLU(z)" in records[0]["evidence"]
