@@ -24,14 +24,20 @@ CORRECT = COURSES / "functional_no_biases.py"
 OPTIONS = RunOptions(profile="grade", seed=0, max_examples=8)
 
 
-def graded(tmp_path: Path, replacements: dict[str, str], families: tuple[str, str]) -> RunReport:
-    """The correct bias-free module with ``replacements`` made, graded on one family."""
-    source = CORRECT.read_text()
+def edited(tmp_path: Path, replacements: dict[str, str], module: Path = CORRECT) -> Path:
+    """``module`` (the correct bias-free one) with ``replacements`` made, as tmp_path/student.py."""
+    source = module.read_text()
     for old, new in replacements.items():
         assert old in source, old
         source = source.replace(old, new)
     path = tmp_path / "student.py"
     path.write_text(source)
+    return path
+
+
+def graded(tmp_path: Path, replacements: dict[str, str], families: tuple[str, str]) -> RunReport:
+    """The correct bias-free module with ``replacements`` made, graded on one family."""
+    path = edited(tmp_path, replacements)
     course = Course(path, "functional", None, scope={"biases": False}, families=((families[0],), (families[1],)))
     return run(course, OPTIONS)
 
@@ -256,12 +262,7 @@ def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_
     and the mse gradient without its 2 give the same numbers there. A case with
     a hidden layer added tells them apart, and the finding says so."""
     module, replacements, _, named = ONE_TENSOR[mistake]
-    source = module.read_text()
-    for old, new in replacements.items():
-        assert old in source, old
-        source = source.replace(old, new)
-    path = tmp_path / "student.py"
-    path.write_text(source)
+    path = edited(tmp_path, replacements, module)
     records = diagnose("gradient_values", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [(record["mistake"], record["confidence"]) for record in records] == [(named, "high")]
     if named == "scaled_gradient_tensor":
@@ -274,8 +275,6 @@ def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_
 def test_gradients_rounded_to_integers_are_not_a_tensor_scaled_by_zero(tmp_path: Path, case: Case) -> None:
     """Rounded to integers, a gradient whose entries are below 1 is all zeros: 0 ×
     the reference's, which is not a constant factor on that tensor."""
-    source = CORRECT.read_text().replace(GRADIENT, GRADIENT.replace("= delta", "= (delta") + ").astype(int)")
-    path = tmp_path / "student.py"
-    path.write_text(source)
+    path = edited(tmp_path, {GRADIENT: GRADIENT.replace("= delta", "= (delta") + ").astype(int)"})
     records = diagnose("gradient_shapes", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [record["mistake"] for record in records] == ["integer_gradients"]
