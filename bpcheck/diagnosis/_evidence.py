@@ -82,7 +82,8 @@ class Evidence:
     the reference's, on both cases), ``scaled_alone_deeper`` (the gradient a
     deeper case shows scaled alone, where the case has only one), ``divergence()``
     (the gradients that differ, from layer L down), ``derivative(activation)``
-    (the derivative probe) and ``penalty`` (the L2 terms, for the regularisation check).
+    (the derivative probe) and ``penalty`` (the L2 terms, for the regularisation
+    check).
     """
 
     def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
@@ -331,8 +332,9 @@ class Evidence:
         gradient of a :func:`deeper_case` that is c times the reference's there,
         every other gradient right (dW1 again, or the output layer's dW2), and
         that case; None otherwise, and when the student's code raises on every
-        hidden layer tried. A uniform factor (the 2 of mse, the sign of δ) would scale every
-        tensor there: one tensor cannot tell the two apart, two layers can."""
+        hidden layer tried. A uniform factor (the 2 of mse, the sign of δ) would
+        scale every tensor there: one tensor cannot tell the two apart, two
+        layers can."""
         if self.gradients is None or len(self.gradients) != 1 or self.case is None:
             return None
         here = one_scaled(Observation(self.case, self.gradients), self.tolerance)

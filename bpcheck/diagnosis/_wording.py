@@ -35,8 +35,8 @@ def _specific(explanation: Explanation, mistake: str, layers: tuple[int, ...], c
             case.architecture.activations[layer - 1] == "relu" for layer in layers
         )
         also = (
-            " (for ReLU, also what ReLU′ evaluated at a = ReLU(z) ≥ 0 instead of at z gives, "
-            "with ReLU′(0) taken as 1)"
+            "; with ReLU′(0) = 1, that is also ReLU′ evaluated at a = ReLU(z) ≥ 0 instead "
+            "of at z"
             if relu
             else ""
         )
