@@ -278,3 +278,22 @@ def test_gradients_rounded_to_integers_are_not_a_tensor_scaled_by_zero(tmp_path:
     path = edited(tmp_path, {GRADIENT: GRADIENT.replace("= delta", "= (delta") + ").astype(int)"})
     records = diagnose("gradient_shapes", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [record["mistake"] for record in records] == ["integer_gradients"]
+
+
+SIGMOID_PRIME = "lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2"
+#: (the mistake made in the correct bias-free module, the mistake named on one sigmoid hidden layer)
+ONE_HIDDEN_LAYER = {
+    "σ′ doubled": ({SIGMOID_PRIME: SIGMOID_PRIME.replace("np.exp(-z) /", "2 * np.exp(-z) /", 1)}, "wrong_activation_derivative"),
+    "dW1 doubled": (_scaled(GRADIENT, "2.0"), "scaled_gradient_tensor"),
+}
+
+
+@pytest.mark.parametrize("mistake", ONE_HIDDEN_LAYER)
+def test_without_biases_an_f_prime_times_c_is_told_from_dw1_times_c(tmp_path: Path, mistake: str) -> None:
+    """With one hidden layer and no biases, σ′ written twice too large and dW1
+    doubled both make dW1 alone 2 × the reference's. With the hidden layer
+    doubled, the f′ scales dW2 by 2 and dW1 by 4, the scaled tensor dW1 alone."""
+    replacements, named = ONE_HIDDEN_LAYER[mistake]
+    case = case_of((2, 3, 2), ("sigmoid", "linear"), "mse", 3)
+    records = diagnose("gradient_values", case, "", InProcessStudent(str(edited(tmp_path, replacements)), get_plugin_manager()), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == [named]

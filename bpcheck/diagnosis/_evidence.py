@@ -315,7 +315,13 @@ class Evidence:
     def scaled_alone(self) -> tuple[str, float] | None:
         """(key, c) when exactly one gradient is c ≠ 0 times the reference's and
         every other is right, on the failing case and again, with the same key
-        and c, on :attr:`second_case`; None otherwise."""
+        and c, on :attr:`second_case`; None otherwise.
+
+        Without biases and with one hidden layer, an f′ written as c times the
+        right one scales dW1 alone too. There the student is also run with that
+        hidden layer doubled (:func:`deeper_case`), where such an f′ scales two
+        tensors (dW2 by c, dW1 by c²) and a scaled tensor still one; None when
+        it scales more than one."""
         if self.case is None or self.gradients is None:
             return None
         first = one_scaled(Observation(self.case, self.gradients), self.tolerance)
@@ -323,7 +329,15 @@ class Evidence:
         again = one_scaled(second, self.tolerance) if second is not None else None
         if first is None or again is None or again[0] != first[0]:
             return None
-        return first if same_factor(again[1], first[1], self.tolerance) else None
+        if not same_factor(again[1], first[1], self.tolerance):
+            return None
+        architecture = self.case.architecture
+        if first[0] == "dW1" and architecture.depth == 2 and not architecture.biases:
+            doubled, _ = self._observe(deeper_case(self.case, architecture.activations[0]))
+            there = one_scaled(doubled, self.tolerance) if doubled is not None else first
+            if there is None or not same_factor(there[1], first[1], self.tolerance):
+                return None
+        return first
 
     @cached_property
     def scaled_alone_deeper(self) -> tuple[str, Case] | None:
