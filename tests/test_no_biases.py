@@ -24,12 +24,14 @@ CORRECT = COURSES / "functional_no_biases.py"
 OPTIONS = RunOptions(profile="grade", seed=0, max_examples=8)
 
 
-def edited(tmp_path: Path, replacements: dict[str, str], module: Path = CORRECT) -> Path:
-    """``module`` (the correct bias-free one) with ``replacements`` made, as tmp_path/student.py."""
+def edited(tmp_path: Path, *replacements: dict[str, str], module: Path = CORRECT) -> Path:
+    """``module`` (the correct bias-free one) with each of ``replacements`` made
+    in turn, as tmp_path/student.py."""
     source = module.read_text()
-    for old, new in replacements.items():
-        assert old in source, old
-        source = source.replace(old, new)
+    for made in replacements:
+        for old, new in made.items():
+            assert old in source, old
+            source = source.replace(old, new)
     path = tmp_path / "student.py"
     path.write_text(source)
     return path
@@ -262,7 +264,7 @@ def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_
     and the mse gradient without its 2 give the same numbers there. A case with
     a hidden layer added tells them apart, and the finding says so."""
     module, replacements, _, named = ONE_TENSOR[mistake]
-    path = edited(tmp_path, replacements, module)
+    path = edited(tmp_path, replacements, module=module)
     records = diagnose("gradient_values", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [(record["mistake"], record["confidence"]) for record in records] == [(named, "high")]
     if named == "scaled_gradient_tensor":
@@ -296,4 +298,29 @@ def test_without_biases_an_f_prime_times_c_is_told_from_dw1_times_c(tmp_path: Pa
     replacements, named = ONE_HIDDEN_LAYER[mistake]
     case = case_of((2, 3, 2), ("sigmoid", "linear"), "mse", 3)
     records = diagnose("gradient_values", case, "", InProcessStudent(str(edited(tmp_path, replacements)), get_plugin_manager()), BUILTIN_MISTAKES)
+    assert [record["mistake"] for record in records] == [named]
+
+
+
+#: (a mistake of ONE_TENSOR or ONE_HIDDEN_LAYER, the case it is told apart on)
+TOLD_APART = {
+    "dW1 times 0.5": ONE_LAYER_MSE[1],
+    "mse without its 2": ONE_LAYER_MSE[1],
+    "σ′ doubled": case_of((2, 3, 2), ("sigmoid", "linear"), "mse", 3),
+    "dW1 doubled": case_of((2, 3, 2), ("sigmoid", "linear"), "mse", 3),
+}
+
+
+@pytest.mark.parametrize("habit", HABITS)
+@pytest.mark.parametrize("mistake", TOLD_APART)
+def test_a_factor_on_one_tensor_is_told_apart_whatever_the_correct_habits(tmp_path: Path, habit: str, mistake: str) -> None:
+    """The deeper cases that tell one scaled tensor from a uniform factor or a
+    scaled f′ see the gradients as the contract keys them: extra keys returned,
+    a list cache or a float32 forward change nothing of what is named."""
+    if mistake in ONE_HIDDEN_LAYER:
+        replacements, named = ONE_HIDDEN_LAYER[mistake]
+    else:
+        _, replacements, _, named = ONE_TENSOR[mistake]
+    path = edited(tmp_path, HABITS[habit], replacements)
+    records = diagnose("gradient_values", TOLD_APART[mistake], "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [record["mistake"] for record in records] == [named]

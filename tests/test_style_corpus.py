@@ -179,13 +179,12 @@ def test_an_injected_mistake_changes_the_code_of_every_style_it_applies_to() -> 
                 assert changed != correct, (mistake, style.id)
 
 
-
 @pytest.mark.parametrize("biases", ["with_biases", "no_biases"])
-def test_running_sums_run_and_add_up_with_biases_or_without(biases: str) -> None:
+def test_running_sums_run_and_keep_state_with_biases_or_without(biases: str) -> None:
     """The injected running sums (gradient_accumulates_across_calls) are code that
-    runs and keeps state: a second backward on the same cache returns more than
-    the first, also where a layer has one parameter (no biases: a tuple of one
-    (key, shape))."""
+    runs and keeps state: a second backward on the same cache returns other
+    gradients than the first, also where a layer has one parameter (no biases:
+    a tuple of one (key, shape))."""
     chooser, rng = random.Random(1), np.random.default_rng(1)
     for _ in range(5):
         style = Style(*(chooser.choice(axis.values) for axis in AXES))

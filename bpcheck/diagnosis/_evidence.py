@@ -10,6 +10,7 @@ the student's own (fresh) ones.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -322,20 +323,18 @@ class Evidence:
         hidden layer doubled (:func:`deeper_case`), where such an f′ scales two
         tensors (dW2 by c, dW1 by c²) and a scaled tensor still one; None when
         it scales more than one."""
-        if self.case is None or self.gradients is None:
-            return None
-        first = one_scaled(Observation(self.case, self.gradients), self.tolerance)
+        first = self._scaled_here
         second = self.second_observation if first is not None else None
         again = one_scaled(second, self.tolerance) if second is not None else None
         if first is None or again is None or again[0] != first[0]:
             return None
         if not same_factor(again[1], first[1], self.tolerance):
             return None
+        assert self.case is not None
         architecture = self.case.architecture
         if first[0] == "dW1" and architecture.depth == 2 and not architecture.biases:
-            doubled, _ = self._observe(deeper_case(self.case, architecture.activations[0]))
-            there = one_scaled(doubled, self.tolerance) if doubled is not None else first
-            if there is None or not same_factor(there[1], first[1], self.tolerance):
+            doubled = self._scaled_deeper((architecture.activations[0],))
+            if doubled is not None and doubled[0] is None:  # the factor is on more than dW1
                 return None
         return first
 
@@ -349,19 +348,38 @@ class Evidence:
         hidden layer tried. A uniform factor (the 2 of mse, the sign of δ) would
         scale every tensor there: one tensor cannot tell the two apart, two
         layers can."""
-        if self.gradients is None or len(self.gradients) != 1 or self.case is None:
+        if self.gradients is None or len(self.gradients) != 1 or self._scaled_here is None:
             return None
-        here = one_scaled(Observation(self.case, self.gradients), self.tolerance)
-        if here is None:
+        deeper = self._scaled_deeper(DEEPER_HIDDEN)
+        if deeper is None or deeper[0] is None:
             return None
-        for hidden in DEEPER_HIDDEN:
-            deeper, raised = self._observe(deeper_case(self.case, hidden))
-            if raised is None:
-                break
-        there = one_scaled(deeper, self.tolerance) if deeper is not None else None
-        if deeper is None or there is None or not same_factor(there[1], here[1], self.tolerance):
+        return deeper[0], deeper[1]
+
+    @cached_property
+    def _scaled_here(self) -> tuple[str, float] | None:
+        """:func:`one_scaled` on the failing case."""
+        if self.case is None or self.gradients is None:
             return None
-        return there[0], deeper.case
+        return one_scaled(Observation(self.case, self.gradients), self.tolerance)
+
+    def _scaled_deeper(self, hidden: Sequence[str]) -> tuple[str | None, Case] | None:
+        """On the first :func:`deeper_case` (a hidden layer of each of ``hidden``
+        in turn) that the student's code runs: the one gradient that is c times
+        the reference's there, c the failing case's factor, every other right
+        (None when there is no such gradient), and that case. None when the code
+        raises on every one."""
+        assert self.case is not None and self._scaled_here is not None
+        factor = self._scaled_here[1]
+        for activation in hidden:
+            case = deeper_case(self.case, activation)
+            observation, raised = self._observe(case)
+            if raised is not None:
+                continue
+            there = one_scaled(observation, self.tolerance) if observation is not None else None
+            if there is None or not same_factor(there[1], factor, self.tolerance):
+                return None, case
+            return there[0], case
+        return None
 
     def _observe(self, case: Case) -> tuple[Observation | None, StudentError | None]:
         """The student's gradients on ``case`` (what one call adds, if calls

@@ -112,6 +112,14 @@ def test_float32_readings_are_judged_at_float32_precision() -> None:
     assert reading.formula.mistake == "missing_activation_derivative"
 
 
+def relu_case() -> Case:
+    """2 → 3 relu → 2 linear, mse, with biases, batch of 4, away from the kink."""
+    rng = np.random.default_rng(5)
+    widths = (2, 3, 2)
+    params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=(3, 1)), "W2": rng.normal(size=(2, 3)), "b2": rng.normal(size=(2, 1))}
+    return repair_kinks(Case(Architecture(widths, ("relu", "linear"), "mse"), params, rng.normal(size=(2, 4)), rng.normal(size=(2, 4))))
+
+
 SCALED_DB1 = """
 from bpcheck_reference import forward, backward as _backward
 
@@ -131,13 +139,6 @@ def test_one_scaled_tensor_is_named_alone_not_read_as_a_derivative(tmp_path: Pat
     case = example.case if example else relu_case()
     records = diagnose("gradient_values", case, "", student(path), BUILTIN_MISTAKES)
     assert [record["mistake"] for record in records] == ["scaled_gradient_tensor"]
-
-
-def relu_case() -> Case:
-    rng = np.random.default_rng(5)
-    widths = (2, 3, 2)
-    params = {"W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=(3, 1)), "W2": rng.normal(size=(2, 3)), "b2": rng.normal(size=(2, 1))}
-    return repair_kinks(Case(Architecture(widths, ("relu", "linear"), "mse"), params, rng.normal(size=(2, 4)), rng.normal(size=(2, 4))))
 
 
 OUTPUT_DERIVATIVE_SENT_DOWN = """
