@@ -245,6 +245,18 @@ ONE_TENSOR = {
     ),
     # a power of M is not a uniform factor, even where the cases' batches are the same
     "dWL times M": (CORRECT, _scaled(GRADIENT, "M", "L"), [case_of((1, 1), ("linear",), "mse", 4)], "batch_mean_missing"),
+    # code whose hidden layers are ReLU whatever it is asked (as many course classes are)
+    # is run with a relu hidden layer: the ones it computes wrongly forward are passed over
+    "dW1 times -1, ReLU hidden layers only": (
+        CORRECT,
+        {
+            **_scaled(GRADIENT, "-1.0"),
+            "else F[name][0](": 'else F[name if l == len(activations) else "relu"][0](',
+            "* F[activations[l - 2]][1](": '* F["relu"][1](',
+        },
+        ONE_LAYER_CCE,
+        "scaled_gradient_tensor",
+    ),
     # code that has no linear activation is run with a tanh hidden layer instead
     "dW1 times 0.5, no linear": (CORRECT, {**_scaled(GRADIENT, "0.5"), LINEAR: ""}, ONE_LAYER_MSE[1:], "scaled_gradient_tensor"),
     "float32, dW1 times 0.5": (FLOAT32, _scaled(FLOAT32_GRADIENT, "0.5"), ONE_LAYER_MSE, "scaled_gradient_tensor"),
@@ -268,7 +280,7 @@ def test_on_one_gradient_tensor_a_factor_of_one_tensor_is_told_from_a_factor_of_
     records = diagnose("gradient_values", case, "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [(record["mistake"], record["confidence"]) for record in records] == [(named, "high")]
     if named == "scaled_gradient_tensor":
-        hidden = "tanh" if LINEAR in replacements else "linear"
+        hidden = "tanh" if LINEAR in replacements else "relu" if "ReLU hidden" in mistake else "linear"
         assert f" {hidden} → " in records[0]["evidence"], records[0]["evidence"]
         assert "alone is" in records[0]["evidence"]
 

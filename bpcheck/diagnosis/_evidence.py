@@ -364,30 +364,37 @@ class Evidence:
 
     def _scaled_deeper(self, hidden: Sequence[str]) -> tuple[str | None, Case] | None:
         """On the first :func:`deeper_case` (a hidden layer of each of ``hidden``
-        in turn) that the student's code runs: the one gradient that is c times
-        the reference's there, c the failing case's factor, every other right
-        (None when there is no such gradient), and that case. None when the code
-        raises on every one."""
+        in turn) that the student's code runs with a right forward pass: the one
+        gradient that is c times the reference's there, c the failing case's
+        factor, every other right (None when there is no such gradient), and that
+        case. None when the code raises, or computes a wrong forward pass, on
+        every one."""
         assert self.case is not None and self._scaled_here is not None
         factor = self._scaled_here[1]
         for activation in hidden:
             case = deeper_case(self.case, activation)
-            observation, raised = self._observe(case)
-            if raised is not None:
+            observation, _ = self._observe(case, forward_right=True)
+            if observation is None:
                 continue
-            there = one_scaled(observation, self.tolerance) if observation is not None else None
+            there = one_scaled(observation, self.tolerance)
             if there is None or not same_factor(there[1], factor, self.tolerance):
                 return None, case
             return there[0], case
         return None
 
-    def _observe(self, case: Case) -> tuple[Observation | None, StudentError | None]:
+    def _observe(
+        self, case: Case, *, forward_right: bool = False
+    ) -> tuple[Observation | None, StudentError | None]:
         """The student's gradients on ``case`` (what one call adds, if calls
-        accumulate), or what it raised there."""
+        accumulate), or what it raised there; with ``forward_right``, None too
+        where its forward pass is wrong there (code that computes another
+        activation than the one asked for)."""
         calls = 2 if self.accumulation else 1
         reply = self.student.call(gradient_call(case, backward_calls=calls))
         if reply.error is not None or len(reply.gradients) < calls:
             return None, reply.error
+        if forward_right and (reply.AL is None or not self._forward_matches(case, reply.AL)):
+            return None, None
         keys = reference_gradients(case)[1]
         first, last = (real_arrays(reply.gradients[i], keys) for i in (0, -1))
         grads = {k: last[k] - first[k] for k in first if k in last} if self.accumulation else first
