@@ -15,10 +15,12 @@ from bpcheck import Architecture, Case, InProcessStudent, RunOptions, RunReport,
 from bpcheck._errors import ConfigError
 from bpcheck._scope import Scope, scope_from_settings
 from bpcheck.checks.gating import SATURATED, gated_case
-from bpcheck.checks.stability import LARGE_LOGIT, large_logit_case
+from bpcheck.checks.stability import LARGE_LOGIT, amplification, large_logit_case
 from bpcheck.diagnosis import BUILTIN_MISTAKES, diagnose
 from bpcheck.strategies import repair_kinks
 from tests.adapters.table import COURSES, Course, courses, run
+from tests.styles import Student, Style
+from tests.styles._run import run as run_style
 
 CORRECT = COURSES / "functional_no_biases.py"
 OPTIONS = RunOptions(profile="grade", seed=0, max_examples=8)
@@ -336,3 +338,35 @@ def test_a_factor_on_one_tensor_is_told_apart_whatever_the_correct_habits(tmp_pa
     path = edited(tmp_path, HABITS[habit], replacements)
     records = diagnose("gradient_values", TOLD_APART[mistake], "", InProcessStudent(str(path), get_plugin_manager()), BUILTIN_MISTAKES)
     assert [record["mistake"] for record in records] == [named]
+
+
+def test_float32_round_off_that_the_backward_pass_amplifies_is_no_instability(tmp_path: Path) -> None:
+    """Found by the false-alarm campaign (seed 10000): without biases, large logits
+    come from output weights scaled up (W3 entries near 1e4 here), and in the
+    recurrence below them the sums cancel, so a float32 forward's round-off
+    reaches dW1 as a relative error of 0.1 on correct code. numerical_stability
+    allows each gradient the round-off its backward pass amplifies."""
+    style = Style.parse(
+        "dict_cache.per_example.batch_first.einsum.float32_forward.sigmoid_exp.fused_delta."
+        "relu_prime0.fprime_of_z.extra_dA.separate_arrays.with_loss.with_update."
+        "mean_in_gradients.logsumexp.listed_layers.output_in_loop.no_biases"
+    )
+    options = RunOptions(profile="grade", seed=10000, hidden_activations=("relu",), losses=("cce",))
+    outcome = run_style(Student(style), tmp_path, options)
+    assert [(result.name, result.message) for result in outcome.false_alarms] == []
+
+
+def test_the_round_off_a_backward_pass_amplifies_is_large_where_its_sums_cancel() -> None:
+    """dW3 = δ³ a²ᵀ has nothing to cancel; dW1 sums W2ᵀ (W3ᵀ δ³) over units whose
+    terms cancel to a thousandth of their size."""
+    W2 = np.array([[1.0], [-1.0], [-1.0], [-1.0], [-1.0], [1.0], [1.340215]])
+    W3 = np.array([[-3366.945921, -4244.367668, 3350.771741, 2441.290823, 721.087719, -6364.88033, -200.097521],
+                   [4756.231717, -9195.119359, -3130.327337, -13005.342084, -8821.101854, -12598.415584, -1608.144336]])  # fmt: skip
+    case = Case(
+        Architecture((1, 1, 7, 2), ("relu", "relu", "softmax"), "cce", biases=False),
+        {"W1": np.array([[0.368644]]), "W2": W2, "W3": W3},
+        np.array([[-1.267446, 0.271264]]),
+        np.eye(2),
+    )
+    factors = amplification(case, 1e-2)
+    assert factors["dW3"] < 10 < 1000 < factors["dW1"]

@@ -112,24 +112,31 @@ def expect_gradients_match(
     notes: tuple[str, ...] = (),
     error: Callable[[str, Array], float] | None = None,
     floor: float = NORM_FLOOR,
+    tolerances: Mapping[str, float] | None = None,
 ) -> None:
-    """Every expected gradient is matched within ``tolerance`` relative error
-    (computed by ``error(key, got)`` when given, else :func:`relative_error`
-    with ``floor``); keys of ``got`` that ``expected`` lacks are ignored."""
+    """Every expected gradient is matched within ``tolerance`` relative error, or
+    its own in ``tolerances`` (computed by ``error(key, got)`` when given, else
+    :func:`relative_error` with ``floor``); keys of ``got`` that ``expected``
+    lacks are ignored."""
     measure = error or (lambda key, value: relative_error(value, expected[key], floor))
+    allowed = {key: (tolerances or {}).get(key, tolerance) for key in expected}
     errors = {
         key: measure(key, got[key])
         for key, value in expected.items()
         if key in got and got[key].shape == value.shape
     }
-    wrong = [key for key in expected if key not in errors or not within(errors[key], tolerance)]
-    described = [
-        f"{key}: relative error {errors[key]:.3g}" if key in errors else f"{key}: missing or misshapen"
-        for key in wrong
-    ]
+    wrong = [key for key in expected if key not in errors or not within(errors[key], allowed[key])]
+
+    def described(key: str) -> str:
+        if key not in errors:
+            return f"{key}: missing or misshapen"
+        own = f" (its tolerance {allowed[key]:.3g})" if allowed[key] != tolerance else ""
+        return f"{key}: relative error {errors[key]:.3g}{own}"
+
     expect(
         not wrong,
-        f"gradients disagree with {against} (tolerance {tolerance:g}): " + "; ".join(described),
+        f"gradients disagree with {against} (tolerance {tolerance:g}): "
+        + "; ".join(map(described, wrong)),
         case=case,
         gradients=got,
         notes=notes,
