@@ -20,6 +20,7 @@ import numpy as np
 
 from bpcheck._contract import Architecture, Array, Case
 from bpcheck._numerics import real_arrays
+from bpcheck._sandbox.calls import Reply
 from bpcheck._student import Student
 from bpcheck.checks._context import gradient_call
 from bpcheck.diagnosis._formulas import SYMBOL, Formula, expected, formulas
@@ -30,7 +31,7 @@ GRID = np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 0.5])
 
 def _same(a: Array, b: Array | float) -> bool:
     """Equal to the precision of the reading: a float32 student's is stored as
-    float32 (see :func:`_read`), so the tolerance follows the dtype."""
+    float32 (see :func:`_reading`), so the tolerance follows the dtype."""
     wide = np.asarray(a).dtype == np.float64
     return bool(np.allclose(a, b, rtol=1e-6 if wide else 1e-3, atol=1e-9 if wide else 1e-6))
 
@@ -113,8 +114,9 @@ def _deltas(grads: dict[str, Array], case: Case) -> tuple[Array, Array] | None:
     return first, second
 
 
-def _read(student: Student, case: Case) -> Array | None:
-    reply = student.call(gradient_call(case))
+def _reading(reply: Reply, case: Case) -> Array | None:
+    """The f′ the student's ``reply`` on the probe ``case`` shows, point by point
+    (None when it raised or its gradients cannot be read)."""
     if reply.error is not None or not reply.gradients:
         return None
     deltas = _deltas(real_arrays(reply.grads, [f"d{name}" for name in case.params]), case)
@@ -135,10 +137,12 @@ def read_derivative(
     with the output weights doubled; None when the readings disagree (the
     factor is not a function of z alone: it depends on the output layer, as a δ
     sent down without the output's f′ does) or the student cannot run the probe."""
-    readings = [
-        _read(student, _probe_case(activation, output, loss, target, biases, scale))
+    cases = [
+        _probe_case(activation, output, loss, target, biases, scale)
         for target, scale in ((0, 1.0), (1, 1.0), (0, 2.0))
-    ]
+    ]  # asked in one batch: one round trip to an isolated worker
+    replies = student.call_many([gradient_call(case) for case in cases])
+    readings = [_reading(reply, case) for reply, case in zip(replies, cases, strict=True)]
     first = readings[0]
     if first is None or any(other is None or not _same(first, other) for other in readings[1:]):
         return None
