@@ -143,7 +143,8 @@ def main() -> None:
     )
     shares = sorted(hypothesis_share(grade) for _ in range(arguments.repeat))
     runs = f" (median of {len(shares)}: {', '.join(f'{share:.1%}' for share in shares)})"
-    print(f"Hypothesis's share of the CPU: {shares[len(shares) // 2]:.1%}{runs if len(shares) > 1 else ''}")
+    median = shares[len(shares) // 2]
+    print(f"Hypothesis's share of the CPU: {median:.1%}{runs if len(shares) > 1 else ''}")
     profiles = {
         "student": RunOptions(profile="student", seed=arguments.seed),
         "grade": RunOptions(profile="grade", seed=arguments.seed),
