@@ -315,7 +315,6 @@ def test_without_biases_an_f_prime_times_c_is_told_from_dw1_times_c(tmp_path: Pa
     assert [record["mistake"] for record in records] == [named]
 
 
-
 #: (a mistake of ONE_TENSOR or ONE_HIDDEN_LAYER, the case it is told apart on)
 TOLD_APART = {
     "dW1 times 0.5": ONE_LAYER_MSE[1],

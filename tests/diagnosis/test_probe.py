@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bpcheck import Architecture, Case, InProcessStudent, get_plugin_manager
-from bpcheck._sandbox.calls import Call, Reply
 from bpcheck.checks.examples import WORKED_EXAMPLES, WorkedExample
 from bpcheck.diagnosis import BUILTIN_MISTAKES, diagnose
 from bpcheck.diagnosis._probe import read_derivative
@@ -17,6 +15,7 @@ from bpcheck.strategies import repair_kinks
 from tests.conftest import REFERENCE_SOURCE
 from tests.diagnosis.table import OWN
 from tests.implementations import HERE as SHARED
+from tests.recording import Recording
 
 
 def student(path: Path) -> InProcessStudent:
@@ -199,25 +198,10 @@ def test_relu_prime_of_a_reads_as_no_f_prime_and_the_evidence_says_it_may_be_eit
     assert "ReLU′ evaluated at a = ReLU(z)" in records[0]["evidence"]
 
 
-class _Batches:
-    """A student that records the batches it is asked (the reference answers)."""
-
-    def __init__(self) -> None:
-        self.inner = student(REFERENCE_SOURCE)
-        self.batches: list[int] = []
-
-    def call(self, request: Call) -> Reply:
-        return self.call_many([request])[0]
-
-    def call_many(self, requests: Sequence[Call]) -> list[Reply]:
-        self.batches.append(len(requests))
-        return self.inner.call_many(requests)
-
-
 def test_the_probe_asks_its_readings_in_one_batch() -> None:
     """One round trip to an isolated worker, not one per reading: a diagnosis
     waits on each round trip."""
-    recording = _Batches()
-    reading = read_derivative(recording, "tanh", "linear", "mse")  # type: ignore[arg-type]
+    recording = Recording(REFERENCE_SOURCE)
+    reading = read_derivative(recording, "tanh", "linear", "mse")
     assert reading is not None and reading.formula is not None
-    assert recording.batches == [3]
+    assert [len(batch) for batch in recording.batches] == [3]
