@@ -10,15 +10,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE_SOURCE, run_checks
+from tests.conftest import REFERENCE_SOURCE, TEST_OPTIONS, run_checks
 from tests.implementations import HERE as SHARED
 
 OWN = Path(__file__).parent / "diagnosis" / "implementations"
 NUMERICAL = OWN / "buggy_numerical_differentiation_modules.py"
+TEXTBOOK_DELTA = OWN / "buggy_unstable_output_delta_coursera.py"
+BCE = replace(TEST_OPTIONS, losses=("bce",))
 #: Correct modules of different shapes of code: vectorised, a per-example loop, module objects.
 BACKPROP = [REFERENCE_SOURCE, SHARED / "correct_per_example.py", OWN / "correct_modules.py"]
 
@@ -54,3 +57,25 @@ def test_a_numerical_differentiator_scores_at_most_80_percent() -> None:
     assert score / maximum <= 0.8
     assert "backprop_cost" in {r.id for r in results if r.status == "failed"}
     assert all(r.status == "passed" for r in results if r.id in ("gradient_values", "finite_differences"))
+
+
+def _named(results: list) -> set[str]:
+    return {d["mistake"] for result in results for d in result.diagnoses}
+
+
+def test_a_numerical_differentiator_unstable_at_saturation_is_not_told_its_delta_divides() -> None:
+    """Its bce loss, computed from ŷ, is log 0 at saturated outputs, so its differences
+    are nan there and numerical_stability fails. The diagnosis times backward as
+    backprop_cost does and blames the numerical differentiation, not an output δ
+    the code does not have."""
+    results = run_checks(NUMERICAL, check_ids=["numerical_stability"], options=BCE)
+    assert results and all(result.status == "failed" for result in results)
+    assert _named(results) == {"numerical_differentiation"}
+    assert all("forward passes" in d["evidence"] for r in results for d in r.diagnoses)
+
+
+def test_a_textbook_output_delta_is_still_named_once_backward_is_timed() -> None:
+    """The same failure from backprop with (ŷ − y)/(ŷ(1 − ŷ)) is timed at backprop's cost."""
+    results = run_checks(TEXTBOOK_DELTA, check_ids=["numerical_stability"], options=BCE)
+    assert results and any(result.status == "failed" for result in results)
+    assert _named(results) == {"unstable_output_delta"}

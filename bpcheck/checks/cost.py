@@ -8,7 +8,10 @@ them) the two are four orders of magnitude apart, so the
 check can afford a very wide margin: forward and backward together may cost
 up to :data:`MAX_COST` forward passes. Times are the harness's own wall clock
 around each call (never anything the student's code reports), the median of
-several calls interleaved so that a loaded machine slows both alike.
+several calls interleaved so that a loaded machine slows both alike
+(:func:`measured_cost`; numerical_stability's diagnosis times backward the
+same way, on :func:`timed_like`'s network, to tell code without an output δ
+from code whose δ divides by ŷ(1 − ŷ)).
 
 It is worth 30 points, more than any other check: code that gets its
 gradients without backprop has not done the assignment, and scores at most
@@ -25,6 +28,7 @@ import numpy as np
 from bpcheck._contract import MIN_OUTPUT_WIDTH, Architecture, Case, Family
 from bpcheck._scope import Scope
 from bpcheck._sandbox.calls import Call, ForwardCall
+from bpcheck._student import Student
 from bpcheck.checks._base import CheckNotJudged, CheckSkipped, check
 from bpcheck.checks._context import CheckContext, gradient_call
 from bpcheck.checks._expect import expect
@@ -57,8 +61,14 @@ def cost_widths(scope: Scope, loss: str) -> tuple[int, ...]:
     depths = scope.depths
     depth = min(max(DEPTH, depths.start), depths.stop - 1)
     output = scope.output_width or max(OUTPUT_WIDTH, MIN_OUTPUT_WIDTH[loss])
+    return _grown(depth, output, scope.biases)
+
+
+def _grown(depth: int, output: int, biases: bool) -> tuple[int, ...]:
+    """``depth`` layers ending in ``output`` units, with equal inputs and hidden
+    layers just wide enough for :data:`PARAMETERS` parameters."""
     width = 1
-    while _parameters((width,) * depth + (output,), scope.biases) < PARAMETERS:
+    while _parameters((width,) * depth + (output,), biases) < PARAMETERS:
         width += 1 if depth > 1 else max(1, width // 8)
     return (width,) * depth + (output,)
 
@@ -77,26 +87,40 @@ def cost_case(scope: Scope, families: tuple[Family, ...]) -> Case:
     widths = cost_widths(scope, family.loss)
     output = scope.outputs_for(family.loss)[0]
     activations = (family.hidden,) * (len(widths) - 2) + (output,)
-    architecture = Architecture(widths, activations, family.loss, scope.biases)
+    return _timed_case(Architecture(widths, activations, family.loss, scope.biases))
+
+
+def timed_like(case: Case) -> Case:
+    """A network to time that is ``case``'s grown wide: its depth, activations,
+    loss, biases and output width, with inputs and hidden layers wide enough for
+    :data:`PARAMETERS` parameters (the network of a diagnosis, which knows the
+    failing case but not the scope)."""
+    old = case.architecture
+    widths = _grown(old.depth, old.widths[-1], old.biases)
+    return _timed_case(Architecture(widths, old.activations, old.loss, old.biases))
+
+
+def _timed_case(architecture: Architecture) -> Case:
+    widths = architecture.widths
     rng = np.random.default_rng(20261201)
     params = {
         name: rng.normal(0.0, 1.0, shape) / np.sqrt(architecture.widths[int(name[1:]) - 1])
         for name, shape in architecture.parameter_shapes().items()
     }
     X = rng.normal(0.0, 1.0, (widths[0], BATCH))
-    if family.loss == "cce":
+    if architecture.loss == "cce":
         Y = np.eye(widths[-1])[:, rng.integers(0, widths[-1], BATCH)]
-    elif family.loss == "bce":
+    elif architecture.loss == "bce":
         Y = rng.integers(0, 2, (widths[-1], BATCH)).astype(np.float64)
     else:
         Y = rng.normal(0.0, 1.0, (widths[-1], BATCH))
     return Case(architecture, params, X, Y)
 
 
-def _seconds(context: CheckContext, request: Call) -> float:
+def _seconds(student: Student, request: Call) -> float:
     """Wall time of one call, straight to the student (no remembered reply)."""
     started = time.perf_counter()
-    reply = context.student.call(request)
+    reply = student.call(request)
     elapsed = time.perf_counter() - started
     if reply.error is not None:
         raise CheckNotJudged(
@@ -116,6 +140,21 @@ def case_size(request: Call) -> int:
     return sum(int(np.size(value)) for value in params.values())
 
 
+def measured_cost(student: Student, case: Case) -> float:
+    """What forward and backward together cost on ``case``, in forward passes:
+    the median of timed gradient calls over the median of timed forward calls,
+    interleaved. Raises CheckNotJudged, saying what the student's code raised,
+    when a call fails."""
+    forward = ForwardCall(case.params, case.X, case.architecture.activations)
+    both = gradient_call(case)
+    forwards = [_seconds(student, forward) for _ in range(3)]
+    gradients: list[float] = []
+    while len(gradients) < REPEATS and not _hopeless(gradients, median(forwards)):
+        gradients.append(_seconds(student, both))
+        forwards.append(_seconds(student, forward))
+    return median(gradients) / median(forwards)
+
+
 @check(
     "backprop_cost",
     claim=f"Forward and backward together cost at most {MAX_COST:g} forward passes on a network "
@@ -127,18 +166,11 @@ def case_size(request: Call) -> int:
 )
 def backprop_cost(context: CheckContext) -> None:
     case = cost_case(context.assignment, context.scope)
-    forward = ForwardCall(case.params, case.X, case.architecture.activations)
-    both = gradient_call(case)
-    forwards = [_seconds(context, forward) for _ in range(3)]
-    gradients: list[float] = []
-    while len(gradients) < REPEATS and not _hopeless(gradients, median(forwards)):
-        gradients.append(_seconds(context, both))
-        forwards.append(_seconds(context, forward))
-    cost = median(gradients) / median(forwards)
+    cost = measured_cost(context.student, case)
     expect(
         cost <= MAX_COST,
         f"forward() and backward() together cost {cost:.0f} forward passes on a network of "
-        f"{case.architecture.describe()} ({case_size(forward)} parameters), batch of {BATCH}; "
-        f"backprop costs about 3, and the bound is {MAX_COST:g}. Your backward seems to "
+        f"{case.architecture.describe()} ({case_size(gradient_call(case))} parameters), batch of "
+        f"{BATCH}; backprop costs about 3, and the bound is {MAX_COST:g}. Your backward seems to "
         "differentiate numerically, one forward pass (or two) per parameter.",
     )

@@ -22,9 +22,10 @@ from bpcheck._contract import Array, Case, gradient_name
 from bpcheck._numerics import best_fit_scale, real_arrays, relative_error
 from bpcheck._sandbox.calls import ForwardCall, Reply, StudentError, UpdateCall
 from bpcheck._student import Student
-from bpcheck.checks._base import reference_gradients
+from bpcheck.checks._base import CheckNotJudged, reference_gradients
 from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
+from bpcheck.checks.cost import measured_cost, timed_like
 from bpcheck.checks.regularisation import Penalty, measure
 from bpcheck.checks.stability import scaled_output_weights
 from bpcheck.diagnosis._cases import DEEPER_HIDDEN, deeper_case, variant_case
@@ -43,6 +44,18 @@ class Accumulation:
 
     returned: tuple[dict[str, Array], ...]
     increment: dict[str, Array]
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Forward and backward together cost ``cost`` forward passes on ``network``."""
+
+    cost: float
+    network: Case
+
+    @property
+    def parameters(self) -> int:
+        return sum(int(np.size(value)) for value in self.network.params.values())
 
 
 @dataclass(frozen=True)
@@ -83,8 +96,8 @@ class Evidence:
     the reference's, on both cases), ``scaled_alone_deeper`` (the gradient a
     deeper case shows scaled alone, where the case has only one), ``divergence()``
     (the gradients that differ, from layer L down), ``derivative(activation)``
-    (the derivative probe) and ``penalty`` (the L2 terms, for the regularisation
-    check).
+    (the derivative probe), ``penalty`` (the L2 terms, for the regularisation
+    check) and ``timed`` (what backward costs, timed as backprop_cost times it).
     """
 
     def __init__(self, check: str, case: Case | None, message: str, student: Student) -> None:
@@ -118,6 +131,24 @@ class Evidence:
         if self.check != "regularisation" or self.case is None:
             return None
         return measure(self.student, self.case)
+
+    @property
+    def timed(self) -> Timed | None:
+        """What forward and backward together cost, in forward passes, timed as
+        backprop_cost times them, on the failing case's network grown as wide as
+        backprop_cost's (:func:`~bpcheck.checks.cost.timed_like`); None when the
+        code raises there (code written for fixed widths, say). How backward
+        gets its gradients is a property of the code, not of the case: it is
+        timed once per student, on the first case that asks."""
+        if self.case is None:
+            return None
+        if self.student not in _TIMED:
+            network = timed_like(self.case)
+            try:
+                _TIMED[self.student] = Timed(measured_cost(self.student, network), network)
+            except CheckNotJudged:
+                _TIMED[self.student] = None
+        return _TIMED[self.student]
 
     @cached_property
     def expected(self) -> dict[str, Array]:
@@ -433,6 +464,7 @@ class Evidence:
 
 
 _EVIDENCE: weakref.WeakKeyDictionary[Case, dict[int, Evidence]] = weakref.WeakKeyDictionary()
+_TIMED: weakref.WeakKeyDictionary[Student, Timed | None] = weakref.WeakKeyDictionary()
 
 
 def evidence_for(check: str, case: Case | None, message: str, student: Student) -> Evidence:

@@ -10,6 +10,7 @@ import numpy as np
 from bpcheck._contract import Case
 from bpcheck._sandbox.calls import ForwardCall
 from bpcheck.checks._base import reference_forward
+from bpcheck.checks.cost import MAX_COST
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
@@ -374,19 +375,55 @@ def complex_gradients(evidence: Evidence) -> Finding | None:
 
 
 def numerical_differentiation(evidence: Evidence) -> Finding | None:
-    if evidence.check != "backprop_cost":
+    """backprop_cost's failure; or numerical_stability's, when the output
+    gradient breaks at saturated sigmoid outputs (:func:`_broken_at_saturation`)
+    and backward is timed at backprop_cost's cost of finite differences: such
+    code has no output δ to blame, and differentiates a loss computed from ŷ."""
+    if evidence.check == "backprop_cost":
+        return Finding(
+            f"{evidence.message.split('. Your backward')[0]}. That is the cost of finite "
+            "differences (two forward passes per parameter), not of backprop, whose backward "
+            "costs about 2–3 forward passes whatever the number of parameters (lesson, Cost)."
+        )
+    what = _broken_at_saturation(evidence)
+    timed = evidence.timed if what is not None else None
+    if what is None or timed is None or timed.cost <= MAX_COST:
         return None
+    assert evidence.case is not None
+    network = timed.network.architecture
     return Finding(
-        f"{evidence.message.split('. Your backward')[0]}. That is the cost of finite "
-        "differences (two forward passes per parameter), not of backprop, whose backward costs "
-        "about 2–3 forward passes whatever the number of parameters (lesson, Cost)."
+        f"{what}, and forward() and backward() together cost {timed.cost:.0f} forward passes on "
+        f"a network of {network.describe()} ({timed.parameters} parameters): your backward "
+        "differentiates the loss numerically. A loss computed from ŷ is inf (log 0) or flat "
+        "(ŷ clipped) where ŷ is exactly 0 or 1, so its differences are nan or 0 there, while "
+        "backprop's δ⁽ᴸ⁾ = ŷ − y stays ±1.",
+        (evidence.case.architecture.depth,),
     )
 
 
 def unstable_output_delta(evidence: Evidence) -> Finding | None:
     """At saturated sigmoid outputs the textbook ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) divides
     by zero (or, clipped, meets σ′(z) = 0): the output δ is non-finite or vanishes
-    where the clean ŷ − y is ±1."""
+    where the clean ŷ − y is ±1. Not said of code whose backward is timed at the
+    cost of finite differences: it has no δ (see :func:`numerical_differentiation`)."""
+    what = _broken_at_saturation(evidence)
+    if what is None:
+        return None
+    timed = evidence.timed
+    if timed is not None and timed.cost > MAX_COST:
+        return None
+    assert evidence.case is not None
+    return Finding(
+        f"{what}: ∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) divides by ŷ(1 − ŷ) = 0 there (clipped ŷ only "
+        "turns it into a finite number times σ′(z) = 0), while the clean δ = ŷ − y stays ±1.",
+        (evidence.case.architecture.depth,),
+    )
+
+
+def _broken_at_saturation(evidence: Evidence) -> str | None:
+    """On numerical_stability's bce case, with a right forward pass: a sentence
+    saying what is wrong with the gradient that carries δ⁽ᴸ⁾ alone (db⁽ᴸ⁾, or
+    dW⁽ᴸ⁾ without biases), when it is non-finite or about 0; None otherwise."""
     case, reply = evidence.case, evidence.reply
     if evidence.check != "numerical_stability" or case is None or reply is None or not reply.gradients:
         return None
@@ -403,14 +440,15 @@ def unstable_output_delta(evidence: Evidence) -> Finding | None:
     if not np.all(np.isfinite(got)):
         what = f"{key} contains {'nan' if np.isnan(got).any() else 'inf'}"
     elif np.linalg.norm(got) < 1e-3 * np.linalg.norm(expected):
-        what = f"{key} is about 0 ({np.linalg.norm(got):.2g} in norm; the reference's is {np.linalg.norm(expected):.3g})"
+        what = (
+            f"{key} is about 0 ({np.linalg.norm(got):.2g} in norm; the reference's is "
+            f"{np.linalg.norm(expected):.3g})"
+        )
     else:
         return None
-    return Finding(
-        f"With output logits near ±1e3 your forward pass is right (ŷ is exactly 0 or 1), but {what}: "
-        "∂L/∂ŷ = (ŷ − y)/(ŷ(1 − ŷ)) divides by ŷ(1 − ŷ) = 0 there (clipped ŷ only turns it into "
-        "a finite number times σ′(z) = 0), while the clean δ = ŷ − y stays ±1.",
-        (architecture.depth,),
+    return (
+        "With output logits near ±1e3 your forward pass is right (ŷ is exactly 0 or 1), but "
+        f"{what}"
     )
 
 

@@ -27,3 +27,16 @@ def test_backprop_cost_tells_backprop_from_numerical_differentiation_in_the_work
     with WorkerStudent(submission, LIMITS) as student:
         result = run_planned(planned, student, options)
     assert result.status == status, result.message
+
+
+def test_a_numerical_differentiator_is_timed_in_the_worker_when_diagnosed(tmp_path: Path) -> None:
+    """numerical_stability's diagnosis times backward through the wire as backprop_cost does."""
+    submission = tmp_path / "submission.py"
+    submission.write_text(NUMERICAL.read_text())
+    options = RunOptions(profile="grade", seed=0, max_examples=5, losses=("bce",))
+    checks = plan(collect_checks(get_plugin_manager()), options)
+    first = next(p for p in checks if p.check.id == "numerical_stability")
+    with WorkerStudent(submission, LIMITS) as student:
+        result = run_planned(first, student, options)
+    assert result.status == "failed", result.message
+    assert [d["mistake"] for d in result.diagnoses] == ["numerical_differentiation"]
