@@ -74,8 +74,9 @@ def test_a_numerical_differentiator_unstable_at_saturation_is_not_told_its_delta
     assert all("forward passes" in d["evidence"] for r in results for d in r.diagnoses)
 
 
-def test_a_textbook_output_delta_is_still_named_once_backward_is_timed() -> None:
-    """The same failure from backprop with (ŷ − y)/(ŷ(1 − ŷ)) is timed at backprop's cost."""
+def test_a_textbook_output_delta_is_still_named_once_backward_is_timed(loaded_machine: None) -> None:
+    """The same failure from backprop with (ŷ − y)/(ŷ(1 − ŷ)) is timed at backprop's
+    cost, on a loaded machine too."""
     results = run_checks(TEXTBOOK_DELTA, check_ids=["numerical_stability"], options=BCE)
     assert results and any(result.status == "failed" for result in results)
     assert _named(results) == {"unstable_output_delta"}

@@ -42,6 +42,10 @@ PARAMETERS = 20_000
 DEPTH, OUTPUT_WIDTH = 3, 32
 #: A small batch keeps a per-example loop over the batch cheap.
 BATCH = 4
+#: A cost that no backprop reaches however loaded the machine: a diagnosis that
+#: times backward on its own names numerical differentiation only beyond it
+#: (finite differences cost thousands of forward passes on such a network).
+NUMERICAL_COST = 300.0
 #: Timed calls of forward and backward, interleaved (the median of each is
 #: compared); two backward calls in a row this far beyond the bound stop early.
 REPEATS = 5
@@ -91,13 +95,16 @@ def cost_case(scope: Scope, families: tuple[Family, ...]) -> Case:
 
 
 def timed_like(case: Case) -> Case:
-    """A network to time that is ``case``'s grown wide: its depth, activations,
-    loss, biases and output width, with inputs and hidden layers wide enough for
+    """A network to time that is ``case``'s grown wide: its activations, loss,
+    biases and output width, with inputs and hidden layers wide enough for
     :data:`PARAMETERS` parameters (the network of a diagnosis, which knows the
-    failing case but not the scope)."""
+    failing case but not the scope). A one-layer case gets a hidden layer of
+    its output's activation: one layer of 20 000 inputs is timed unreliably on
+    a loaded machine (its forward and backward calls take a few microseconds)."""
     old = case.architecture
-    widths = _grown(old.depth, old.widths[-1], old.biases)
-    return _timed_case(Architecture(widths, old.activations, old.loss, old.biases))
+    activations = old.activations if old.depth > 1 else old.activations * 2
+    widths = _grown(len(activations), old.widths[-1], old.biases)
+    return _timed_case(Architecture(widths, activations, old.loss, old.biases))
 
 
 def _timed_case(architecture: Architecture) -> Case:

@@ -10,7 +10,7 @@ import numpy as np
 from bpcheck._contract import Case
 from bpcheck._sandbox.calls import ForwardCall
 from bpcheck.checks._base import reference_forward
-from bpcheck.checks.cost import MAX_COST
+from bpcheck.checks.cost import NUMERICAL_COST
 from bpcheck.diagnosis._evidence import Evidence, forward_matches
 from bpcheck.diagnosis._mistake import Finding, Recogniser
 from bpcheck.diagnosis._mutants import DERIVATIVE_MISTAKES
@@ -377,8 +377,9 @@ def complex_gradients(evidence: Evidence) -> Finding | None:
 def numerical_differentiation(evidence: Evidence) -> Finding | None:
     """backprop_cost's failure; or numerical_stability's, when the output
     gradient breaks at saturated sigmoid outputs (:func:`_broken_at_saturation`)
-    and backward is timed at backprop_cost's cost of finite differences: such
-    code has no output δ to blame, and differentiates a loss computed from ŷ."""
+    and backward is timed beyond :data:`~bpcheck.checks.cost.NUMERICAL_COST`
+    forward passes, a cost of finite differences: such code has no output δ to
+    blame, and differentiates a loss computed from ŷ."""
     if evidence.check == "backprop_cost":
         return Finding(
             f"{evidence.message.split('. Your backward')[0]}. That is the cost of finite "
@@ -387,7 +388,7 @@ def numerical_differentiation(evidence: Evidence) -> Finding | None:
         )
     what = _broken_at_saturation(evidence)
     timed = evidence.timed if what is not None else None
-    if what is None or timed is None or timed.cost <= MAX_COST:
+    if what is None or timed is None or timed.cost <= NUMERICAL_COST:
         return None
     assert evidence.case is not None
     network = timed.network.architecture
@@ -410,7 +411,7 @@ def unstable_output_delta(evidence: Evidence) -> Finding | None:
     if what is None:
         return None
     timed = evidence.timed
-    if timed is not None and timed.cost > MAX_COST:
+    if timed is not None and timed.cost > NUMERICAL_COST:
         return None
     assert evidence.case is not None
     return Finding(
