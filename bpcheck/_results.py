@@ -21,7 +21,10 @@ class DiagnosisRecord(TypedDict):
 
     ``mistake`` is a catalogue id, or None when the gradients are wrong in a
     way no known mistake reproduces; ``summary`` says it in plain words;
-    ``confidence`` is "high" or "medium" (None for an unknown mistake).
+    ``confidence`` is "high" or "medium" (None for an unknown mistake);
+    ``alternatives`` are the other mistakes that give exactly the same
+    gradients on those layers (ReLU′ taken at a = ReLU(z) with ReLU′(0) = 1 is
+    no f′ at all), which :func:`merge_diagnoses` folds together.
     """
 
     mistake: str | None
@@ -32,6 +35,7 @@ class DiagnosisRecord(TypedDict):
     confidence: str | None
     lesson: str
     hint: str
+    alternatives: list[str]
 
 
 @dataclass(frozen=True)
@@ -120,18 +124,43 @@ def diagnosis_key(result: CheckResult) -> tuple[str, ...]:
 def merge_diagnoses(results: list[CheckResult]) -> list[dict[str, Any]]:
     """Each named mistake once, as first diagnosed (checks in run order), with
     ``checks`` listing every check result that named it; confidence is "high"
-    when any of them was."""
+    when any of them was.
+
+    A mistake whose every diagnosis has an alternative that the run names too
+    is folded into it: the alternative is the mistake that explains every
+    failure (ReLU′ taken at a = ReLU(z) with ReLU′(0) = 1 looks like no f′ at
+    all on ReLU layers, and is f′ of the output on sigmoid layers)."""
     merged: dict[str, dict[str, Any]] = {}
     for result in results:
         for diagnosis in result.diagnoses:
             mistake = diagnosis["mistake"]
             if mistake is None:
                 continue
-            entry = merged.setdefault(mistake, {**diagnosis, "checks": []})
+            entry = merged.setdefault(mistake, {"alternatives": [], **diagnosis, "checks": []})
             entry["checks"].append(result.name)
+            alike = diagnosis.get("alternatives", [])
+            entry["alternatives"] = [other for other in entry["alternatives"] if other in alike]
             if diagnosis["confidence"] == "high":
                 entry["confidence"] = "high"
+    for mistake, entry in list(merged.items()):
+        into = next((merged[other] for other in entry["alternatives"] if other in merged), None)
+        if into is not None:
+            _fold(mistake, entry, into)
+            del merged[mistake]
     return list(merged.values())
+
+
+def _fold(mistake: str, entry: dict[str, Any], into: dict[str, Any]) -> None:
+    """Fold ``entry``, which names ``mistake``, into the entry of its alternative."""
+    into["checks"] += [check for check in entry["checks"] if check not in into["checks"]]
+    if entry["confidence"] == "high":
+        into["confidence"] = "high"
+    plural = "s" if len(entry["checks"]) > 1 else ""
+    into["evidence"] += (
+        f" The failure{plural} of {', '.join(entry['checks'])}, named {mistake} on "
+        f"{'their' if plural else 'its'} own, {'are' if plural else 'is'} this mistake too: "
+        f"on {entry['activation'] or 'those'} layers the two give the same gradients."
+    )
 
 
 @dataclass

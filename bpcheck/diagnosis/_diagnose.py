@@ -19,6 +19,7 @@ from bpcheck._results import DiagnosisRecord
 from bpcheck._student import Student
 from bpcheck.diagnosis._cases import variant_case
 from bpcheck.diagnosis._evidence import Evidence, evidence_for
+from bpcheck.diagnosis._formulas import same_gradients
 from bpcheck.diagnosis._mistake import Finding, Mistake
 from bpcheck.diagnosis._wording import where
 
@@ -35,11 +36,15 @@ def _summary(title: str, layers: tuple[int, ...], case: Case | None) -> str:
     return f"{place[0].upper()}{place[1:]}: {title}."
 
 
-def _activation(layers: tuple[int, ...], case: Case | None) -> str | None:
-    if not layers or case is None:
-        return None
+def _activations(layers: tuple[int, ...], case: Case | None) -> tuple[str, ...]:
+    if case is None:
+        return ()
     activations = case.architecture.activations
-    return ", ".join(dict.fromkeys(activations[layer - 1] for layer in layers))
+    return tuple(dict.fromkeys(activations[layer - 1] for layer in layers))
+
+
+def _activation(layers: tuple[int, ...], case: Case | None) -> str | None:
+    return ", ".join(_activations(layers, case)) or None
 
 
 def record(mistake: Mistake, finding: Finding, case: Case | None) -> DiagnosisRecord:
@@ -53,6 +58,7 @@ def record(mistake: Mistake, finding: Finding, case: Case | None) -> DiagnosisRe
         "confidence": finding.confidence,
         "lesson": mistake.lesson,
         "hint": mistake.fix,
+        "alternatives": list(same_gradients(mistake.id, _activations(finding.layers, case))),
     }
 
 
@@ -90,6 +96,7 @@ def _unrecognised(evidence: Evidence) -> DiagnosisRecord | None:
         "confidence": None,
         "lesson": "Pitfall 5: not gradient-checking a hand-written backward pass",
         "hint": "Compare each layer's δ with the lesson's equations, starting at that layer.",
+        "alternatives": [],
     }
 
 

@@ -71,6 +71,21 @@ _WRONG: dict[str, dict[str, Function]] = {
 
 HIDDEN = tuple(EXPECTED_TEXT)
 
+#: Derivative mistakes whose f′ another one gives exactly, for one activation:
+#: ReLU′ evaluated at a = ReLU(z) ≥ 0 with the convention ReLU′(0) = 1 is 1
+#: everywhere, so on ReLU layers "f′ of the output" gives the same gradients as
+#: "no f′ at all".
+_SAME_GRADIENTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("missing_activation_derivative", "relu"): ("activation_derivative_of_output",),
+}
+
+
+def same_gradients(mistake: str, activations: tuple[str, ...]) -> tuple[str, ...]:
+    """The other mistakes that give exactly ``mistake``'s gradients on layers of
+    every one of ``activations`` (none when ``activations`` is empty)."""
+    alike = [set(_SAME_GRADIENTS.get((mistake, activation), ())) for activation in activations]
+    return tuple(sorted(set.intersection(*alike))) if alike else ()
+
 
 @cache
 def formulas(activation: str) -> tuple[Formula, ...]:

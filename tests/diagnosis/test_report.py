@@ -7,11 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from bpcheck import InProcessStudent, RunOptions, RunReport, get_plugin_manager, run_student
+from bpcheck import (
+    CheckResult,
+    InProcessStudent,
+    RunOptions,
+    RunReport,
+    get_plugin_manager,
+    run_student,
+)
+from bpcheck._results import DiagnosisRecord, merge_diagnoses
 from bpcheck._text import failure_text
 from tests.diagnosis.table import OWN
 
-KEYS = {"mistake", "summary", "layers", "activation", "evidence", "confidence", "lesson", "hint"}
+KEYS = {
+    "mistake", "summary", "layers", "activation", "evidence", "confidence", "lesson", "hint",
+    "alternatives",
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +87,36 @@ def test_the_markdown_report_leads_with_the_diagnosis_and_links_a_heatmap_next_t
 def test_a_report_built_with_its_diagnoses_keeps_them(report: RunReport) -> None:
     given = [{"mistake": "output_delta_sign"}]
     assert RunReport("s", 0, "grade", "0", report.checks, given).diagnoses == given
+
+
+def _named(check: str, mistake: str, activation: str, alternatives: list[str]) -> CheckResult:
+    diagnosis: DiagnosisRecord = {
+        "mistake": mistake, "summary": "s", "layers": [1], "activation": activation,
+        "evidence": "e.", "confidence": "medium", "lesson": "", "hint": "h",
+        "alternatives": alternatives,
+    }
+    return CheckResult(check, "mse", "claim", "failed", 0.0, 1.0, diagnoses=[diagnosis])
+
+
+F_OF_A, NO_F = "activation_derivative_of_output", "missing_activation_derivative"
+
+
+def test_a_mistake_is_folded_into_an_alternative_the_run_names_too() -> None:
+    merged = merge_diagnoses([
+        _named("gradient_values", F_OF_A, "sigmoid", []),
+        _named("activation_gating", NO_F, "relu", [F_OF_A]),
+    ])
+    assert [entry["mistake"] for entry in merged] == [F_OF_A]
+    assert merged[0]["checks"] == ["gradient_values[mse]", "activation_gating[mse]"]
+    assert "activation_gating[mse], named missing_activation_derivative" in merged[0]["evidence"]
+
+
+def test_a_mistake_stays_when_its_alternative_is_not_named_or_one_diagnosis_has_none() -> None:
+    alone = merge_diagnoses([_named("activation_gating", NO_F, "relu", [F_OF_A])])
+    assert [entry["mistake"] for entry in alone] == [NO_F]
+    on_sigmoid_too = merge_diagnoses([
+        _named("gradient_values", F_OF_A, "sigmoid", []),
+        _named("activation_gating", NO_F, "relu", [F_OF_A]),
+        _named("finite_differences", NO_F, "sigmoid", []),
+    ])
+    assert sorted(entry["mistake"] for entry in on_sigmoid_too) == [F_OF_A, NO_F]
