@@ -108,6 +108,39 @@ def test_a_student_who_only_forgot_f_prime_gets_no_stability_hint() -> None:
     assert not any("hint" in result.message or "np.exp" in result.message for result in results)
 
 
+#: A style whose textbook δ = dA·σ′ is unstable at saturated sigmoid outputs.
+UNSTABLE_STYLE = (
+    "dict_cache.per_example.columns.np_dot.float64.sigmoid_exp.clipped_textbook_delta."
+    "relu_prime1.fprime_of_z.extra_dZ.separate_arrays.no_loss.with_update.mean_in_gradients."
+    "max_shift.listed_layers.output_in_loop.with_biases"
+)
+
+
+@pytest.mark.parametrize("mistake", ["complex_forward", "forward_mismatch"])
+def test_stability_is_not_judged_where_the_code_already_fails_at_ordinary_logits(
+    mistake: str, tmp_path: Path
+) -> None:
+    """Whether the code raises there (complex_forward's backward does) or
+    returns a wrong AL and gradients, its failure at large logits says nothing
+    about stability: the unstable δ is for after that mistake is mended. The
+    same style without the mistake fails. (A mistake a case can hide, as
+    square layers hide an untransposed W, is judged on the cases that hide it.)"""
+    from tests.styles import Student, Style, inject
+
+    style = Style.parse(UNSTABLE_STYLE)
+    found = {}
+    for name, student in [("correct", Student(style)), (mistake, inject(mistake, style))]:
+        assert student is not None
+        path = tmp_path / f"{name}.py"
+        path.write_text(student.source())
+        results = run_checks(path, check_ids=["gradient_values", "numerical_stability"])
+        found[name] = {r.status for r in results if r.id == "numerical_stability"}
+        if name == mistake:
+            assert {r.status for r in results if r.id == "gradient_values"} & {"failed", "error"}
+    assert "failed" in found["correct"]
+    assert found[mistake] <= {"not_judged", "passed"} and "not_judged" in found[mistake]
+
+
 def test_an_unstable_softmax_gets_the_hint() -> None:
     results = run_checks(HERE / "buggy_unstable_softmax_1.py", check_ids=["numerical_stability"])
     failed = [result for result in results if result.status == "failed"]

@@ -9,7 +9,6 @@ import numpy as np
 
 from bpcheck._contract import Case
 from bpcheck._memo import per_case
-from bpcheck._numerics import relative_error
 from bpcheck._sandbox.calls import Call
 from bpcheck.checks._base import (
     CheckFailure,
@@ -111,20 +110,22 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
     return [shared_call(case), gradient_call(large_logit_case(case))]
 
 
-def _wrong_at_ordinary_logits(context: CheckContext, case: Case, tolerance: float) -> bool:
-    """Whether the student's gradients are wrong on ``case`` itself, before any
-    shift: then a mismatch at large logits says nothing about stability."""
-    reply = context.reply(shared_call(case))
-    if reply.error is not None or not reply.gradients:
+def _wrong_at_ordinary_logits(context: CheckContext, case: Case) -> bool:
+    """Whether the student's code already fails on ``case`` itself, before any
+    shift, as ``gradient_values`` judges it (it raises, breaks the gradient
+    contract, or misses the reference's gradients): then a failure at large
+    logits says nothing about stability."""
+    try:
+        reply = context.shared(case)
+        grads = context.usable_gradients(reply, case)
+        precision = context.judge(reply, case)
+        _, expected = reference_gradients(case)
+        expect_gradients_match(
+            grads, expected, precision.exact, case, "the reference", floor=precision.norm_floor
+        )
+    except (CheckFailure, CheckNotJudged):
         return True
-    _, expected = reference_gradients(case)
-    grads = reply.grads
-    return any(
-        key not in grads
-        or grads[key].shape != value.shape
-        or not relative_error(grads[key], value) <= tolerance
-        for key, value in expected.items()
-    )
+    return False
 
 
 @check(
@@ -136,7 +137,21 @@ def _wrong_at_ordinary_logits(context: CheckContext, case: Case, tolerance: floa
     applies_to=lambda family: family.loss in ("bce", "cce"),
 )
 def numerical_stability(context: CheckContext, case: Case) -> None:
-    ordinary, case = case, large_logit_case(case)
+    try:
+        _stable_at_large_logits(context, case)
+    except CheckFailure:
+        if _wrong_at_ordinary_logits(context, case):
+            raise CheckNotJudged(
+                "not judged: your code already fails at ordinary logits "
+                f"(see {context.result_name('gradient_values')})"
+            ) from None
+        raise
+
+
+def _stable_at_large_logits(context: CheckContext, ordinary: Case) -> None:
+    """The check's claim on ``ordinary`` with its output logits scaled to about
+    LARGE_LOGIT: AL and every gradient finite and close to the reference's."""
+    case = large_logit_case(ordinary)
     reply = context.gradients(case)
     assert reply.AL is not None
     hint = f" (hint: {HINTS[case.architecture.loss]})"
@@ -174,15 +189,7 @@ def numerical_stability(context: CheckContext, case: Case) -> None:
         key: min(tolerance * factor, AMPLIFIED_AT_MOST)
         for key, factor in amplification(case, precision.norm_floor).items()
     }
-    try:
-        expect_gradients_match(
-            grads, expected, tolerance, case, f"the reference at logits near ±{LARGE_LOGIT:g}",
-            floor=precision.norm_floor, tolerances=allowed,
-        )
-    except CheckFailure:
-        if _wrong_at_ordinary_logits(context, ordinary, tolerance):
-            raise CheckNotJudged(
-                "not judged: your gradients differ from the reference's at ordinary logits "
-                f"too (see {context.result_name('gradient_values')})"
-            ) from None
-        raise
+    expect_gradients_match(
+        grads, expected, tolerance, case, f"the reference at logits near ±{LARGE_LOGIT:g}",
+        floor=precision.norm_floor, tolerances=allowed,
+    )
