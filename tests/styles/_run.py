@@ -133,13 +133,17 @@ class Outcome:
     def expected_names(self) -> frozenset[str]:
         """The student's :meth:`~tests.styles.Student.expected` names, less
         ``unstable_output_delta`` beside another mistake when no run of
-        numerical_stability was judged: it is left unjudged where the gradients
-        are wrong at ordinary logits too (the other mistake is named first,
-        and the instability once it is mended)."""
+        numerical_stability was judged on a loss the style's δ is unstable on:
+        it is left unjudged where the code fails at ordinary logits too (the
+        other mistake is named first, and the instability once it is mended),
+        and passes on the stable losses."""
         expected = self.student.expected(self.options.losses)
         beside = self.student.mistake not in (None, UNSTABLE)
+        unstable = self.student.style.unstable_losses
         judged = any(
-            result.id == STABILITY and result.status != "not_judged"
+            result.id == STABILITY
+            and result.status != "not_judged"
+            and str(result.family).rsplit("-", 1)[-1] in unstable
             for result in self.report.checks
         )
         return expected - {UNSTABLE} if beside and not judged else expected
