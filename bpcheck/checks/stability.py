@@ -20,6 +20,7 @@ from bpcheck.checks._base import (
 )
 from bpcheck.checks._context import CheckContext, gradient_call, shared_call
 from bpcheck.checks._expect import expect, expect_close, expect_gradients_match, nonfinite
+from bpcheck.checks.gradients import gradient_values
 
 LARGE_LOGIT = 1e3
 #: How many units of round-off at |z| = LARGE_LOGIT an accurate result may be off by.
@@ -111,18 +112,12 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
 
 
 def _wrong_at_ordinary_logits(context: CheckContext, case: Case) -> bool:
-    """Whether the student's code already fails on ``case`` itself, before any
-    shift, as ``gradient_values`` judges it (it raises, breaks the gradient
-    contract, or misses the reference's gradients): then a failure at large
-    logits says nothing about stability."""
+    """Whether the student's code already fails ``gradient_values`` on ``case``
+    itself, before any shift (it raises, breaks the gradient contract, or
+    misses the reference's gradients): then a failure at large logits says
+    nothing about stability."""
     try:
-        reply = context.shared(case)
-        grads = context.usable_gradients(reply, case)
-        precision = context.judge(reply, case)
-        _, expected = reference_gradients(case)
-        expect_gradients_match(
-            grads, expected, precision.exact, case, "the reference", floor=precision.norm_floor
-        )
+        gradient_values.body(context, case)
     except (CheckFailure, CheckNotJudged):
         return True
     return False
