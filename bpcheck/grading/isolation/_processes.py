@@ -25,11 +25,13 @@ def proc_info(pid: str) -> ProcessInfo | None:
     except OSError:
         return None
     uid, state = -1, "?"
-    for line in text.splitlines():
+    for line in text.splitlines():  # State comes before Uid, near the top: stop at both
         if line.startswith("State:"):
             state = line.split()[1]
         elif line.startswith("Uid:"):
             uid = int(line.split()[1])
+        if uid != -1 and state != "?":
+            break
     return uid, state
 
 
@@ -63,9 +65,16 @@ def matching(predicate: Predicate) -> list[int]:
     return found
 
 
+#: How long :func:`kill_all` first waits for its victims to die, and at most
+#: between two looks: a killed process is gone within a millisecond or so, and
+#: a grader waits for every worker it closes.
+_FIRST_WAIT, _LONGEST_WAIT = 0.0005, 0.01
+
+
 def kill_all(predicate: Predicate, patience: float = 5.0) -> list[int]:
     """SIGKILL every matching process until none is left; those still alive after ``patience``."""
     deadline = time.monotonic() + patience
+    wait = _FIRST_WAIT
     while True:
         victims = matching(predicate)
         if not victims or time.monotonic() > deadline:
@@ -75,7 +84,8 @@ def kill_all(predicate: Predicate, patience: float = 5.0) -> list[int]:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.01)
+        time.sleep(wait)
+        wait = min(2 * wait, _LONGEST_WAIT)
 
 
 def processes_of_uid(uid: int) -> int:
