@@ -136,9 +136,43 @@ def test_stability_is_not_judged_where_the_code_already_fails_at_ordinary_logits
         results = run_checks(path, check_ids=["gradient_values", "numerical_stability"])
         found[name] = {r.status for r in results if r.id == "numerical_stability"}
         if name == mistake:
-            assert {r.status for r in results if r.id == "gradient_values"} & {"failed", "error"}
+            failing = {r.name: r for r in results if r.status in ("failed", "error")}
+            assert any(r.id == "gradient_values" for r in failing.values())
+            for result in results:  # each says what of gradient_values' claim fails there
+                if result.id == "numerical_stability" and result.status == "not_judged":
+                    shown = failing[result.name.replace("numerical_stability", "gradient_values")]
+                    assert f"checks ({shown.message.splitlines()[0]})" in result.message
     assert "failed" in found["correct"]
     assert found[mistake] <= {"not_judged", "passed"} and "not_judged" in found[mistake]
+
+
+def test_stability_is_not_judged_for_what_keeps_gradient_values_from_judging(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where gradient_values cannot judge the ordinary case (gradients that break
+    the contract there), numerical_stability's failure at large logits is not
+    judged either, for the same reason and pointing at the same check: not at
+    gradient_values, which is not judged itself."""
+    import dataclasses
+
+    from bpcheck.checks import stability
+    from bpcheck.checks._base import CheckNotJudged
+    from tests.styles import Student, Style
+
+    blocked = "not judged: backward() returns gradients that break the contract (see gradient_shapes[x])"
+
+    def cannot_judge(context: object, case: object) -> None:
+        raise CheckNotJudged(blocked)
+
+    monkeypatch.setattr(
+        stability, "gradient_values", dataclasses.replace(stability.gradient_values, body=cannot_judge)
+    )
+    path = tmp_path / "unstable.py"
+    path.write_text(Student(Style.parse(UNSTABLE_STYLE)).source())
+    results = run_checks(path, check_ids=["numerical_stability"])
+    assert {r.status for r in results} <= {"not_judged", "passed"}
+    assert all(r.message == blocked for r in results if r.status == "not_judged")
+    assert any(r.status == "not_judged" for r in results)
 
 
 def test_an_unstable_softmax_gets_the_hint() -> None:

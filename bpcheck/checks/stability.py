@@ -111,16 +111,23 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
     return [shared_call(case), gradient_call(large_logit_case(case))]
 
 
-def _wrong_at_ordinary_logits(context: CheckContext, case: Case) -> bool:
-    """Whether the student's code already fails ``gradient_values`` on ``case``
-    itself, before any shift (it raises, breaks the gradient contract, or
-    misses the reference's gradients): then a failure at large logits says
-    nothing about stability."""
+def _failure_at_ordinary_logits(context: CheckContext, case: Case) -> CheckNotJudged | None:
+    """Why a failure at large logits says nothing about stability, if it does
+    not: the student's code already fails ``gradient_values`` on ``case``
+    itself, before any shift (it raises, or misses the reference's gradients),
+    or another check's failure stands in the way of judging that (gradients
+    that break the contract: then the same one stands in this check's way)."""
     try:
         gradient_values.body(context, case)
-    except (CheckFailure, CheckNotJudged):
-        return True
-    return False
+    except CheckNotJudged as blocked:
+        return blocked
+    except CheckFailure as failure:
+        first = failure.message.splitlines()[0] if failure.message else "its claim fails"
+        return CheckNotJudged(
+            "not judged: your code already fails at ordinary logits what "
+            f"{context.result_name('gradient_values')} checks ({first})"
+        )
+    return None
 
 
 @check(
@@ -135,11 +142,9 @@ def numerical_stability(context: CheckContext, case: Case) -> None:
     try:
         _stable_at_large_logits(context, case)
     except CheckFailure:
-        if _wrong_at_ordinary_logits(context, case):
-            raise CheckNotJudged(
-                "not judged: your code already fails at ordinary logits "
-                f"(see {context.result_name('gradient_values')})"
-            ) from None
+        reason = _failure_at_ordinary_logits(context, case)
+        if reason is not None:
+            raise reason from None
         raise
 
 
