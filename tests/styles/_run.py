@@ -18,6 +18,8 @@ from tests.styles._style import Style
 
 #: The check a textbook output derivative fails once the outputs saturate.
 STABILITY = "numerical_stability"
+#: The check numerical_stability defers to at ordinary logits.
+VALUES = "gradient_values"
 #: What that failure is named.
 UNSTABLE = "unstable_output_delta"
 
@@ -133,20 +135,28 @@ class Outcome:
     def expected_names(self) -> frozenset[str]:
         """The student's :meth:`~tests.styles.Student.expected` names, less
         ``unstable_output_delta`` beside another mistake when no run of
-        numerical_stability was judged on a loss the style's δ is unstable on:
-        it is left unjudged where the code fails at ordinary logits too (the
-        other mistake is named first, and the instability once it is mended),
-        and passes on the stable losses."""
+        numerical_stability was judged on a loss the style's δ is unstable on,
+        and each was left unjudged for what the check says: its family's
+        gradient_values fails or is not judged there (the code fails at
+        ordinary logits too: the other mistake is named first, and the
+        instability once it is mended). Left unjudged where gradient_values
+        passes, the expectation stays, and the run is not named right."""
         expected = self.student.expected(self.options.losses)
-        beside = self.student.mistake not in (None, UNSTABLE)
+        if self.student.mistake in (None, UNSTABLE):
+            return expected
         unstable = self.student.style.unstable_losses
-        judged = any(
-            result.id == STABILITY
-            and result.status != "not_judged"
-            and str(result.family).rsplit("-", 1)[-1] in unstable
+        statuses = {result.name: result.status for result in self.report.checks}
+        stability = [
+            result
             for result in self.report.checks
+            if result.id == STABILITY and str(result.family).rsplit("-", 1)[-1] in unstable
+        ]
+        unjudged = all(
+            result.status == "not_judged"
+            and statuses.get(result.name.replace(STABILITY, VALUES, 1)) in ("failed", "error", "not_judged")
+            for result in stability
         )
-        return expected - {UNSTABLE} if beside and not judged else expected
+        return expected - {UNSTABLE} if unjudged else expected
 
     @property
     def unrecognised(self) -> int:
