@@ -19,18 +19,18 @@ import bpcheck_reference as reference
 import numpy as np
 
 from bpcheck._contract import Array, Case, gradient_name
-from bpcheck._numerics import best_fit_scale, real_arrays, relative_error
+from bpcheck._numerics import real_arrays, relative_error
 from bpcheck._sandbox.calls import ForwardCall, Reply, StudentError, UpdateCall
 from bpcheck._student import Student
-from bpcheck.checks._base import CheckNotJudged, reference_gradients
+from bpcheck.checks._base import reference_gradients
 from bpcheck.checks._context import gradient_call
 from bpcheck.checks._precision import FLOAT32, judgement
-from bpcheck.checks.cost import measured_cost, timed_like
 from bpcheck.checks.regularisation import Penalty, measure
 from bpcheck.checks.stability import scaled_output_weights
 from bpcheck.diagnosis._cases import DEEPER_HIDDEN, deeper_case, variant_case
-from bpcheck.diagnosis._explain import Explanation, Observation, explain, replay
+from bpcheck.diagnosis._explain import Explanation, Observation, explain, one_scaled, replay
 from bpcheck.diagnosis._probe import Reading, read_derivative
+from bpcheck.diagnosis._timing import Timed, timed_cost
 
 #: How closely a mutant must reproduce float64 gradients (float32: the float32 tolerance).
 FLOAT64_MATCH = 1e-6
@@ -44,18 +44,6 @@ class Accumulation:
 
     returned: tuple[dict[str, Array], ...]
     increment: dict[str, Array]
-
-
-@dataclass(frozen=True)
-class Timed:
-    """Forward and backward together cost ``cost`` forward passes on ``network``."""
-
-    cost: float
-    network: Case
-
-    @property
-    def parameters(self) -> int:
-        return sum(int(np.size(value)) for value in self.network.params.values())
 
 
 @dataclass(frozen=True)
@@ -134,21 +122,11 @@ class Evidence:
 
     @property
     def timed(self) -> Timed | None:
-        """What forward and backward together cost, in forward passes, timed as
-        backprop_cost times them, on the failing case's network grown as wide as
-        backprop_cost's (:func:`~bpcheck.checks.cost.timed_like`); None when the
-        code raises there (code written for fixed widths, say). How backward
-        gets its gradients is a property of the code, not of the case: it is
-        timed once per student, on the first case that asks."""
-        if self.case is None:
-            return None
-        if self.student not in _TIMED:
-            network = timed_like(self.case)
-            try:
-                _TIMED[self.student] = Timed(measured_cost(self.student, network), network)
-            except CheckNotJudged:
-                _TIMED[self.student] = None
-        return _TIMED[self.student]
+        """What forward and backward together cost, in forward passes, on the
+        failing case's network grown as wide as backprop_cost's (see
+        :func:`~bpcheck.diagnosis._timing.timed_cost`); None when the code
+        raises there."""
+        return None if self.case is None else timed_cost(self.student, self.case)
 
     @cached_property
     def expected(self) -> dict[str, Array]:
@@ -464,7 +442,6 @@ class Evidence:
 
 
 _EVIDENCE: weakref.WeakKeyDictionary[Case, dict[int, Evidence]] = weakref.WeakKeyDictionary()
-_TIMED: weakref.WeakKeyDictionary[Student, Timed | None] = weakref.WeakKeyDictionary()
 
 
 def evidence_for(check: str, case: Case | None, message: str, student: Student) -> Evidence:
@@ -510,29 +487,6 @@ def _logits_shifted_down(case: Case) -> Case:
     name = f"b{case.architecture.depth}"
     params[name] = params[name] - params[name].max()
     return case.with_params(params)
-
-
-def one_scaled(observation: Observation, tolerance: float) -> tuple[str, float] | None:
-    """(key, c) when exactly one of the gradients is c ≠ 0 times the reference's,
-    to within ``tolerance``, and every other one is right; None otherwise."""
-    expected = reference_gradients(observation.case)[1]
-    grads = observation.gradients
-    wrong = [
-        key
-        for key, value in expected.items()
-        if key not in grads
-        or grads[key].shape != value.shape
-        or not relative_error(grads[key], value) <= tolerance
-    ]
-    if len(wrong) != 1:
-        return None
-    key = wrong[0]
-    if key not in grads or grads[key].shape != expected[key].shape:
-        return None
-    factor = best_fit_scale(grads[key], expected[key])
-    if not factor or not relative_error(grads[key], factor * expected[key]) <= tolerance:
-        return None  # no factor, or 0: a gradient of zeros is not a scaled one
-    return key, factor
 
 
 def same_factor(a: float, b: float, tolerance: float) -> bool:

@@ -19,6 +19,7 @@ import bpcheck_reference as reference
 
 from bpcheck._contract import Array, Case
 from bpcheck._numerics import ScaledErrors, best_fit_scale, relative_error
+from bpcheck.checks._base import reference_gradients
 from bpcheck.diagnosis._mutants import (
     OUTPUT_MISTAKES,
     Deltas,
@@ -270,3 +271,26 @@ def replay(
             return None
         narrowed.append(KeyMatch(key, options))
     return replace(explanation, matches=tuple(narrowed))
+
+
+def one_scaled(observation: Observation, tolerance: float) -> tuple[str, float] | None:
+    """(key, c) when exactly one of the gradients is c ≠ 0 times the reference's,
+    to within ``tolerance``, and every other one is right; None otherwise."""
+    expected = reference_gradients(observation.case)[1]
+    grads = observation.gradients
+    wrong = [
+        key
+        for key, value in expected.items()
+        if key not in grads
+        or grads[key].shape != value.shape
+        or not relative_error(grads[key], value) <= tolerance
+    ]
+    if len(wrong) != 1:
+        return None
+    key = wrong[0]
+    if key not in grads or grads[key].shape != expected[key].shape:
+        return None
+    factor = best_fit_scale(grads[key], expected[key])
+    if not factor or not relative_error(grads[key], factor * expected[key]) <= tolerance:
+        return None  # no factor, or 0: a gradient of zeros is not a scaled one
+    return key, factor
