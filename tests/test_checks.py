@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bpcheck import RunOptions
 from tests.conftest import run_checks
 from tests.implementations import HERE
 
@@ -289,3 +290,25 @@ def test_a_worked_example_at_a_kink_shows_no_finite_difference_figure(tmp_path: 
     assert result.status == "failed" and "Problem 4" in result.message
     assert result.layers and all(row.error_vs_finite_differences is None for row in result.layers)
     assert any("kink" in note for note in result.notes)
+
+
+def test_stability_is_not_judged_where_the_gradients_carry_state_over(tmp_path: Path) -> None:
+    """The call at large logits comes after others on the same case: code whose
+    gradients accumulate across calls fails there by what it carried over,
+    whatever its δ. numerical_stability is then not judged, pointing at
+    repeatable (before, it failed on the linear families, named nothing, and
+    the stress corpus left the run unnamed); the accumulation is named."""
+    from tests.styles import Style, inject
+    from tests.styles._run import run
+
+    style = Style.parse(UNSTABLE_STYLE.replace("with_biases", "no_biases"))
+    student = inject("gradient_accumulates_across_calls", style)
+    assert student is not None
+    options = RunOptions(
+        profile="grade", seed=0, max_examples=10, hidden_activations=("linear",), losses=("bce", "cce")
+    )
+    outcome = run(student, tmp_path, options)
+    stability = [r for r in outcome.report.checks if r.id == "numerical_stability"]
+    assert stability and all(r.status == "not_judged" for r in stability)
+    assert all("what repeatable[" in r.message for r in stability)
+    assert outcome.naming == "named right", outcome.named

@@ -259,16 +259,21 @@ def test_an_injected_mistake_fails_and_is_named_alone(rotation: int, tmp_path: P
 
 
 @pytest.mark.parametrize(
-    ("values", "expected"),
-    [("failed", False), ("not_judged", False), ("passed", True)],
+    ("values", "repeats", "expected"),
+    [
+        ("failed", "passed", False),
+        ("not_judged", "passed", False),
+        ("passed", "failed", False),
+        ("passed", "passed", True),
+    ],
 )
 def test_the_unstable_delta_is_excused_only_where_gradient_values_fails_too(
-    values: str, expected: bool
+    values: str, repeats: str, expected: bool
 ) -> None:
     """Beside another mistake, unstable_output_delta is no longer expected when
     numerical_stability was not judged on the unstable loss for the reason it
-    gives: gradient_values fails, or cannot judge, there. Not judged while
-    gradient_values passes would be the check's own fault: still expected."""
+    gives: gradient_values or repeatable fails, or cannot judge, there. Not
+    judged while both pass would be the check's own fault: still expected."""
     from bpcheck import CheckResult, RunReport
     from tests.styles import inject
     from tests.test_checks import UNSTABLE_STYLE
@@ -277,6 +282,7 @@ def test_the_unstable_delta_is_excused_only_where_gradient_values_fails_too(
     assert student is not None and "bce" in student.style.unstable_losses
     checks = [
         CheckResult("gradient_values", "relu-bce", "", values, 0.0, 1.0),
+        CheckResult("repeatable", "relu-bce", "", repeats, 0.0, 1.0),
         CheckResult("numerical_stability", "relu-bce", "", "not_judged", 0.0, 1.0),
     ]
     report = RunReport(student.style.id, 0, "student", "test", checks)

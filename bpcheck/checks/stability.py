@@ -21,6 +21,7 @@ from bpcheck.checks._base import (
 from bpcheck.checks._context import CheckContext, gradient_call, shared_call
 from bpcheck.checks._expect import expect, expect_close, expect_gradients_match, nonfinite
 from bpcheck.checks.gradients import gradient_values
+from bpcheck.checks.hygiene import repeatable
 
 LARGE_LOGIT = 1e3
 #: How many units of round-off at |z| = LARGE_LOGIT an accurate result may be off by.
@@ -113,20 +114,23 @@ def _requests(context: CheckContext, case: Case) -> Sequence[Call]:
 
 def _failure_at_ordinary_logits(context: CheckContext, case: Case) -> CheckNotJudged | None:
     """Why a failure at large logits says nothing about stability, if it does
-    not: the student's code already fails ``gradient_values`` on ``case``
-    itself, before any shift (it raises, or misses the reference's gradients),
-    or another check's failure stands in the way of judging that (gradients
-    that break the contract: then the same one stands in this check's way)."""
-    try:
-        gradient_values.body(context, case)
-    except CheckNotJudged as blocked:
-        return blocked
-    except CheckFailure as failure:
-        first = failure.message.splitlines()[0] if failure.message else "its claim fails"
-        return CheckNotJudged(
-            "not judged: your code already fails at ordinary logits what "
-            f"{context.result_name('gradient_values')} checks ({first})"
-        )
+    not: the student's code already fails, on ``case`` itself, before any
+    shift, ``gradient_values`` (it raises, or misses the reference's
+    gradients) or ``repeatable`` (its gradients carry state over from earlier
+    calls, as the call at large logits comes after others); or another
+    check's failure stands in the way of judging that (gradients that break
+    the contract: then the same one stands in this check's way)."""
+    for other in (gradient_values, repeatable):
+        try:
+            other.body(context, case)
+        except CheckNotJudged as blocked:
+            return blocked
+        except CheckFailure as failure:
+            first = failure.message.splitlines()[0] if failure.message else "its claim fails"
+            return CheckNotJudged(
+                "not judged: your code already fails at ordinary logits what "
+                f"{context.result_name(other.id)} checks ({first})"
+            )
     return None
 
 

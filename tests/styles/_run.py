@@ -18,8 +18,8 @@ from tests.styles._style import Style
 
 #: The check a textbook output derivative fails once the outputs saturate.
 STABILITY = "numerical_stability"
-#: The check numerical_stability defers to at ordinary logits.
-VALUES = "gradient_values"
+#: The checks numerical_stability defers to at ordinary logits.
+DEFERRED_TO = ("gradient_values", "repeatable")
 #: What that failure is named.
 UNSTABLE = "unstable_output_delta"
 
@@ -137,10 +137,10 @@ class Outcome:
         ``unstable_output_delta`` beside another mistake when no run of
         numerical_stability was judged on a loss the style's δ is unstable on,
         and each was left unjudged for what the check says: its family's
-        gradient_values fails or is not judged there (the code fails at
-        ordinary logits too: the other mistake is named first, and the
-        instability once it is mended). Left unjudged where gradient_values
-        passes, the expectation stays, and the run is not named right."""
+        gradient_values or repeatable fails or is not judged there (the code
+        fails at ordinary logits too: the other mistake is named first, and
+        the instability once it is mended). Left unjudged where both pass, the
+        expectation stays, and the run is not named right."""
         expected = self.student.expected(self.options.losses)
         if self.student.mistake in (None, UNSTABLE):
             return expected
@@ -153,7 +153,10 @@ class Outcome:
         ]
         unjudged = all(
             result.status == "not_judged"
-            and statuses.get(result.name.replace(STABILITY, VALUES, 1)) in ("failed", "error", "not_judged")
+            and any(
+                statuses.get(result.name.replace(STABILITY, other, 1)) in ("failed", "error", "not_judged")
+                for other in DEFERRED_TO
+            )
             for result in stability
         )
         return expected - {UNSTABLE} if unjudged else expected
